@@ -1,0 +1,3 @@
+from vaereg.cli import main
+
+main()

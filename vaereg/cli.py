@@ -1,0 +1,83 @@
+"""The ``vaereg`` command: parse arguments, call the library, print. No training logic."""
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+
+from vaereg.core.errors import VaeregError
+
+
+def user_errors(command):
+    """Bad input is printed as a message with exit code 2, never a traceback."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except VaeregError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(error.exit_code)
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="vaereg")
+def main() -> None:
+    """Train variational autoencoders with regularization composed from plugins."""
+
+
+@main.command()
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
+              help="Override a recipe key; VALUE is a TOML literal. Repeatable.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@user_errors
+def run(recipe: str, overrides: tuple[str, ...], quiet: bool) -> None:
+    """Train RECIPE, log to TensorBoard, checkpoint, report test metrics."""
+    from vaereg.core.recipe import load_recipe
+    from vaereg.core.trainer import Trainer
+
+    loaded = load_recipe(recipe, overrides)
+    trainer = Trainer(loaded, quiet=quiet)
+    metrics = trainer.fit()
+    click.echo(f"run directory: {trainer.run_dir}  test/neg_elbo: "
+               f"{metrics['test/neg_elbo']:.2f} nats")
+
+
+@main.command()
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
+              help="Override a recipe key, as for 'run'.")
+@user_errors
+def validate(recipe: str, overrides: tuple[str, ...]) -> None:
+    """Check RECIPE (and overrides) without training."""
+    from vaereg.core.recipe import load_recipe
+
+    loaded = load_recipe(recipe, overrides)
+    names = ", ".join(spec.name for spec in loaded.plugins) or "none"
+    click.echo(f"{recipe}: valid (model {loaded.model.name}, data {loaded.data.name}, "
+               f"plugins: {names})")
+
+
+@main.command()
+@click.argument("name", required=False)
+@user_errors
+def plugins(name: str | None) -> None:
+    """List installed plugins, or show one plugin's options."""
+    from vaereg.core.options import field_help
+    from vaereg.core.registry import PLUGINS
+
+    entries = PLUGINS.entries()
+    if name is None:
+        for entry in entries.values():
+            click.echo(f"{entry.name:<16} {entry.distribution} {entry.version}")
+        return
+    if name not in entries:
+        raise VaeregError(PLUGINS.unknown(name))
+    cls = PLUGINS.load(name)
+    entry = entries[name]
+    click.echo(f"{name} ({entry.distribution} {entry.version}): "
+               f"{(sys.modules[cls.__module__].__doc__ or '').strip().splitlines()[0]}")
+    for option_name, type_text, default, help_text in field_help(cls.Options):
+        click.echo(f"  {option_name} = {default!r}  ({type_text})\n      {help_text}")

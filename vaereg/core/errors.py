@@ -1,0 +1,45 @@
+"""Errors a user can fix. The CLI prints them without a traceback and exits 2."""
+from __future__ import annotations
+
+import difflib
+from typing import Iterable
+
+import attrs
+
+
+class VaeregError(Exception):
+    """Bad input: a recipe, an override, a checkpoint, a data folder. Exit code 2."""
+
+    exit_code = 2
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong with a recipe, located by file and dotted key path."""
+
+    source: str
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}: {self.key}" if self.key else self.source
+        return f"{where}: {self.message}"
+
+
+class RecipeError(VaeregError):
+    """Every problem found in a recipe, reported together."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = list(problems)
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        count = len(self.problems)
+        head = f"{count} problem{'s' if count != 1 else ''} in the recipe:"
+        return "\n".join([head] + [f"  - {p}" for p in self.problems])
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A ' (did you mean 'x'?)' suffix when a close match exists, else ''."""
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{match[0]}'?)" if match else ""

@@ -1,0 +1,242 @@
+"""The hook reference: every moment of a run at which a plugin may act.
+
+This file *is* the reference documentation (``docs/hooks.md`` is generated from it and a
+test keeps the two in step).
+
+Calling conventions, for every hook:
+
+* Every hook receives the running :class:`vaereg.Trainer` as ``trainer``. It exposes
+  ``model``, ``optimizer``, ``recipe``, ``epoch`` (0-based, the epoch in progress),
+  ``step`` (optimizer steps taken so far), ``device`` and ``log(name, value)``.
+  A plugin declares only the arguments it uses; pluggy passes those.
+* Order: implementations run in the order the plugins appear in the recipe (the core
+  registers them in reverse, because pluggy calls the last registered first). The core's
+  own defaults run after every plugin.
+* Unless a hook says "first result wins", all implementations run and their return values
+  are collected (``None`` results are dropped).
+* Mutable arguments (``batch``, ``terms``, ``param_groups``, ``metrics``) are shared: a
+  plugin sees what earlier plugins did to them.
+
+One step of training calls, in order: ``on_batch_start``, ``transform_batch``, the
+forward pass and model loss (``Trainer.training_step``), ``transform_loss``,
+``compute_penalties``, ``on_before_backward``, backward, ``on_after_backward``,
+``on_before_optimizer_step``, the optimizer step, ``on_batch_end``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("vaereg")
+hookimpl = pluggy.HookimplMarker("vaereg")
+
+
+@hookspec
+def build_layers(trainer: Any, model: Any) -> None:
+    """Insert or replace layers while the model is built.
+
+    When: once per run, right after the model's default layers exist and before it moves
+    to the device and before the optimizer is created (model surgery never happens under
+    a live optimizer). Not called again on resume: the checkpoint is loaded into the
+    rebuilt model.
+
+    ``model`` exposes ``hidden_blocks()``: the hidden :class:`vaereg.Block` s of encoder
+    and decoder. A block has named slots filled in any order and always run in one
+    canonical order: ``linear``, ``pre_norm``, ``activation``, ``post_norm``, ``dropout``.
+    Fill or replace a slot by assigning a module (``block.dropout = nn.Dropout(0.2)``).
+    Because the order is fixed by the block, not by the plugins, composing plugins that
+    fill different slots gives the same model whatever their order in the recipe.
+
+    Returns: nothing.
+    """
+
+
+@hookspec
+def configure_optimizer(trainer: Any, model: Any, param_groups: list[dict]) -> None:
+    """Shape the parameter groups before the optimizer is built.
+
+    When: once per run, after ``build_layers`` and after the model moved to its device.
+
+    ``param_groups`` is a list of dicts, initially one group holding every trainable
+    parameter: ``{"params": [tensors], "names": [qualified names]}``. Plugins may split
+    groups (keep ``params`` and ``names`` aligned) and set per-group optimizer options
+    (``weight_decay``, ``lr``, ...). Extra keys are kept in the optimizer's groups, so
+    later hooks can find them in ``trainer.optimizer.param_groups``. The core then builds
+    the recipe's ``[optimizer]`` from the groups.
+
+    Returns: nothing.
+    """
+
+
+@hookspec
+def on_train_start(trainer: Any) -> None:
+    """Training is about to start (after the optimizer exists, after a resume loaded).
+
+    Returns: nothing.
+    """
+
+
+@hookspec
+def on_train_end(trainer: Any) -> None:
+    """Training finished all epochs, before the final evaluation on the test set.
+
+    Returns: nothing.
+    """
+
+
+@hookspec
+def on_train_epoch_start(trainer: Any, epoch: int) -> None:
+    """A training epoch begins; ``epoch`` is 0-based. The model is in train mode.
+
+    Returns: nothing.
+    """
+
+
+@hookspec
+def on_train_epoch_end(trainer: Any, epoch: int, metrics: dict[str, float]) -> None:
+    """A training epoch ended, after its validation pass.
+
+    ``metrics`` holds this epoch's averages (``train/neg_elbo``, ``val/neg_elbo``, ...)
+    as floats. Plugins may add entries (e.g. ``sparsity/zero_fraction``); every entry is
+    logged to TensorBoard for the epoch.
+
+    Returns: nothing.
+    """
+
+
+@hookspec
+def on_batch_start(trainer: Any, batch: Any, batch_idx: int) -> None:
+    """A training batch is about to be processed; ``batch`` is on the device.
+
+    Returns: nothing.
+    """
+
+
+@hookspec
+def transform_batch(trainer: Any, batch: Any) -> None:
+    """Change the batch before the forward pass (adversarial examples, input noise).
+
+    When: every training step, after ``on_batch_start``.
+
+    ``batch`` is a mutable :class:`vaereg.Batch` with ``x`` (inputs in the data's range,
+    [0, 1] for images), ``target`` (what the reconstruction is scored against; the same
+    tensor as ``x`` unless a plugin sets it) and ``y`` (labels or None). Assign a new
+    tensor to ``batch.x``; keep ``batch.target`` clean to train a denoising objective.
+
+    Returns: nothing.
+    """
+
+
+@hookspec
+def transform_loss(trainer: Any, terms: dict[str, Any], batch: Any) -> None:
+    """Change how the model's loss terms form the objective (KL schedules, free bits).
+
+    When: every training step, after the forward pass and the model's loss.
+
+    ``terms`` maps names to tensors: at least ``loss`` (the scalar objective minimized),
+    ``neg_elbo``, ``recon`` and ``kl`` (per image, in nats) and ``kl_per_dim`` (per latent
+    dimension, averaged over the batch). Replace ``terms["loss"]`` to change the
+    objective; leave ``neg_elbo``, ``recon`` and ``kl`` as measured so that logs stay
+    comparable. New scalar entries are logged per step.
+
+    Returns: nothing.
+    """
+
+
+@hookspec
+def compute_penalties(trainer: Any, model: Any, batch: Any,
+                      terms: dict[str, Any]) -> dict[str, Any] | None:
+    """Return named penalty terms to add to the objective (explicit L2, sparsity).
+
+    When: every training step, after ``transform_loss``.
+
+    Returns: a dict ``{name: scalar tensor}`` or None. All results are collected; each
+    penalty is added to ``terms["loss"]`` and logged per step as ``penalty/<name>``.
+    Two plugins returning the same name is an error.
+    """
+
+
+@hookspec
+def on_before_backward(trainer: Any, loss: Any) -> None:
+    """The total objective (loss plus penalties) is about to be back-propagated.
+
+    Returns: nothing.
+    """
+
+
+@hookspec
+def on_after_backward(trainer: Any) -> None:
+    """Gradients are in ``.grad``; the optimizer has not stepped yet.
+
+    Returns: nothing.
+    """
+
+
+@hookspec
+def on_before_optimizer_step(trainer: Any, optimizer: Any) -> None:
+    """The optimizer is about to step (gradient clipping, decoupled decay).
+
+    Returns: nothing.
+    """
+
+
+@hookspec
+def on_batch_end(trainer: Any, batch: Any, terms: dict[str, Any], batch_idx: int) -> None:
+    """The optimizer stepped (``trainer.step`` already counts it).
+
+    Use it for proximal steps and constraints on the weights (run under ``torch.no_grad``
+    by the plugin), and for per-step bookkeeping. ``terms`` are this step's loss terms.
+
+    Returns: nothing.
+    """
+
+
+@hookspec
+def on_validation_start(trainer: Any) -> None:
+    """A validation pass begins; the model is in eval mode, gradients are off.
+
+    Returns: nothing.
+    """
+
+
+@hookspec
+def on_validation_end(trainer: Any, metrics: dict[str, float]) -> None:
+    """A validation pass ended; ``metrics`` holds its ``val/...`` averages (mutable).
+
+    Returns: nothing.
+    """
+
+
+@hookspec
+def on_test_end(trainer: Any, metrics: dict[str, float]) -> None:
+    """The final evaluation ended; ``metrics`` is what ``metrics.json`` will hold.
+
+    Plugins may add entries (e.g. ``robust/neg_elbo``) that are saved with the rest.
+
+    Returns: nothing.
+    """
+
+
+@hookspec
+def on_save_checkpoint(trainer: Any) -> dict | None:
+    """Return this plugin's state to store in a checkpoint (counters, schedules, RNGs).
+
+    When: every time a checkpoint is written. The core calls each plugin's
+    implementation on its own and stores the result under the plugin's recipe name, so
+    two instances of one plugin keep separate states. The state must be made of tensors,
+    numbers, strings, lists and dicts (checkpoints are loaded with ``weights_only``).
+
+    Returns: the state dict, or None for nothing to store.
+    """
+
+
+@hookspec
+def on_load_checkpoint(trainer: Any, state: dict) -> None:
+    """Restore what ``on_save_checkpoint`` returned, when a run resumes.
+
+    When: on resume, after the model and optimizer are restored, before
+    ``on_train_start``. Called only for plugins that stored a state.
+
+    Returns: nothing.
+    """

@@ -1,0 +1,264 @@
+"""Recipes: TOML files that say what to train and which plugins regularize it.
+
+Loading resolves ``extends`` (deep merge, relative paths, cycles rejected), applies
+``--set key.path=value`` overrides (values are TOML literals, never evaluated), then
+validates every section and every plugin's options, collecting all problems into one
+:class:`RecipeError`.
+"""
+from __future__ import annotations
+
+import copy
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Iterable, Literal
+
+import attrs
+
+from vaereg.core.errors import Problem, RecipeError, VaeregError, did_you_mean
+from vaereg.core.optimizers import OPTIMIZERS
+from vaereg.core.options import build, found, in_range, option, positive, to_table
+from vaereg.core.registry import DATASETS, MODELS, PLUGINS
+
+SECTIONS = ("run", "data", "model", "optimizer", "plugins")
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def _safe_name(value: str) -> str | None:
+    if SAFE_NAME.match(value) and ".." not in value:
+        return None
+    return "a plain folder name (letters, digits, '.', '_', '-'; no '/', '..' or NUL)"
+
+
+@attrs.frozen
+class RunOptions:
+    name: str = option("run", "run name; runs go to <out_dir>/<name>/version_<k>", check=_safe_name)
+    seed: int = option(0, "seed for Python, torch and the data split", check=in_range(0))
+    epochs: int = option(10, "number of training epochs", check=in_range(0))
+    out_dir: str = option("runs", "folder that holds run folders (any path)")
+    device: Literal["auto", "cpu", "cuda"] = option("auto", "'auto' takes CUDA when available")
+    log_every_n_steps: int = option(10, "write per-step scalars every n optimizer steps",
+                                    check=positive)
+    histograms: bool = option(True, "log weight histograms every epoch")
+    progress: bool = option(True, "show a progress bar on a terminal")
+
+
+@attrs.frozen
+class Component:
+    """A named, registry-provided thing (dataset, model, optimizer) and its options."""
+
+    name: str
+    cls: Any
+    options: Any
+
+
+@attrs.frozen
+class PluginSpec:
+    """One ``[plugins.<name>]`` table: ``use`` is the registry entry (default: name)."""
+
+    name: str
+    use: str
+    cls: Any
+    options: Any
+
+
+@attrs.frozen
+class Recipe:
+    run: RunOptions
+    data: Component
+    model: Component
+    optimizer: Component
+    plugins: tuple[PluginSpec, ...]
+    source: str
+
+    def to_table(self) -> dict[str, Any]:
+        """The fully resolved recipe (defaults filled in), ready for ``tomli_w``."""
+        table: dict[str, Any] = {"run": to_table(self.run)}
+        for section in ("data", "model", "optimizer"):
+            part = getattr(self, section)
+            table[section] = {"name": part.name, **to_table(part.options)}
+        table["plugins"] = {}
+        for spec in self.plugins:
+            entry = {} if spec.use == spec.name else {"use": spec.use}
+            table["plugins"][spec.name] = {**entry, **to_table(spec.options)}
+        return table
+
+    def plugin(self, name: str) -> PluginSpec:
+        for spec in self.plugins:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+
+def deep_merge(base: dict, update: dict) -> dict:
+    """``update`` over ``base``: tables merge key by key, anything else replaces."""
+    merged = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def read_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
+    """Read a recipe file and everything it extends, merged."""
+    path = path.resolve()
+    if path in chain:
+        cycle = " -> ".join(str(p) for p in chain + (path,))
+        raise RecipeError([Problem(str(chain[0]), "extends", f"cycle: {cycle}")])
+    source = str(chain[-1]) if chain else str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError([Problem(source, "extends" if chain else "",
+                                   f"recipe file not found: {path}")]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise RecipeError([Problem(str(path), "", f"cannot read the file: {error}")]) from None
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise RecipeError([Problem(str(path), "", f"malformed TOML: {error}")]) from None
+    parent = table.pop("extends", None)
+    if parent is None:
+        return table
+    if not isinstance(parent, str):
+        raise RecipeError([Problem(str(path), "extends",
+                                   f"expected a file name (string), found {found(parent)}")])
+    base = read_toml(path.parent / parent, chain + (path,))
+    return deep_merge(base, table)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``a.b.c=value`` -> (["a", "b", "c"], value); the value is a TOML literal, and a
+    bare word that is not valid TOML is taken as a string (``run.device=cpu``)."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise RecipeError([Problem("--set", text, "expected KEY.PATH=VALUE, e.g. "
+                                   "plugins.dropout.p=0.3")])
+    try:
+        value = tomllib.loads(f"value = {raw.strip()}")["value"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key.split("."), value
+
+
+def apply_overrides(table: dict, overrides: Iterable[str]) -> tuple[dict, set[str]]:
+    """Apply ``--set`` overrides; returns the new table and the dotted keys set."""
+    table = copy.deepcopy(table)
+    keys: set[str] = set()
+    for text in overrides:
+        path, value = parse_override(text)
+        node = table
+        for depth, part in enumerate(path[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise RecipeError([Problem("--set", ".".join(path[:depth + 1]),
+                                           f"is {found(child)}, not a table")])
+            node = child
+        node[path[-1]] = value
+        keys.add(".".join(path))
+    return table, keys
+
+
+class _Validator:
+    """Collects problems while building each section."""
+
+    def __init__(self, source: str, override_keys: set[str]):
+        self.source = source
+        self.override_keys = override_keys
+        self.problems: list[Problem] = []
+
+    def where(self, key: str) -> str:
+        return "--set" if key in self.override_keys else self.source
+
+    def add(self, key: str, message: str) -> None:
+        self.problems.append(Problem(self.where(key), key, message))
+
+    def build(self, cls: type, table: Any, prefix: str) -> Any:
+        instance, problems = build(cls, table, self.source, prefix)
+        for p in problems:
+            self.problems.append(attrs.evolve(p, source=self.where(p.key)))
+        return instance
+
+    def component(self, section: str, table: Any, choices: dict[str, Any] | None,
+                  registry: Any = None, default: str | None = None) -> Component | None:
+        if not isinstance(table, dict):
+            self.add(section, f"expected a table, found {found(table)}")
+            return None
+        table = dict(table)
+        name = table.pop("name", default)
+        if not isinstance(name, str):
+            self.add(f"{section}.name", f"expected a string naming the {section}, found "
+                     f"{'nothing' if name is None else found(name)}")
+            return None
+        try:
+            cls = choices[name][1] if choices is not None else registry.load(name)
+        except KeyError:
+            known = choices if choices is not None else registry.names()
+            self.add(f"{section}.name", f"unknown {section} '{name}'" + did_you_mean(name, known)
+                     + f"; known: {', '.join(sorted(known))}")
+            return None
+        except VaeregError as error:
+            self.add(f"{section}.name", str(error))
+            return None
+        options_cls = cls if choices is not None else cls.Options
+        options = self.build(options_cls, table, section)
+        return Component(name, cls, options) if options is not None else None
+
+    def plugins(self, table: Any) -> tuple[PluginSpec, ...]:
+        if not isinstance(table, dict):
+            self.add("plugins", f"expected a table of plugin tables, found {found(table)}")
+            return ()
+        specs = []
+        for name, options in table.items():
+            key = f"plugins.{name}"
+            if not isinstance(options, dict):
+                self.add(key, f"expected a table of options, found {found(options)}")
+                continue
+            options = dict(options)
+            use = options.pop("use", name)
+            if not isinstance(use, str):
+                self.add(f"{key}.use", f"expected a plugin name (string), found {found(use)}")
+                continue
+            try:
+                cls = PLUGINS.load(use)
+            except KeyError:
+                self.add(f"{key}.use" if use != name else key, PLUGINS.unknown(use))
+                continue
+            except VaeregError as error:
+                self.add(key, str(error))
+                continue
+            built = self.build(cls.Options, options, key)
+            if built is not None:
+                specs.append(PluginSpec(name, use, cls, built))
+        return tuple(specs)
+
+
+def validate(table: dict, source: str, override_keys: set[str] = frozenset()) -> Recipe:
+    """Build a :class:`Recipe` from a merged table, or raise every problem at once."""
+    check = _Validator(source, set(override_keys))
+    for key in table:
+        if key not in SECTIONS:
+            check.add(key, "unknown section" + did_you_mean(key, SECTIONS)
+                      + f"; sections: {', '.join(SECTIONS)} (and extends, in recipe files)")
+    run = check.build(RunOptions, table.get("run", {}), "run")
+    data = check.component("data", table.get("data", {}), None, DATASETS, "fashion_mnist")
+    model = check.component("model", table.get("model", {}), None, MODELS, "vanilla")
+    optimizer = check.component("optimizer", table.get("optimizer", {}), OPTIMIZERS, None, "adam")
+    plugins = check.plugins(table.get("plugins", {}))
+    if check.problems:
+        raise RecipeError(check.problems)
+    return Recipe(run, data, model, optimizer, plugins, source)
+
+
+def load_recipe(path: str | Path | None = None, overrides: Iterable[str] = (),
+                table: dict | None = None) -> Recipe:
+    """Read, merge, override and validate a recipe file (or a ready table)."""
+    if table is None and path is None:
+        raise ValueError("give a recipe path or a table")
+    source = str(path) if table is None else "<recipe table>"
+    merged = read_toml(Path(path)) if table is None else copy.deepcopy(table)
+    merged, keys = apply_overrides(merged, overrides)
+    return validate(merged, source, keys)

@@ -1,0 +1,92 @@
+"""Name -> class registries for plugins, models and datasets, fed by entry points.
+
+Built-ins are declared in vaereg's own ``setup.cfg`` under the same groups third parties
+use, so there is one discovery path. Listing names reads metadata only; a class is
+imported when a recipe names it.
+"""
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+import attrs
+
+from vaereg.core.errors import VaeregError, did_you_mean
+
+
+@attrs.frozen
+class Entry:
+    name: str
+    value: str
+    distribution: str
+    version: str
+
+
+class Registry:
+    """One entry-point group plus classes registered in code (``register``)."""
+
+    def __init__(self, group: str, kind: str):
+        self.group = group
+        self.kind = kind
+        self._in_code: dict[str, Any] = {}
+        self._loaded: dict[str, Any] = {}
+
+    def entries(self) -> dict[str, Entry]:
+        """Installed entries by name, without importing them."""
+        found: dict[str, Entry] = {}
+        duplicates: dict[str, set[str]] = {}
+        for ep in metadata.entry_points(group=self.group):
+            dist = ep.dist.name if ep.dist else "unknown"
+            version = ep.dist.version if ep.dist else ""
+            if ep.name in found and found[ep.name].distribution != dist:
+                duplicates.setdefault(ep.name, {found[ep.name].distribution}).add(dist)
+                continue
+            found[ep.name] = Entry(ep.name, ep.value, dist, version)
+        if duplicates:
+            text = "; ".join(f"'{n}' by {', '.join(sorted(d))}" for n, d in duplicates.items())
+            raise VaeregError(f"two installed distributions claim the same {self.kind} name: "
+                              f"{text}. Uninstall one of them.")
+        for name, cls in self._in_code.items():
+            found[name] = Entry(name, f"{cls.__module__}:{cls.__qualname__}", "(registered in code)", "")
+        return found
+
+    def names(self) -> list[str]:
+        return sorted(self.entries())
+
+    def register(self, name: str, cls: Any) -> None:
+        """Make ``cls`` usable under ``name`` in recipes of this process."""
+        self._in_code[name] = cls
+        self._loaded.pop(name, None)
+
+    def unknown(self, name: str) -> str:
+        """The message for a name nobody provides."""
+        names = self.names()
+        return (f"unknown {self.kind} '{name}'" + did_you_mean(name, names)
+                + f"; installed: {', '.join(names) or 'none'}")
+
+    def load(self, name: str) -> Any:
+        """The class behind ``name``; a failing import names the entry and distribution."""
+        if name in self._in_code:
+            return self._in_code[name]
+        if name in self._loaded:
+            return self._loaded[name]
+        entries = self.entries()
+        if name not in entries:
+            raise KeyError(name)
+        entry = entries[name]
+        try:
+            module_name, _, attr = entry.value.partition(":")
+            obj = __import__(module_name, fromlist=["_"])
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+        except Exception as error:  # any import-time failure of third-party code
+            raise VaeregError(f"{self.kind} '{name}' from distribution {entry.distribution} "
+                              f"({entry.value}) failed to import: "
+                              f"{type(error).__name__}: {error}") from error
+        self._loaded[name] = obj
+        return obj
+
+
+PLUGINS = Registry("vaereg.plugins", "plugin")
+MODELS = Registry("vaereg.models", "model")
+DATASETS = Registry("vaereg.datasets", "dataset")

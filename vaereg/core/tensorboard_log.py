@@ -1,0 +1,29 @@
+"""TensorBoard output of a run: scalars, weight histograms, image grids."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+from torchvision.utils import make_grid
+
+
+class TensorBoardLog:
+    def __init__(self, run_dir: Path):
+        from torch.utils.tensorboard import SummaryWriter  # imports tensorboard: slow, lazy
+        self.writer = SummaryWriter(log_dir=str(run_dir))
+
+    def scalars(self, values: dict[str, float], step: int) -> None:
+        for name, value in values.items():
+            self.writer.add_scalar(name, value, step)
+
+    def histograms(self, model: nn.Module, epoch: int) -> None:
+        for name, parameter in model.named_parameters():
+            self.writer.add_histogram(f"weights/{name}", parameter.detach().cpu(), epoch)
+
+    def images(self, tag: str, images: torch.Tensor, epoch: int) -> None:
+        grid = make_grid(images.detach().cpu().clamp(0, 1), nrow=8)
+        self.writer.add_image(tag, grid, epoch)
+
+    def close(self) -> None:
+        self.writer.close()

@@ -1,0 +1,309 @@
+"""The minimal trainer: builds the model, runs the loop, calls the hooks.
+
+Template methods (``build_model``, ``training_step``, ``compute_loss``,
+``validation_step``, ``configure_optimizer``, ``backward``, ``optimizer_step``) are plain
+methods a subclass may override; the hooks are called by the loop around them, so an
+override never drops a plugin.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from vaereg.core.checkpoint import load_checkpoint, save_checkpoint
+from vaereg.core.errors import VaeregError
+from vaereg.core.optimizers import build_optimizer
+from vaereg.core.plugin_manager import call_each, call_one, make_plugin_manager
+from vaereg.core.progress import Progress
+from vaereg.core.recipe import Recipe
+from vaereg.core.run_dir import new_run_dir, write_metrics, write_recipe
+from vaereg.core.seeding import rng_state, seed_everything, set_rng_state
+from vaereg.data.batch import Batch
+
+REPORTED = ("neg_elbo", "recon", "kl")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise VaeregError("run.device = 'cuda' but no CUDA device is available; "
+                          "use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+class Trainer:
+    """Train one recipe. ``fit()`` runs it and returns the final metrics.
+
+    Public state for plugins: ``model``, ``optimizer``, ``recipe``, ``epoch`` (0-based
+    epoch in progress), ``step`` (optimizer steps taken), ``device``, ``run_dir``,
+    ``plugin_manager`` and ``log(name, value)``.
+    """
+
+    def __init__(self, recipe: Recipe, *, quiet: bool = False,
+                 extra_plugins: tuple[tuple[str, Any], ...] = ()):
+        self.recipe = recipe
+        self.quiet = quiet
+        self.epoch = 0
+        self.step = 0
+        self.run_dir: Path | None = None
+        self.history: list[dict[str, float]] = []
+        self.best_val = math.inf
+        self.device = resolve_device(recipe.run.device)
+        self.plugin_manager = make_plugin_manager(recipe, extra_plugins)
+        self.hook = self.plugin_manager.hook
+        seed_everything(recipe.run.seed)
+        self.data_generator = torch.Generator().manual_seed(recipe.run.seed)
+        self.dataset = recipe.data.cls(recipe.data.options)
+        self.model = self.build_model()
+        self.optimizer = self.configure_optimizer()
+        self._splits = None
+        self._tensorboard = None
+        self._pending_logs: dict[str, Tensor | float] = {}
+
+    # ----- template methods: override in a subclass -------------------------------------
+    def build_model(self) -> nn.Module:
+        """Construct the recipe's model, let plugins edit its layers, move it to the device."""
+        spec = self.recipe.model
+        try:
+            model = spec.cls(spec.options, self.dataset.input_shape, self.dataset.num_classes)
+        except ValueError as error:
+            raise VaeregError(f"model '{spec.name}': {error}") from None
+        self.hook.build_layers(trainer=self, model=model)
+        return model.to(self.device)
+
+    def configure_optimizer(self) -> torch.optim.Optimizer:
+        """One parameter group, shaped by ``configure_optimizer`` hooks, then the optimizer."""
+        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+        groups = [{"params": [p for _, p in named], "names": [n for n, _ in named]}]
+        self.hook.configure_optimizer(trainer=self, model=self.model, param_groups=groups)
+        groups = [g for g in groups if g["params"]]
+        spec = self.recipe.optimizer
+        return build_optimizer(spec.name, spec.options, groups)
+
+    def compute_loss(self, batch: Batch, outputs: dict[str, Tensor]) -> dict[str, Tensor]:
+        """The model's named loss terms for a batch."""
+        return self.model.loss(outputs, batch.target)
+
+    def training_step(self, batch: Batch) -> dict[str, Tensor]:
+        """Forward pass and loss terms; ``terms["loss"]`` is the objective."""
+        outputs = self.model(batch.x, batch.y)
+        return self.compute_loss(batch, outputs)
+
+    def validation_step(self, batch: Batch) -> dict[str, Tensor]:
+        outputs = self.model(batch.x, batch.y)
+        return self.compute_loss(batch, outputs)
+
+    def backward(self, loss: Tensor) -> None:
+        loss.backward()
+
+    def optimizer_step(self) -> None:
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+
+    # ----- services for plugins ----------------------------------------------------------
+    def log(self, name: str, value: Tensor | float) -> None:
+        """Log a per-step scalar (written every ``run.log_every_n_steps`` steps)."""
+        self._pending_logs[name] = value
+
+    @property
+    def splits(self):
+        """The dataset's train/val/test splits, on the device (loaded on first use)."""
+        if self._splits is None:
+            splits = self.dataset.load(self.recipe.run.seed)
+            self._splits = type(splits)(*(s.to(self.device) for s in
+                                          (splits.train, splits.val, splits.test)))
+        return self._splits
+
+    # ----- the loop ----------------------------------------------------------------------
+    def _train_batch(self, batch: Batch, batch_idx: int) -> dict[str, Tensor]:
+        hook = self.hook
+        hook.on_batch_start(trainer=self, batch=batch, batch_idx=batch_idx)
+        hook.transform_batch(trainer=self, batch=batch)
+        terms = self.training_step(batch)
+        hook.transform_loss(trainer=self, terms=terms, batch=batch)
+        for penalties in hook.compute_penalties(trainer=self, model=self.model, batch=batch,
+                                                terms=terms):
+            for name, value in penalties.items():
+                key = f"penalty/{name}"
+                if key in terms:
+                    raise VaeregError(f"two plugins return a penalty named '{name}'")
+                terms[key] = value
+                terms["loss"] = terms["loss"] + value
+        loss = terms["loss"]
+        hook.on_before_backward(trainer=self, loss=loss)
+        self.backward(loss)
+        hook.on_after_backward(trainer=self)
+        hook.on_before_optimizer_step(trainer=self, optimizer=self.optimizer)
+        self.optimizer_step()
+        self.step += 1
+        hook.on_batch_end(trainer=self, batch=batch, terms=terms, batch_idx=batch_idx)
+        return terms
+
+    def _train_epoch(self, progress: Progress) -> dict[str, float]:
+        split = self.splits.train
+        batch_size = self.recipe.data.options.batch_size
+        every = self.recipe.run.log_every_n_steps
+        sums: dict[str, Tensor] = {}
+        count = 0
+        for batch_idx, batch in enumerate(split.batches(batch_size, self.data_generator)):
+            terms = self._train_batch(batch, batch_idx)
+            n = len(batch)
+            count += n
+            for name, value in terms.items():
+                if value.dim() == 0:
+                    detached = value.detach() * n
+                    sums[name] = sums[name] + detached if name in sums else detached
+            if self.step % every == 0:
+                scalars = self._step_scalars(terms)
+                self.tensorboard.scalars(scalars, self.step)
+                progress.update(1, loss=scalars["train_step/loss"])
+            else:
+                progress.update(1)
+        return {f"train/{name}": (value / count).item() for name, value in sums.items()}
+
+    def _step_scalars(self, terms: dict[str, Tensor]) -> dict[str, float]:
+        scalars = {f"train_step/{k}": float(v.detach()) for k, v in terms.items() if v.dim() == 0}
+        scalars.update({k: float(v) for k, v in self._pending_logs.items()})
+        self._pending_logs.clear()
+        return scalars
+
+    @torch.no_grad()
+    def evaluate(self, split: Any, prefix: str) -> dict[str, float]:
+        """Average loss terms over a split, model in eval mode (restored afterwards)."""
+        was_training = self.model.training
+        self.model.eval()
+        sums: dict[str, float] = {}
+        count = 0
+        for batch in split.batches(self.recipe.data.options.batch_size):
+            terms = self.validation_step(batch)
+            for name in REPORTED:
+                sums[name] = sums.get(name, 0.0) + float(terms[name]) * len(batch)
+            count += len(batch)
+        self.model.train(was_training)
+        return {f"{prefix}/{name}": value / count for name, value in sums.items()}
+
+    def validate(self) -> dict[str, float]:
+        self.hook.on_validation_start(trainer=self)
+        metrics = self.evaluate(self.splits.val, "val")
+        self.hook.on_validation_end(trainer=self, metrics=metrics)
+        return metrics
+
+    @property
+    def tensorboard(self):
+        if self._tensorboard is None:
+            from vaereg.core.tensorboard_log import TensorBoardLog
+            self._tensorboard = TensorBoardLog(self.run_dir)
+        return self._tensorboard
+
+    def _log_epoch(self, metrics: dict[str, float]) -> None:
+        log = self.tensorboard
+        log.scalars({f"epoch/{k}": v for k, v in metrics.items()}, self.epoch)
+        if self.recipe.run.histograms:
+            log.histograms(self.model, self.epoch)
+        self.model.eval()
+        with torch.no_grad():
+            val = self.splits.val
+            x, y = val.x[:32], val.y[:32]
+            log.images("images/reconstructions", torch.cat([x, self.model.reconstruct(x, y)]),
+                       self.epoch)
+            images_generator = torch.Generator(device=self.device).manual_seed(self.recipe.run.seed)
+            log.images("images/samples", self.model.sample(64, y=val.y[:64],
+                                                            generator=images_generator), self.epoch)
+        self.model.train()
+
+    # ----- checkpoints -------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything an exact resume needs."""
+        return {
+            "epoch": self.epoch, "step": self.step, "best_val": self.best_val,
+            "history": self.history, "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(), "rng": rng_state(),
+            "data_generator": self.data_generator.get_state(),
+            "plugins": call_each(self.plugin_manager, "on_save_checkpoint", trainer=self),
+            "recipe": self.recipe.to_table(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.epoch, self.step = int(state["epoch"]), int(state["step"])
+            self.best_val = float(state["best_val"])
+            self.history = list(state["history"])
+            set_rng_state(state["rng"])
+            self.data_generator.set_state(state["data_generator"])
+        except (KeyError, RuntimeError, ValueError, TypeError) as error:
+            raise VaeregError(f"checkpoint does not fit this recipe's model and optimizer: "
+                              f"{type(error).__name__}: {str(error).splitlines()[0]}") from None
+        for name, plugin_state in state.get("plugins", {}).items():
+            call_one(self.plugin_manager, "on_load_checkpoint", name, trainer=self,
+                     state=plugin_state)
+
+    def save(self, name: str) -> Path:
+        path = self.run_dir / "checkpoints" / name
+        save_checkpoint(self.state_dict(), path)
+        return path
+
+    # ----- the run -----------------------------------------------------------------------
+    def fit(self, run_dir: str | Path | None = None, resume: bool = False) -> dict[str, Any]:
+        """Train ``run.epochs`` epochs, evaluate, and write the run folder.
+
+        ``run_dir``: an existing run folder to use; with ``resume=True`` training
+        continues from its ``checkpoints/last.pt``.
+        """
+        run = self.recipe.run
+        self.run_dir = Path(run_dir) if run_dir else new_run_dir(run.out_dir, run.name)
+        if resume:
+            self.load_state_dict(load_checkpoint(self.run_dir / "checkpoints" / "last.pt",
+                                                 map_location=self.device))
+        write_recipe(self.run_dir, self.recipe)
+        self.splits  # load data before the clock starts
+        self.model.train()
+        self.hook.on_train_start(trainer=self)
+        steps_per_epoch = self.splits.train.num_batches(self.recipe.data.options.batch_size)
+        started = time.perf_counter()
+        with Progress(total=steps_per_epoch * (run.epochs - self.epoch),
+                      enabled=run.progress and not self.quiet) as progress:
+            for epoch in range(self.epoch, run.epochs):
+                self.epoch = epoch
+                progress.describe(f"epoch {epoch + 1}/{run.epochs}")
+                self.hook.on_train_epoch_start(trainer=self, epoch=epoch)
+                metrics = self._train_epoch(progress)
+                metrics.update(self.validate())
+                self.hook.on_train_epoch_end(trainer=self, epoch=epoch, metrics=metrics)
+                self.history.append(metrics)
+                self._log_epoch(metrics)
+                self.epoch = epoch + 1
+                improved = metrics["val/neg_elbo"] < self.best_val
+                if improved:
+                    self.best_val = metrics["val/neg_elbo"]
+                self.save("last.pt")
+                if improved:
+                    self.save("best.pt")
+        self.hook.on_train_end(trainer=self)
+        final = self.final_metrics()
+        final["train_seconds"] = time.perf_counter() - started
+        write_metrics(self.run_dir, final)
+        if self._tensorboard is not None:
+            self._tensorboard.close()
+        return final
+
+    def final_metrics(self) -> dict[str, Any]:
+        """train/val/test averages of the final model (eval mode), and what ran."""
+        metrics: dict[str, Any] = {}
+        splits = self.splits
+        for prefix, split in (("train", splits.train), ("val", splits.val), ("test", splits.test)):
+            metrics.update(self.evaluate(split, prefix))
+        metrics["gap/neg_elbo"] = metrics["test/neg_elbo"] - metrics["train/neg_elbo"]
+        self.hook.on_test_end(trainer=self, metrics=metrics)
+        metrics["epochs"] = self.epoch
+        metrics["steps"] = self.step
+        metrics["best_val/neg_elbo"] = self.best_val if math.isfinite(self.best_val) else None
+        metrics["plugins"] = self.recipe.to_table()["plugins"]
+        return metrics

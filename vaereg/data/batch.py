@@ -1,0 +1,18 @@
+"""The batch that flows through a training step; plugins may replace its tensors."""
+from __future__ import annotations
+
+import attrs
+from torch import Tensor
+
+
+@attrs.define(slots=True)
+class Batch:
+    """``x``: model input; ``target``: what reconstructions are scored against
+    (the clean input unless a plugin says otherwise); ``y``: labels or None."""
+
+    x: Tensor
+    target: Tensor
+    y: Tensor | None = None
+
+    def __len__(self) -> int:
+        return self.x.shape[0]

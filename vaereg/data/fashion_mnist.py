@@ -1,0 +1,118 @@
+"""Fashion-MNIST (Xiao et al. 2017): 60k training and 10k test images, 28x28 grey.
+
+Where the files come from, in order: torchvision's layout under ``root``; Debian's
+``dataset-fashion-mnist`` package (gzipped IDX, decompressed once into a cache);
+torchvision's download into ``root``.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+from pathlib import Path
+from typing import Literal
+
+import attrs
+import torch
+
+from vaereg.core.errors import VaeregError
+from vaereg.core.options import in_range, option, positive
+from vaereg.data.tensor_split import TensorSplit, fixed_binarization, split_train_val
+
+SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
+FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def cache_dir() -> Path:
+    """Where decompressed system copies live ($XDG_CACHE_HOME/vaereg)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "vaereg"
+
+
+@attrs.frozen
+class ImageDataOptions:
+    root: str = option("~/.cache/vaereg/data", "folder searched for (and downloaded into) the data")
+    batch_size: int = option(128, "training batch size", check=positive)
+    train_size: int = option(0, "fixed training subset size; 0 = all that remains after validation",
+                             check=in_range(0))
+    val_size: int = option(5000, "validation images held out of the training set",
+                           check=in_range(1))
+    binarize: Literal["none", "dynamic"] = option(
+        "none", "'dynamic' draws Bernoulli pixels anew each batch (evaluation sets once, seeded)")
+    download: bool = option(True, "let torchvision download the data when no copy is found")
+
+
+@attrs.frozen
+class Splits:
+    train: TensorSplit
+    val: TensorSplit
+    test: TensorSplit
+
+
+def _decompress_system_copy(source: Path, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for name in FILES:
+        final = target / name
+        if final.exists():
+            continue
+        partial = target / f".{name}.{os.getpid()}.tmp"
+        with gzip.open(source / f"{name}.gz", "rb") as src, open(partial, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        os.replace(partial, final)
+
+
+def _torchvision(root: Path, train: bool, download: bool):
+    from torchvision.datasets import FashionMNIST as TorchvisionFashionMNIST
+    return TorchvisionFashionMNIST(str(root), train=train, download=download)
+
+
+def load_raw(root: str, download: bool) -> tuple[torch.Tensor, ...]:
+    """(train images, train labels, test images, test labels) as uint8/int64 tensors."""
+    root_path = Path(root).expanduser()
+    attempts: list[str] = []
+    candidates = [(root_path, False, f"torchvision files under {root_path}")]
+    if SYSTEM_DIR.is_dir():
+        candidates.append((cache_dir(), False, f"Debian package files in {SYSTEM_DIR}"))
+    else:
+        attempts.append(f"Debian package files in {SYSTEM_DIR}: not installed "
+                        "(apt-get install dataset-fashion-mnist)")
+    if download:
+        candidates.append((root_path, True, f"torchvision download into {root_path}"))
+    else:
+        attempts.append("torchvision download: disabled by data.download = false")
+    for where, fetch, label in candidates:
+        try:
+            if where == cache_dir() and not fetch:
+                _decompress_system_copy(SYSTEM_DIR, where / "FashionMNIST" / "raw")
+            train = _torchvision(where, True, fetch)
+            test = _torchvision(where, False, fetch)
+            return train.data, train.targets, test.data, test.targets
+        except (RuntimeError, OSError, EOFError, ValueError) as error:
+            attempts.append(f"{label}: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
+    raise VaeregError("Fashion-MNIST not found. Tried:\n" + "\n".join(f"  - {a}" for a in attempts))
+
+
+class FashionMNIST:
+    """Dataset plugin API: ``Options``, ``input_shape``, ``num_classes``, ``load(seed)``."""
+
+    Options = ImageDataOptions
+    input_shape = (1, 28, 28)
+    num_classes = 10
+
+    def __init__(self, options: ImageDataOptions):
+        self.options = options
+
+    def load(self, seed: int) -> Splits:
+        """Seeded train/validation split of the training set, and the official test set."""
+        train_x, train_y, test_x, test_y = load_raw(self.options.root, self.options.download)
+        binarize = self.options.binarize == "dynamic"
+        to_float = lambda images: images.unsqueeze(1).float().div_(255.0)  # noqa: E731
+        try:
+            train, val = split_train_val(to_float(train_x), train_y, val_size=self.options.val_size,
+                                         train_size=self.options.train_size, seed=seed,
+                                         binarize=binarize)
+        except ValueError as error:
+            raise VaeregError(f"data: {error}") from None
+        test = TensorSplit(to_float(test_x), test_y)
+        return Splits(train, val, fixed_binarization(test, seed) if binarize else test)

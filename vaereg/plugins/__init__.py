@@ -1,0 +1,1 @@
+"""Built-in regularizers, one module each; found through the ``vaereg.plugins`` entry points."""
