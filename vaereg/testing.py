@@ -1,0 +1,106 @@
+"""What a plugin author needs to test a plugin in a few lines.
+
+* ``SyntheticImages``: a tiny, learnable image dataset (dataset name ``synthetic``).
+* ``tiny_recipe(**sections)``: a recipe table for a fast run on it, deep-merged with yours.
+* ``make_trainer(table, tmp_path)``: a quiet :class:`vaereg.Trainer` writing under tmp_path.
+* ``HookRecorder``: a plugin that records every hook call, in order.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+import torch
+
+from vaereg.core.hookspecs import hookimpl
+from vaereg.core import hookspecs
+from vaereg.core.options import in_range, option, positive
+from vaereg.core.recipe import deep_merge, load_recipe
+from vaereg.core.trainer import Trainer
+from vaereg.data.tensor_split import TensorSplit
+
+
+@attrs.frozen
+class SyntheticOptions:
+    train_size: int = option(64, "training images", check=positive)
+    val_size: int = option(32, "validation images", check=positive)
+    test_size: int = option(32, "test images", check=positive)
+    batch_size: int = option(16, "training batch size", check=positive)
+    image_size: int = option(28, "height and width", check=positive)
+    noise: float = option(0.1, "pixel noise around the class prototypes", check=in_range(0))
+    binarize: Literal["none", "dynamic"] = option("none", "as for fashion_mnist")
+
+
+@attrs.frozen
+class SyntheticSplits:
+    train: TensorSplit
+    val: TensorSplit
+    test: TensorSplit
+
+
+class SyntheticImages:
+    """Ten random prototype images plus noise, in [0, 1]; labels are the prototype."""
+
+    Options = SyntheticOptions
+    num_classes = 10
+
+    def __init__(self, options: SyntheticOptions):
+        self.options = options
+        self.input_shape = (1, options.image_size, options.image_size)
+
+    def load(self, seed: int) -> SyntheticSplits:
+        o = self.options
+        generator = torch.Generator().manual_seed(seed)
+        prototypes = (torch.rand(10, *self.input_shape, generator=generator) > 0.6).float()
+
+        def make(n: int, binarize: bool = False) -> TensorSplit:
+            y = torch.randint(0, 10, (n,), generator=generator)
+            noise = o.noise * torch.randn(n, *self.input_shape, generator=generator)
+            return TensorSplit((prototypes[y] + noise).clamp(0, 1), y, binarize=binarize)
+
+        return SyntheticSplits(make(o.train_size, o.binarize == "dynamic"),
+                               make(o.val_size), make(o.test_size))
+
+
+def tiny_recipe(**sections: dict[str, Any]) -> dict[str, Any]:
+    """A 2-epoch MLP run on 64 synthetic images; keyword tables are deep-merged in."""
+    base = {
+        "run": {"name": "test", "seed": 0, "epochs": 2, "device": "cpu",
+                "log_every_n_steps": 1, "histograms": False, "progress": False},
+        "data": {"name": "synthetic"},
+        "model": {"name": "vanilla", "hidden_dims": [32, 16], "latent_dim": 4},
+        "optimizer": {"name": "adam", "lr": 1e-3},
+        "plugins": {},
+    }
+    return deep_merge(base, sections)
+
+
+def make_trainer(table: dict[str, Any], tmp_path: str | Path, *, cls: type = Trainer,
+                 overrides: tuple[str, ...] = (), extra_plugins: tuple = ()) -> Trainer:
+    """A quiet trainer for ``table`` whose runs go under ``tmp_path``."""
+    table = deep_merge(table, {"run": {"out_dir": str(tmp_path)}})
+    return cls(load_recipe(table=table, overrides=overrides), quiet=True,
+               extra_plugins=extra_plugins)
+
+
+class HookRecorder:
+    """Records ``(hook name, epoch, step)`` for every hook call; register it through
+    ``make_trainer(..., extra_plugins=(("recorder", HookRecorder()),))``."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def names(self) -> list[str]:
+        return list(self.calls)
+
+
+def _recording(name: str):
+    def record(self: HookRecorder) -> None:
+        self.calls.append(name)
+    record.__name__ = name
+    return hookimpl(record)
+
+
+for _name in [n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n), "vaereg_spec")]:
+    setattr(HookRecorder, _name, _recording(_name))
