@@ -104,3 +104,40 @@ def _recording(name: str):
 
 for _name in [n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n), "vaereg_spec")]:
     setattr(HookRecorder, _name, _recording(_name))
+
+
+def assert_same_state(a: Trainer, b: Trainer) -> None:
+    """Weights and optimizer state of two trainers are bit-identical."""
+    for (name, x), (_, y) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
+        assert torch.equal(x, y), f"model tensor {name} differs"
+    sa, sb = a.optimizer.state_dict()["state"], b.optimizer.state_dict()["state"]
+    assert sa.keys() == sb.keys(), "optimizer state keys differ"
+    for key in sa:
+        for field in sa[key]:
+            assert torch.equal(torch.as_tensor(sa[key][field]), torch.as_tensor(sb[key][field])), \
+                f"optimizer state {key}.{field} differs"
+
+
+def check_conformance(table: dict[str, Any], tmp_path: str | Path) -> dict[str, Any]:
+    """Train -> checkpoint -> resume, the cycle every plugin must survive.
+
+    Trains ``table`` (e.g. ``tiny_recipe(plugins={"mine": {...}})``) for its epochs
+    straight through, and again stopped after the first epoch then resumed from
+    ``last.pt`` in a fresh trainer; asserts finite metrics and bit-identical weights,
+    optimizer state and history. Returns the uninterrupted run's metrics.
+    """
+    tmp_path = Path(tmp_path)
+    epochs = table["run"]["epochs"]
+    assert epochs >= 2, "the conformance check needs at least 2 epochs"
+    straight = make_trainer(table, tmp_path / "straight")
+    metrics = straight.fit()
+    first = make_trainer(table, tmp_path / "resumed", overrides=("run.epochs=1",))
+    first.fit()
+    resumed = make_trainer(table, tmp_path / "resumed")
+    resumed.fit(run_dir=first.run_dir, resume=True)
+    assert_same_state(straight, resumed)
+    assert straight.history == resumed.history, "per-epoch metrics differ after resume"
+    for key, value in metrics.items():
+        if isinstance(value, float):
+            assert value == value and abs(value) != float("inf"), f"{key} is not finite"
+    return metrics
