@@ -11,7 +11,8 @@ Calling conventions, for every hook:
   A plugin declares only the arguments it uses; pluggy passes those.
 * Order: implementations run in the order the plugins appear in the recipe (the core
   registers them in reverse, because pluggy calls the last registered first). The core's
-  own defaults run after every plugin.
+  own work at that moment (building the optimizer, stepping it) comes after every plugin
+  answered.
 * Unless a hook says "first result wins", all implementations run and their return values
   are collected (``None`` results are dropped).
 * Mutable arguments (``batch``, ``terms``, ``param_groups``, ``metrics``) are shared: a
@@ -38,8 +39,8 @@ def build_layers(trainer: Any, model: Any) -> None:
 
     When: once per run, right after the model's default layers exist and before it moves
     to the device and before the optimizer is created (model surgery never happens under
-    a live optimizer). Not called again on resume: the checkpoint is loaded into the
-    rebuilt model.
+    a live optimizer). On resume the model is rebuilt the same way, then the checkpoint's
+    weights are loaded into it.
 
     ``model`` exposes ``hidden_blocks()``: the hidden :class:`vaereg.Block` s of encoder
     and decoder. A block has named slots filled in any order and always run in one

@@ -28,7 +28,18 @@ def option(default: Any, help: str, check: Check | None = None, **kwargs: Any) -
     metadata = {"help": help, "check": check}
     if isinstance(default, (list, dict)):
         raise TypeError("use a tuple default for sequences")
-    return attrs.field(default=default, metadata=metadata, kw_only=True, **kwargs)
+    return attrs.field(default=default, metadata=metadata, kw_only=True,
+                       validator=_validate, **kwargs)
+
+
+def _validate(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    """Options built in code (``DropoutOptions(p=2)``) are checked like recipe tables."""
+    tp = typing.get_type_hints(type(instance))[attribute.name]
+    ok, _ = coerce(tp, value)
+    check = attribute.metadata.get("check")
+    expected = describe(tp) if not ok else (check(value) if check else None)
+    if expected:
+        raise ValueError(f"{attribute.name}: expected {expected}, found {found(value)}")
 
 
 def in_range(low: float | None = None, high: float | None = None, *,

@@ -93,6 +93,11 @@ def load_raw(root: str, download: bool) -> tuple[torch.Tensor, ...]:
     raise VaeregError("Fashion-MNIST not found. Tried:\n" + "\n".join(f"  - {a}" for a in attempts))
 
 
+def _to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, H, W) -> float (N, 1, H, W) in [0, 1]."""
+    return images.unsqueeze(1).float().div_(255.0)
+
+
 class FashionMNIST:
     """Dataset plugin API: ``Options``, ``input_shape``, ``num_classes``, ``load(seed)``."""
 
@@ -107,12 +112,11 @@ class FashionMNIST:
         """Seeded train/validation split of the training set, and the official test set."""
         train_x, train_y, test_x, test_y = load_raw(self.options.root, self.options.download)
         binarize = self.options.binarize == "dynamic"
-        to_float = lambda images: images.unsqueeze(1).float().div_(255.0)  # noqa: E731
         try:
-            train, val = split_train_val(to_float(train_x), train_y, val_size=self.options.val_size,
+            train, val = split_train_val(_to_float(train_x), train_y, val_size=self.options.val_size,
                                          train_size=self.options.train_size, seed=seed,
                                          binarize=binarize)
         except ValueError as error:
             raise VaeregError(f"data: {error}") from None
-        test = TensorSplit(to_float(test_x), test_y)
+        test = TensorSplit(_to_float(test_x), test_y)
         return Splits(train, val, fixed_binarization(test, seed) if binarize else test)

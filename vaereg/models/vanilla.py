@@ -14,12 +14,18 @@ from vaereg.models.blocks import Block, hidden_blocks
 from vaereg.models.likelihoods import LIKELIHOODS
 
 
+def _widths(value: tuple[int, ...] | None) -> str | None:
+    if value is None:
+        return None
+    return each_positive(value) if value else "a non-empty list of positive integers"
+
+
 @attrs.frozen
 class VanillaOptions:
     backbone: Literal["mlp", "conv"] = option("mlp", "encoder/decoder body")
     hidden_dims: tuple[int, ...] | None = option(
         None, "hidden widths (mlp) or channels (conv), encoder order; "
-        "default 512,256 (mlp) or 32,64 (conv)", check=lambda v: v and each_positive(v))
+        "default 512,256 (mlp) or 32,64 (conv)", check=_widths)
     latent_dim: int = option(16, "size of the latent code z", check=positive)
     likelihood: Literal["bernoulli", "gaussian"] = option(
         "bernoulli", "decoder distribution over pixels")

@@ -1,0 +1,134 @@
+"""The hook contract: call order, recipe order, documentation, subclassing."""
+from pathlib import Path
+
+import attrs
+import pytest
+
+import vaereg
+from vaereg.core.hook_reference import hook_names, render
+from vaereg.testing import HookRecorder, make_trainer, tiny_recipe
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"
+
+STEP = ["on_batch_start", "transform_batch", "transform_loss", "compute_penalties",
+        "on_before_backward", "on_after_backward", "on_before_optimizer_step", "on_batch_end"]
+EPOCH = (["on_train_epoch_start"] + STEP + STEP
+         + ["on_validation_start", "on_validation_end", "on_train_epoch_end",
+            "on_save_checkpoint", "on_save_checkpoint"])
+
+
+def two_by_two():
+    """2 epochs x 2 batches; validation improves both epochs so best.pt is saved twice."""
+    return tiny_recipe(data={"train_size": 32, "batch_size": 16},
+                       optimizer={"lr": 1e-2})
+
+
+def test_exact_hook_sequence_two_epochs_two_batches(tmp_path):
+    recorder = HookRecorder()
+    trainer = make_trainer(two_by_two(), tmp_path, extra_plugins=(("recorder", recorder),))
+    trainer.fit()
+    assert trainer.history[1]["val/neg_elbo"] < trainer.history[0]["val/neg_elbo"]
+    expected = (["build_layers", "configure_optimizer", "on_train_start"] + EPOCH + EPOCH
+                + ["on_train_end", "on_test_end"])
+    assert recorder.calls == expected
+
+
+class Tracer:
+    """Appends its own name to a shared list at every hook it implements."""
+
+    def __init__(self, options):
+        self.options = options
+
+    @vaereg.hookimpl
+    def on_batch_start(self, trainer):
+        trainer.trace.append(("on_batch_start", self.options.label))
+
+    @vaereg.hookimpl
+    def build_layers(self, trainer):
+        trainer.trace.append(("build_layers", self.options.label))
+
+
+@attrs.frozen
+class TracerOptions:
+    label: str = vaereg.option("", "name written to the trace")
+
+
+Tracer.Options = TracerOptions
+
+
+class TracingTrainer(vaereg.Trainer):
+    def __init__(self, *args, **kwargs):
+        self.trace = []
+        super().__init__(*args, **kwargs)
+
+
+@pytest.fixture
+def tracer_registered():
+    vaereg.PLUGINS.register("tracer", Tracer)
+    yield
+
+
+@pytest.mark.parametrize("order", [("a", "b"), ("b", "a")])
+def test_hooks_run_in_recipe_order(tmp_path, tracer_registered, order):
+    plugins = {name: {"use": "tracer", "label": name} for name in order}
+    trainer = make_trainer(tiny_recipe(plugins=plugins), tmp_path, cls=TracingTrainer)
+    assert [label for hook, label in trainer.trace if hook == "build_layers"] == list(order)
+    trainer.trace.clear()
+    trainer.fit()
+    starts = [label for hook, label in trainer.trace if hook == "on_batch_start"]
+    assert starts[:2] == list(order)
+
+
+def test_every_hookspec_has_a_docstring_that_says_what_it_returns():
+    for name in hook_names():
+        doc = getattr(vaereg.core.hookspecs, name).__doc__ or ""
+        assert "Returns:" in doc, name
+        assert len(doc.split()) >= 10, name
+
+
+def test_hook_reference_docs_are_generated_from_the_hookspecs():
+    text = DOCS.read_text()
+    assert text == render(), "docs/hooks.md is stale: python -m vaereg.core.hook_reference > docs/hooks.md"
+    for name in hook_names():
+        assert f"## `{name}(" in text
+
+
+def test_the_three_flagship_hooks_exist():
+    assert {"build_layers", "configure_optimizer", "on_batch_end"} <= set(hook_names())
+
+
+class Misspelled:
+    Options = TracerOptions
+
+    def __init__(self, options):
+        pass
+
+    @vaereg.hookimpl
+    def on_batch_ends(self, trainer):
+        pass
+
+
+def test_a_misspelled_hook_is_a_clear_error(tmp_path):
+    vaereg.PLUGINS.register("misspelled", Misspelled)
+    with pytest.raises(vaereg.VaeregError, match="misspelled.*on_batch_ends"):
+        make_trainer(tiny_recipe(plugins={"misspelled": {}}), tmp_path)
+
+
+class ExtraLossTrainer(vaereg.Trainer):
+    """A subclass that changes the step; plugins must keep running."""
+
+    def training_step(self, batch):
+        terms = super().training_step(batch)
+        terms["latent_l2"] = 0.0 * terms["kl"]
+        terms["loss"] = terms["loss"] + terms["latent_l2"]
+        return terms
+
+
+def test_a_subclass_that_overrides_training_step_keeps_every_hook(tmp_path):
+    plain, sub = HookRecorder(), HookRecorder()
+    make_trainer(two_by_two(), tmp_path / "a", extra_plugins=(("r", plain),)).fit()
+    trainer = make_trainer(two_by_two(), tmp_path / "b", cls=ExtraLossTrainer,
+                           extra_plugins=(("r", sub),))
+    trainer.fit()
+    assert sub.calls == plain.calls
+    assert "train/latent_l2" in trainer.history[0]
