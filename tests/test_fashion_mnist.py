@@ -1,0 +1,72 @@
+"""Fashion-MNIST from the Debian package: real data, seeded splits, clear failures."""
+from pathlib import Path
+
+import pytest
+import torch
+
+from vaereg import VaeregError
+from vaereg.data import fashion_mnist
+from vaereg.data.fashion_mnist import FashionMNIST, ImageDataOptions
+
+pytestmark = pytest.mark.skipif(not fashion_mnist.SYSTEM_DIR.is_dir(),
+                                reason="apt-get install dataset-fashion-mnist")
+
+
+@pytest.fixture(scope="module")
+def splits(tmp_path_factory):
+    root = tmp_path_factory.mktemp("empty_root")
+    return FashionMNIST(ImageDataOptions(root=str(root), download=False, val_size=5000,
+                                         train_size=1000)).load(seed=0)
+
+
+def test_official_sizes_and_range(splits):
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (1000, 5000, 10000)
+    for split in (splits.train, splits.val, splits.test):
+        assert split.x.shape[1:] == (1, 28, 28) and split.x.dtype == torch.float32
+        assert split.x.min() == 0 and split.x.max() == 1
+        assert set(split.y.unique().tolist()) == set(range(10))
+
+
+def test_test_set_is_the_real_one(splits):
+    # Fashion-MNIST's t10k labels are balanced: exactly 1000 of each class
+    assert torch.bincount(splits.test.y).tolist() == [1000] * 10
+
+
+def test_split_is_seeded_and_disjoint(tmp_path):
+    options = ImageDataOptions(root=str(tmp_path), download=False, val_size=100, train_size=200)
+    a, b = FashionMNIST(options).load(0), FashionMNIST(options).load(0)
+    c = FashionMNIST(options).load(1)
+    assert torch.equal(a.train.x, b.train.x) and torch.equal(a.val.x, b.val.x)
+    assert not torch.equal(a.train.x, c.train.x)
+    train_rows = {row.numpy().tobytes() for row in a.train.x.flatten(1)}
+    assert not any(row.numpy().tobytes() in train_rows for row in a.val.x.flatten(1))
+
+
+def test_system_copy_is_decompressed_into_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    FashionMNIST(ImageDataOptions(root=str(tmp_path / "root"), download=False,
+                                  val_size=10, train_size=10)).load(0)
+    raw = tmp_path / "cache" / "vaereg" / "FashionMNIST" / "raw"
+    assert sorted(p.name for p in raw.iterdir()) == sorted(fashion_mnist.FILES)
+    assert (raw / "t10k-images-idx3-ubyte").stat().st_size == 16 + 10000 * 28 * 28
+
+
+def test_none_found_names_all_three_places(tmp_path, monkeypatch):
+    monkeypatch.setattr(fashion_mnist, "SYSTEM_DIR", Path(tmp_path / "no-debian"))
+    with pytest.raises(VaeregError) as caught:
+        FashionMNIST(ImageDataOptions(root=str(tmp_path / "root"), download=False)).load(0)
+    text = str(caught.value)
+    assert str(tmp_path / "root") in text
+    assert "dataset-fashion-mnist" in text
+    assert "download" in text
+
+
+def test_dynamic_binarization_draws_new_pixels_each_batch(tmp_path):
+    options = ImageDataOptions(root=str(tmp_path), download=False, val_size=10, train_size=64,
+                               binarize="dynamic")
+    splits = FashionMNIST(options).load(0)
+    first = next(splits.train.batches(64)).x
+    second = next(splits.train.batches(64)).x
+    assert set(first.unique().tolist()) <= {0.0, 1.0}
+    assert not torch.equal(first, second)
+    assert set(splits.test.x.unique().tolist()) <= {0.0, 1.0}
