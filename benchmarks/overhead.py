@@ -1,0 +1,110 @@
+"""Framework overhead: vaereg.Trainer (no plugins) vs a plain PyTorch loop.
+
+1. One epoch of full Fashion-MNIST, MLP VAE 784-512-256-16, batch 128: time ratio
+   (goal <= 1.05).
+2. Tiny model 784-32-4, batch 32: framework overhead per step in microseconds over the
+   plain loop (goal <= 100 us; PyTorch Lightning adds about 1,100 us).
+
+Both loops see the same data tensors, model class, optimizer, batch size and seed; runs
+alternate and medians are reported, since these machines are noisy.
+
+    python benchmarks/overhead.py [--repeats 3] [--tiny-steps 400]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+
+import torch
+
+import vaereg
+from vaereg.testing import make_trainer
+
+
+class EpochTimer:
+    """Times the training part of each epoch: from epoch start to validation start."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    @vaereg.hookimpl
+    def on_train_epoch_start(self) -> None:
+        self.started = time.perf_counter()
+
+    @vaereg.hookimpl
+    def on_validation_start(self) -> None:
+        self.seconds.append(time.perf_counter() - self.started)
+
+
+def recipe(hidden, latent, batch_size, train_size):
+    return {
+        "run": {"name": "bench", "epochs": 1, "device": "cpu", "histograms": False,
+                "progress": False},
+        "data": {"name": "fashion_mnist", "batch_size": batch_size, "train_size": train_size,
+                 "val_size": 5000},
+        "model": {"name": "vanilla", "hidden_dims": hidden, "latent_dim": latent},
+        "optimizer": {"name": "adam", "lr": 1e-3},
+    }
+
+
+def vaereg_epoch(table, out) -> tuple[float, int]:
+    timer = EpochTimer()
+    trainer = make_trainer(table, out, extra_plugins=(("timer", timer),))
+    trainer.fit()
+    return timer.seconds[0], trainer.step
+
+
+def plain_epoch(table, out) -> tuple[float, int]:
+    """The same model, data and optimizer in a hand-written loop."""
+    trainer = make_trainer(table, out)  # only to get identical data and model class
+    split = trainer.splits.train
+    torch.manual_seed(table["run"].get("seed", 0))
+    model = type(trainer.model)(trainer.recipe.model.options, trainer.dataset.input_shape)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    generator = torch.Generator().manual_seed(0)
+    batch_size = table["data"]["batch_size"]
+    steps = 0
+    started = time.perf_counter()
+    order = torch.randperm(len(split), generator=generator)
+    for begin in range(0, len(split), batch_size):
+        x = split.x[order[begin:begin + batch_size]]
+        loss = model.loss(model(x), x)["loss"]
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        steps += 1
+    return time.perf_counter() - started, steps
+
+
+def compare(table, repeats):
+    framework, plain = [], []
+    with tempfile.TemporaryDirectory() as out:
+        for _ in range(repeats):
+            seconds, steps = plain_epoch(table, out)
+            plain.append(seconds)
+            seconds, _ = vaereg_epoch(table, out)
+            framework.append(seconds)
+    return statistics.median(framework), statistics.median(plain), steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--tiny-steps", type=int, default=400)
+    args = parser.parse_args()
+
+    full, plain, steps = compare(recipe([512, 256], 16, 128, 0), args.repeats)
+    print(f"full epoch, MLP 784-512-256-16, batch 128, {steps} steps: "
+          f"vaereg {full:.2f} s, plain {plain:.2f} s, ratio {full / plain:.3f} (goal <= 1.05)")
+
+    tiny, plain, steps = compare(recipe([32], 4, 32, 32 * args.tiny_steps), args.repeats * 2)
+    per_step = (tiny - plain) / steps * 1e6
+    print(f"tiny model 784-32-4, batch 32, {steps} steps: vaereg {tiny / steps * 1e6:.0f} us/step, "
+          f"plain {plain / steps * 1e6:.0f} us/step, overhead {per_step:.0f} us/step "
+          f"(goal <= 100)")
+
+
+if __name__ == "__main__":
+    main()
