@@ -208,13 +208,13 @@ class Trainer:
             log.histograms(self.model, self.epoch)
         self.model.eval()
         with torch.no_grad():
-            val = self.splits.val
-            x, y = val.x[:32], val.y[:32]
-            log.images("images/reconstructions", torch.cat([x, self.model.reconstruct(x, y)]),
+            first = next(iter(self.splits.val.batches(64)))  # works for streamed splits too
+            x, y = first.x[:32], first.y
+            log.images("images/reconstructions", torch.cat([x, self.model.reconstruct(x, y[:32])]),
                        self.epoch)
-            images_generator = torch.Generator(device=self.device).manual_seed(self.recipe.run.seed)
-            log.images("images/samples", self.model.sample(64, y=val.y[:64],
-                                                            generator=images_generator), self.epoch)
+            generator = torch.Generator(device=self.device).manual_seed(self.recipe.run.seed)
+            log.images("images/samples", self.model.sample(len(y), y=y, generator=generator),
+                       self.epoch)
         self.model.train()
 
     # ----- checkpoints -------------------------------------------------------------------
