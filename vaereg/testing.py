@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -64,9 +65,14 @@ class SyntheticImages:
 
 
 def tiny_recipe(**sections: dict[str, Any]) -> dict[str, Any]:
-    """A 2-epoch MLP run on 64 synthetic images; keyword tables are deep-merged in."""
+    """A 2-epoch MLP run on 64 synthetic images; keyword tables are deep-merged in.
+
+    Runs on the CPU unless ``VAEREG_TEST_DEVICE`` says otherwise (``cuda`` runs a test
+    suite's trainers on a GPU).
+    """
     base = {
-        "run": {"name": "test", "seed": 0, "epochs": 2, "device": "cpu",
+        "run": {"name": "test", "seed": 0, "epochs": 2,
+                "device": os.environ.get("VAEREG_TEST_DEVICE", "cpu"),
                 "log_every_n_steps": 1, "histograms": False, "progress": False},
         "data": {"name": "synthetic"},
         "model": {"name": "vanilla", "hidden_dims": [32, 16], "latent_dim": 4},
