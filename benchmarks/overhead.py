@@ -8,7 +8,7 @@
 Both loops see the same data tensors, model class, optimizer, batch size and seed; runs
 alternate and medians are reported, since these machines are noisy.
 
-    python benchmarks/overhead.py [--repeats 3] [--tiny-steps 400]
+    python benchmarks/overhead.py [--repeats 3] [--tiny-steps 400] [--data-root DIR]
 """
 from __future__ import annotations
 
@@ -38,12 +38,12 @@ class EpochTimer:
         self.seconds.append(time.perf_counter() - self.started)
 
 
-def recipe(hidden, latent, batch_size, train_size):
+def recipe(hidden, latent, batch_size, train_size, root):
     return {
         "run": {"name": "bench", "epochs": 1, "device": "cpu", "histograms": False,
                 "progress": False},
         "data": {"name": "fashion_mnist", "batch_size": batch_size, "train_size": train_size,
-                 "val_size": 5000},
+                 "val_size": 5000, "root": root},
         "model": {"name": "vanilla", "hidden_dims": hidden, "latent_dim": latent},
         "optimizer": {"name": "adam", "lr": 1e-3},
     }
@@ -93,13 +93,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--tiny-steps", type=int, default=400)
+    parser.add_argument("--data-root", default="~/.cache/vaereg/data",
+                        help="folder with torchvision's FashionMNIST files, if not system-wide")
     args = parser.parse_args()
 
-    full, plain, steps = compare(recipe([512, 256], 16, 128, 0), args.repeats)
+    full, plain, steps = compare(recipe([512, 256], 16, 128, 0, args.data_root), args.repeats)
     print(f"full epoch, MLP 784-512-256-16, batch 128, {steps} steps: "
           f"vaereg {full:.2f} s, plain {plain:.2f} s, ratio {full / plain:.3f} (goal <= 1.05)")
 
-    tiny, plain, steps = compare(recipe([32], 4, 32, 32 * args.tiny_steps), args.repeats * 2)
+    tiny, plain, steps = compare(recipe([32], 4, 32, 32 * args.tiny_steps, args.data_root), args.repeats * 2)
     per_step = (tiny - plain) / steps * 1e6
     print(f"tiny model 784-32-4, batch 32, {steps} steps: vaereg {tiny / steps * 1e6:.0f} us/step, "
           f"plain {plain / steps * 1e6:.0f} us/step, overhead {per_step:.0f} us/step "
