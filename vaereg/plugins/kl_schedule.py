@@ -4,7 +4,8 @@ Replaces the KL part of the objective by ``weight * |KL' - C|`` (see
 ``vaereg.functional.kl_schedules``); ``neg_elbo``, ``recon`` and ``kl`` stay as
 measured, so runs remain comparable. Logs ``kl_schedule/weight`` and
 ``kl_schedule/capacity`` every step. Stateless: everything follows from
-``trainer.step`` and the recipe, so a resumed run continues the same schedule.
+``trainer.step`` and the recipe, so a run resumed with the same recipe continues the same
+schedule (the cyclical one spans the recipe's epochs unless ``total_steps`` is set).
 """
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ class KLScheduleOptions:
     cycles: int = option(4, "'cyclical': number of cycles M over the run", check=positive)
     ratio: float = option(0.5, "'cyclical': fraction R of each cycle spent rising",
                           check=in_range(0, 1, low_open=True))
+    total_steps: int = option(0, "'cyclical': steps T the cycles span; 0 = the run's epochs "
+                              "x batches per epoch", check=in_range(0))
     capacity_max: float = option(25.0, "'capacity': final capacity C_max, in nats",
                                  check=in_range(0))
     free_bits: float = option(0.0, "floor lambda in nats per latent dimension (Kingma et al. "
@@ -38,12 +41,13 @@ class KLScheduleOptions:
 class KLSchedule:
     Options = KLScheduleOptions
     options: KLScheduleOptions
-    total_steps: int = attrs.field(default=1, init=False)  # of the run; set at train start
+    total_steps: int = attrs.field(default=1, init=False)  # T, set at train start
 
     @hookimpl
     def on_train_start(self, trainer) -> None:
         batch_size = trainer.recipe.data.options.batch_size
-        self.total_steps = trainer.recipe.run.epochs * trainer.splits.train.num_batches(batch_size)
+        self.total_steps = self.options.total_steps or \
+            trainer.recipe.run.epochs * trainer.splits.train.num_batches(batch_size)
 
     @hookimpl
     def transform_loss(self, trainer, terms: dict) -> None:
