@@ -1,5 +1,4 @@
-"""Adversarial training of the encoder/decoder on L-inf perturbed inputs (FGSM or PGD),
-and its robustness report.
+"""Adversarial training on L-inf perturbed inputs (FGSM, PGD), and a robustness report.
 
 Each training step replaces the first ``ratio`` of the (shuffled) batch by adversarial
 examples; ``batch.target`` stays the clean image, so the model learns to reconstruct the
