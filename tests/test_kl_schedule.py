@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from hypothesis import given, strategies as st
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from vaereg import free_bits_kl, kl_capacity, kl_weight, load_recipe
@@ -33,6 +34,18 @@ def test_cyclical_cycles_restart_at_ceil_of_t_over_m():
     weights = [kl_weight(s, "cyclical", total_steps=10, cycles=3, ratio=0.5) for s in range(10)]
     assert weights[0] == weights[4] == weights[8] == 0.0
     assert weights[1] == pytest.approx(0.6)  # tau = 0.3, f = tau / R
+
+
+@given(total=st.integers(1, 10_000), cycles=st.integers(1, 20),
+       ratio=st.floats(0.01, 1.0), beta=st.floats(0.0, 100.0), data=st.data())
+def test_cyclical_weight_stays_in_range_and_restarts_each_cycle(total, cycles, ratio, beta, data):
+    step = data.draw(st.integers(0, total - 1))
+    weight = kl_weight(step, "cyclical", beta=beta, total_steps=total, cycles=cycles, ratio=ratio)
+    assert 0.0 <= weight <= beta * (1 + 1e-12)
+    period = -(-total // cycles)  # ceil(T / M)
+    start = step - step % period
+    assert kl_weight(start, "cyclical", beta=beta, total_steps=total, cycles=cycles,
+                     ratio=ratio) == 0.0
 
 
 @pytest.mark.parametrize("step, expected", [(0, 0.0), (50, 12.5), (100, 25.0), (300, 25.0)])

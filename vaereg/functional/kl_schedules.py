@@ -30,7 +30,7 @@ def cyclical_ramp(step: int, total_steps: int, cycles: int, ratio: float) -> flo
     return min(1.0, tau / ratio)
 
 
-def kl_weight(step: int, schedule: str, beta: float = 1.0, ramp_steps: int = 0,
+def kl_weight(step: int, schedule: str, *, beta: float = 1.0, ramp_steps: int = 0,
               total_steps: int = 1, cycles: int = 4, ratio: float = 0.5) -> float:
     """The weight of the KL term at ``step``: ``beta`` times the schedule's ramp.
 

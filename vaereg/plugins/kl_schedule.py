@@ -52,8 +52,8 @@ class KLSchedule:
     @hookimpl
     def transform_loss(self, trainer, terms: dict) -> None:
         o = self.options
-        weight = kl_weight(trainer.step, o.schedule, o.beta, o.ramp_steps, self.total_steps,
-                           o.cycles, o.ratio)
+        weight = kl_weight(trainer.step, o.schedule, beta=o.beta, ramp_steps=o.ramp_steps,
+                           total_steps=self.total_steps, cycles=o.cycles, ratio=o.ratio)
         capacity_now = kl_capacity(trainer.step, o.capacity_max, o.ramp_steps) \
             if o.schedule == "capacity" else 0.0
         kl = free_bits_kl(terms["kl_per_dim"], o.free_bits) if o.free_bits else terms["kl"]
