@@ -9,12 +9,16 @@ from vaereg.core.recipe import Recipe, load_recipe
 from vaereg.core.registry import DATASETS, MODELS, PLUGINS
 from vaereg.core.trainer import Trainer
 from vaereg.data.batch import Batch
+from vaereg.functional.attacks import fgsm, pgd
+from vaereg.functional.kl_schedules import free_bits_kl, kl_capacity, kl_weight, scheduled_kl
+from vaereg.functional.robustness import robustness
 from vaereg.models.blocks import Block, hidden_blocks, last_blocks
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Batch", "Block", "DATASETS", "MODELS", "PLUGINS", "Recipe", "RecipeError", "Trainer",
-    "VaeregError", "hidden_blocks", "hookimpl", "in_range", "last_blocks", "load_recipe",
-    "option", "positive",
+    "VaeregError", "fgsm", "free_bits_kl", "hidden_blocks", "hookimpl", "in_range",
+    "kl_capacity", "kl_weight", "last_blocks", "load_recipe", "option", "pgd", "positive",
+    "robustness", "scheduled_kl",
 ]

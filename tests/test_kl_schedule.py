@@ -1,0 +1,133 @@
+"""KL schedules: the formulas at given steps, the objective the plugin builds, free bits'
+zero gradients, what reaches TensorBoard, the recipes and the resume cycle."""
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+from hypothesis import given, strategies as st
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from vaereg import free_bits_kl, kl_capacity, kl_weight, load_recipe
+from vaereg.models.vanilla import VanillaVAE
+from vaereg.plugins.kl_schedule import KLSchedule
+from vaereg.testing import check_conformance, make_trainer, tiny_recipe
+
+RECIPES = Path(__file__).resolve().parents[1] / "recipes"
+
+
+@pytest.mark.parametrize("step, expected", [(0, 0.0), (5, 1.0), (10, 2.0), (25, 2.0)])
+def test_linear_warmup(step, expected):
+    assert kl_weight(step, "linear", beta=2.0, ramp_steps=10) == pytest.approx(expected)
+
+
+# Fu et al. 2019 with T = 100 steps, M = 4 cycles of 25 steps, R = 0.5: rise over 12.5 steps
+@pytest.mark.parametrize("step, expected", [(0, 0.0), (5, 0.4), (12, 0.96), (13, 1.0),
+                                            (24, 1.0), (25, 0.0), (30, 0.4), (99, 1.0)])
+def test_cyclical_annealing(step, expected):
+    weight = kl_weight(step, "cyclical", total_steps=100, cycles=4, ratio=0.5)
+    assert weight == pytest.approx(expected)
+
+
+def test_cyclical_cycles_restart_at_ceil_of_t_over_m():
+    # T = 10, M = 3: cycles start at steps 0, 4, 8; tau divides by T / M = 10/3
+    weights = [kl_weight(s, "cyclical", total_steps=10, cycles=3, ratio=0.5) for s in range(10)]
+    assert weights[0] == weights[4] == weights[8] == 0.0
+    assert weights[1] == pytest.approx(0.6)  # tau = 0.3, f = tau / R
+
+
+@given(total=st.integers(1, 10_000), cycles=st.integers(1, 20),
+       ratio=st.floats(0.01, 1.0), beta=st.floats(0.0, 100.0), data=st.data())
+def test_cyclical_weight_stays_in_range_and_restarts_each_cycle(total, cycles, ratio, beta, data):
+    step = data.draw(st.integers(0, total - 1))
+    weight = kl_weight(step, "cyclical", beta=beta, total_steps=total, cycles=cycles, ratio=ratio)
+    assert 0.0 <= weight <= beta * (1 + 1e-12)
+    period = -(-total // cycles)  # ceil(T / M)
+    start = step - step % period
+    assert kl_weight(start, "cyclical", beta=beta, total_steps=total, cycles=cycles,
+                     ratio=ratio) == 0.0
+
+
+@pytest.mark.parametrize("step, expected", [(0, 0.0), (50, 12.5), (100, 25.0), (300, 25.0)])
+def test_capacity_rises_linearly_to_its_maximum(step, expected):
+    assert kl_capacity(step, capacity_max=25.0, ramp_steps=100) == pytest.approx(expected)
+    assert kl_weight(step, "capacity", beta=1000.0) == 1000.0
+
+
+def model_terms(latent_dim=6):
+    torch.manual_seed(0)
+    model = VanillaVAE(VanillaVAE.Options(hidden_dims=(16,), latent_dim=latent_dim), (1, 4, 4))
+    x = torch.rand(32, 1, 4, 4)
+    return model, model.loss(model(x), x)
+
+
+def apply_plugin(terms, step=0, **options):
+    logged = {}
+    trainer = SimpleNamespace(step=step, log=logged.__setitem__)
+    plugin = KLSchedule(KLSchedule.Options(**options))
+    plugin.total_steps = 100
+    plugin.transform_loss(trainer=trainer, terms=terms)
+    return logged
+
+
+def test_capacity_objective_is_gamma_times_distance_to_capacity():
+    _, terms = model_terms()
+    logged = apply_plugin(terms, step=40, schedule="capacity", beta=1000.0, ramp_steps=100,
+                          capacity_max=25.0)
+    expected = terms["recon"] + 1000.0 * (terms["kl"] - 10.0).abs()
+    assert torch.allclose(terms["loss"], expected)
+    assert logged == {"kl_schedule/weight": 1000.0, "kl_schedule/capacity": 10.0}
+
+
+def test_free_bits_zero_the_kl_gradient_of_dimensions_below_the_floor():
+    model, terms = model_terms()
+    per_dim = terms["kl_per_dim"].detach().sort().values
+    floor = float(per_dim[2:4].mean())  # three dimensions below, three above
+    apply_plugin(terms, schedule="constant", free_bits=floor)
+    kl_part = terms["loss"] - terms["recon"]
+    assert torch.allclose(kl_part, free_bits_kl(terms["kl_per_dim"], floor))
+    grads = torch.autograd.grad(kl_part, [model.mu_head.weight, model.logvar_head.weight])
+    below = terms["kl_per_dim"].detach() < floor
+    for grad in grads:
+        assert torch.all(grad[below] == 0)
+        assert torch.all(grad[~below].abs().sum(1) > 0)
+
+
+@pytest.mark.parametrize("options, tag, expected", [
+    ({"schedule": "cyclical", "cycles": 2, "ratio": 0.5}, "kl_schedule/weight",
+     [0.0, 0.5, 1.0, 1.0, 0.0, 0.5, 1.0, 1.0]),
+    ({"schedule": "capacity", "ramp_steps": 4, "capacity_max": 2.0}, "kl_schedule/capacity",
+     [0.0, 0.5, 1.0, 1.5, 2.0, 2.0, 2.0, 2.0]),
+])
+def test_values_in_force_are_logged_every_step(tmp_path, options, tag, expected):
+    trainer = make_trainer(tiny_recipe(plugins={"kl_schedule": options}), tmp_path)
+    trainer.fit()  # 2 epochs x 4 batches
+    events = EventAccumulator(str(trainer.run_dir))
+    events.Reload()
+    scalars = events.Scalars(tag)
+    assert [s.step for s in scalars] == list(range(1, 9))  # the step count after the update
+    assert [s.value for s in scalars] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("capacity", [1.0, 8.0])
+def test_capacity_annealing_holds_the_kl_at_the_capacity(tmp_path, capacity):
+    # unscheduled, this run's KL is still climbing through 6 nats when it ends
+    table = tiny_recipe(run={"epochs": 10}, optimizer={"lr": 1e-2}, plugins={"kl_schedule": {
+        "schedule": "capacity", "beta": 50.0, "ramp_steps": 0, "capacity_max": capacity}})
+    metrics = make_trainer(table, tmp_path).fit()
+    assert metrics["train/kl"] == pytest.approx(capacity, abs=1.0)
+
+
+def test_conformance(tmp_path):
+    # total_steps fixed: the check's interrupted half runs a 1-epoch recipe
+    check_conformance(tiny_recipe(plugins={"kl_schedule": {
+        "schedule": "cyclical", "cycles": 2, "total_steps": 8, "free_bits": 0.1}}), tmp_path)
+
+
+@pytest.mark.parametrize("name, schedule", [("kl_warmup", "linear"),
+                                            ("kl_cyclical", "cyclical"),
+                                            ("kl_capacity", "capacity")])
+def test_recipes(name, schedule):
+    recipe = load_recipe(RECIPES / f"{name}.toml")
+    assert recipe.plugin("kl_schedule").options.schedule == schedule
+    assert recipe.data.name == "fashion_mnist"

@@ -1,0 +1,101 @@
+"""L-infinity attacks on a VAE's inputs: FGSM (Goodfellow et al. 2015) and PGD (Madry et
+al. 2018), with two objectives.
+
+* ``"elbo"``: maximize the negative ELBO of the *clean* target given the perturbed input,
+  -E_q(z|x+d)[log p(x|z)] + KL(q(z|x+d) || p(z)). Scoring the clean image keeps the
+  attacker from "winning" by merely making the data harder to model: it must push the
+  model's code and reconstruction away from the true image.
+* ``"latent"``: maximize the symmetric KL between q(z|x+d) and q(z|x) (Kuzina et al.
+  2022), an attack on the encoder alone.
+
+The model runs in eval mode during the attack (dropout off, batch-norm running statistics
+neither used from the batch nor updated), so the attack targets the function the model
+computes at test time and leaves no trace in its state; its mode is restored afterwards.
+Gradients are taken with ``torch.autograd.grad`` on the input only: parameter ``.grad``
+are never touched.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Callable, Iterator, Literal
+
+import torch
+from torch import Tensor, nn
+
+Objective = Literal["elbo", "latent"]
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in eval mode for the block, then restore its previous mode."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+def symmetric_kl(mu_a: Tensor, logvar_a: Tensor, mu_b: Tensor, logvar_b: Tensor) -> Tensor:
+    """KL(a||b) + KL(b||a) for diagonal Gaussians, per row (summed over dimensions).
+
+    The log-variance terms cancel: 0.5 * sum[(va/vb + vb/va) + (ma-mb)^2 (1/va + 1/vb) - 2].
+    """
+    var_a, var_b = logvar_a.exp(), logvar_b.exp()
+    sq = (mu_a - mu_b).pow(2)
+    per_dim = 0.5 * (var_a / var_b + var_b / var_a + sq * (1 / var_a + 1 / var_b) - 2)
+    return per_dim.sum(1)
+
+
+def attack_objective(model: nn.Module, objective: Objective, x: Tensor, target: Tensor,
+                     y: Tensor | None) -> Callable[[Tensor], Tensor]:
+    """The batch mean an attack maximizes, as a function of the perturbed input.
+
+    A mean is enough: in eval mode images do not interact, so each image's input
+    gradient has the sign of its own term's.
+    """
+    if objective == "elbo":
+        return lambda x_adv: model.loss(model(x_adv, y), target)["neg_elbo"]
+    if objective == "latent":
+        with torch.no_grad():
+            mu, logvar = model.encode(x, y)
+        return lambda x_adv: symmetric_kl(*model.encode(x_adv, y), mu, logvar).mean()
+    raise ValueError(f"unknown attack objective {objective!r}; use 'elbo' or 'latent'")
+
+
+def pgd(model: nn.Module, x: Tensor, *, eps: float, alpha: float | None = None,
+        steps: int = 10, random_start: bool = True, objective: Objective = "elbo",
+        y: Tensor | None = None, target: Tensor | None = None) -> Tensor:
+    """Projected gradient ascent in the L-inf ball of radius ``eps`` around ``x``.
+
+    Each step moves by ``alpha`` (default 2.5 * eps / steps, Madry et al.) along the sign
+    of the input gradient, then projects onto the ball and onto [0, 1], the data range.
+    ``random_start`` begins at a uniform point of the ball (the "latent" objective needs
+    it: its gradient is zero at d = 0). ``target`` is what the "elbo" objective scores
+    (default: the clean ``x``). Returns the detached adversarial inputs.
+    """
+    alpha = 2.5 * eps / steps if alpha is None else alpha
+    x = x.detach()
+    target = x if target is None else target.detach()
+    low, high = (x - eps).clamp(min=0), (x + eps).clamp(max=1)
+    x_adv = x + torch.empty_like(x).uniform_(-eps, eps) if random_start else x
+    x_adv = torch.max(torch.min(x_adv, high), low)
+    with eval_mode(model), torch.enable_grad():
+        loss_of = attack_objective(model, objective, x, target, y)
+        for _ in range(steps):
+            x_adv.requires_grad_(True)
+            grad, = torch.autograd.grad(loss_of(x_adv), x_adv)
+            x_adv = torch.max(torch.min(x_adv.detach() + alpha * grad.sign(), high), low)
+    return x_adv.detach()
+
+
+def fgsm(model: nn.Module, x: Tensor, *, eps: float, random_start: bool = False,
+         objective: Objective = "elbo", y: Tensor | None = None,
+         target: Tensor | None = None) -> Tensor:
+    """One step of size ``eps`` along the gradient sign: PGD with ``steps=1``.
+
+    With ``random_start`` the step starts from a random point of the ball and is
+    projected back (Wong et al. 2020's "fast" adversarial training).
+    """
+    return pgd(model, x, eps=eps, alpha=eps, steps=1, random_start=random_start,
+               objective=objective, y=y, target=target)
