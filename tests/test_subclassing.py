@@ -8,7 +8,7 @@ import pytest
 from torch import nn
 
 from vaereg import Trainer
-from vaereg.testing import HookRecorder, make_trainer, tiny_recipe
+from vaereg.testing import HookRecorder, check_conformance, make_trainer, tiny_recipe
 
 from recipe_files import write_recipe
 
@@ -41,6 +41,12 @@ def test_subclass_adds_its_loss_term_and_every_hook_still_fires(tmp_path):
         assert epoch["train/mu_penalty"] > 0
         expected = epoch["train/neg_elbo"] + epoch["train/mu_penalty"]
         assert epoch["train/loss"] == pytest.approx(expected)
+
+
+def test_subclass_passes_the_conformance_check(tmp_path):
+    metrics = check_conformance(tiny_recipe(plugins={"dropout": {}}), tmp_path,
+                                cls=load_example().MeanPenaltyTrainer)
+    assert metrics["epochs"] == 2
 
 
 def test_example_runs_as_a_script_with_overrides(tmp_path, capsys):

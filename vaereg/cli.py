@@ -52,7 +52,12 @@ def load_with_disabled(recipe: str, overrides: tuple[str, ...], disabled: tuple[
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="vaereg")
 def main() -> None:
-    """Train variational autoencoders with regularization composed from plugins."""
+    """Train variational autoencoders with regularization composed from plugins.
+
+    \b
+    Exit codes: 0 done; 1 a plugin failed (import, hook names, an exception in a
+    hook; the message names it); 2 bad input (recipe, --set, data, checkpoint).
+    """
 
 
 @main.command()

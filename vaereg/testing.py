@@ -130,22 +130,24 @@ def assert_same_state(a: Trainer, b: Trainer) -> None:
                 f"optimizer state {key}.{field} differs"
 
 
-def check_conformance(table: dict[str, Any], tmp_path: str | Path) -> dict[str, Any]:
+def check_conformance(table: dict[str, Any], tmp_path: str | Path, *,
+                      cls: type = Trainer) -> dict[str, Any]:
     """Train -> checkpoint -> resume, the cycle every plugin must survive.
 
     Trains ``table`` (e.g. ``tiny_recipe(plugins={"mine": {...}})``) for its epochs
     straight through, and again stopped after the first epoch then resumed from
     ``last.pt`` in a fresh trainer; asserts finite metrics and bit-identical weights,
-    optimizer state and history. Returns the uninterrupted run's metrics.
+    optimizer state and history. Returns the uninterrupted run's metrics. ``cls``: a
+    Trainer subclass to check instead.
     """
     tmp_path = Path(tmp_path)
     epochs = table["run"]["epochs"]
     assert epochs >= 2, "the conformance check needs at least 2 epochs"
-    straight = make_trainer(table, tmp_path / "straight")
+    straight = make_trainer(table, tmp_path / "straight", cls=cls)
     metrics = straight.fit()
-    first = make_trainer(table, tmp_path / "resumed", overrides=("run.epochs=1",))
+    first = make_trainer(table, tmp_path / "resumed", cls=cls, overrides=("run.epochs=1",))
     first.fit()
-    resumed = make_trainer(table, tmp_path / "resumed")
+    resumed = make_trainer(table, tmp_path / "resumed", cls=cls)
     resumed.fit(run_dir=first.run_dir, resume=True)
     assert_same_state(straight, resumed)
     assert straight.history == resumed.history, "per-epoch metrics differ after resume"

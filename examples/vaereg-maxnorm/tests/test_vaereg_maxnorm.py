@@ -1,5 +1,5 @@
 """The plugin's own tests, written as docs/writing-plugins.md teaches, with vaereg.testing."""
-from vaereg.testing import check_conformance, make_trainer, tiny_recipe
+from vaereg.testing import HookRecorder, check_conformance, make_trainer, tiny_recipe
 
 from vaereg_maxnorm import apply_max_norm, largest_unit_norm
 
@@ -17,6 +17,15 @@ def test_functional_form_caps_every_hidden_unit(tmp_path):
 def test_plugin_survives_train_checkpoint_resume_and_reports_its_effect(tmp_path):
     metrics = check_conformance(tiny_recipe(plugins={"maxnorm": {"max_norm": CAP}}), tmp_path)
     assert metrics["maxnorm/largest_norm"] <= CAP * (1 + 1e-5)
+
+
+def test_hooks_run_before_the_recorder(tmp_path):
+    recorder = HookRecorder()
+    trainer = make_trainer(tiny_recipe(run={"epochs": 1}, plugins={"maxnorm": {"max_norm": CAP}}),
+                           tmp_path, extra_plugins=(("recorder", recorder),))
+    trainer.fit()
+    assert recorder.calls.count("on_batch_end") == 4  # 1 epoch x 4 batches
+    assert largest_unit_norm(trainer.model) <= CAP * (1 + 1e-5)
 
 
 def test_bars_dataset_trains_by_name(tmp_path):
