@@ -1,12 +1,13 @@
 """A failing plugin is named, with its distribution and hook; the original is kept."""
 from __future__ import annotations
 
+import attrs
 import pytest
 from click.testing import CliRunner
 
 import vaereg
 from vaereg.cli import main
-from vaereg.testing import make_trainer, tiny_recipe
+from vaereg.testing import make_trainer, registered, tiny_recipe
 
 from fake_distributions import install, install_plugin
 from recipe_files import write_recipe
@@ -67,6 +68,38 @@ def test_exception_in_a_checkpoint_hook_is_attributed_too(tmp_path, monkeypatch)
         """)
     with pytest.raises(vaereg.PluginError, match="'badstate'.*'on_save_checkpoint': ZeroDivision"):
         make_trainer(recipe_using("badstate"), tmp_path).fit()
+
+
+@attrs.frozen
+class NoOptions:
+    pass
+
+
+class Fragile:
+    Options = NoOptions
+
+    def __init__(self, options: NoOptions):
+        raise RuntimeError("needs a GPU")
+
+
+class Probe:
+    @vaereg.hookimpl
+    def on_train_start(self, trainer):
+        raise KeyError(trainer.epoch)
+
+
+def test_plugin_that_fails_to_start_is_attributed(tmp_path):
+    with registered("fragile", Fragile), pytest.raises(
+            vaereg.PluginError, match=r"^plugin 'fragile' \(registered in code\) failed to start: "
+                                      r"RuntimeError: needs a GPU$"):
+        make_trainer(tiny_recipe(plugins={"fragile": {}}), tmp_path)
+
+
+def test_plugin_object_passed_in_code_is_attributed(tmp_path):
+    trainer = make_trainer(tiny_recipe(), tmp_path, extra_plugins=(("probe", Probe()),))
+    with pytest.raises(vaereg.PluginError, match=r"^plugin 'probe' \(passed to the Trainer in "
+                       r"code\) raised in hook 'on_train_start': KeyError: 0$"):
+        trainer.fit()
 
 
 def test_a_plugins_own_vaereg_error_passes_unchanged(tmp_path):

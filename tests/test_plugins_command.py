@@ -9,8 +9,8 @@ from vaereg.cli import main
 from vaereg.testing import registered
 
 
-def plugins(*args: str):
-    return CliRunner().invoke(main, ["plugins", *args])
+def plugins(*args: str, disabled: str = ""):
+    return CliRunner().invoke(main, ["plugins", *args], env={"VAEREG_DISABLE_PLUGINS": disabled})
 
 
 def test_list_shows_each_plugin_with_distribution_and_version():
@@ -19,6 +19,13 @@ def test_list_shows_each_plugin_with_distribution_and_version():
     rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines()}
     assert rows["dropout"] == ["vaereg", vaereg.__version__]
     assert rows["maxnorm"] == ["vaereg-maxnorm", "0.1.0"]  # the example package, installed
+
+
+def test_list_marks_plugins_disabled_by_the_environment():
+    lines = plugins(disabled="maxnorm").stdout.splitlines()
+    assert any(line.startswith("maxnorm") and line.endswith("(disabled by VAEREG_DISABLE_PLUGINS)")
+               for line in lines)
+    assert not any(line.startswith("dropout") and "disabled" in line for line in lines)
 
 
 def test_name_shows_options_with_types_defaults_and_help():

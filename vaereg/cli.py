@@ -101,13 +101,16 @@ def validate(recipe: str, overrides: tuple[str, ...], disabled: tuple[str, ...])
 @user_errors
 def plugins(name: str | None) -> None:
     """List installed plugins, or show one plugin's options."""
+    from vaereg.core.disable import ENV_VAR, requested
     from vaereg.core.options import field_help
     from vaereg.core.registry import PLUGINS
 
     entries = PLUGINS.entries()
     if name is None:
+        disabled = requested()
         for entry in entries.values():
-            click.echo(f"{entry.name:<16} {entry.distribution} {entry.version}")
+            note = f"  (disabled by {ENV_VAR})" if entry.name in disabled else ""
+            click.echo(f"{entry.name:<16} {entry.distribution} {entry.version}{note}")
         return
     if name not in entries:
         raise VaeregError(PLUGINS.unknown(name))

@@ -59,7 +59,6 @@ def register(pm: pluggy.PluginManager, name: str, plugin: Any, origin: str) -> N
     for caller in pm.get_hookcallers(plugin) or ():
         impls = [impl for impl in caller.get_hookimpls() if impl.plugin is plugin]
         if caller.spec is None and not all(impl.optionalhook for impl in impls):
-            pm.unregister(plugin)
             known = [n for n, other in vars(pm.hook).items() if other.spec is not None]
             raise PluginError(f"plugin '{name}' ({origin}) implements hook '{caller.name}', "
                               f"which does not exist" + did_you_mean(caller.name, known)
