@@ -10,7 +10,7 @@ from vaereg.cli import main
 from vaereg.core.disable import requested
 from vaereg.testing import tiny_recipe
 
-from fake_distributions import install
+from fake_plugins import install
 from recipe_files import write_recipe
 
 TWO_DROPOUTS = {"dropout": {"p": 0.1}, "more_dropout": {"use": "dropout", "p": 0.3}}

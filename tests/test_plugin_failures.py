@@ -1,7 +1,6 @@
 """A failing plugin is named, with its distribution and hook; the original is kept."""
 from __future__ import annotations
 
-import attrs
 import pytest
 from click.testing import CliRunner
 
@@ -9,7 +8,7 @@ import vaereg
 from vaereg.cli import main
 from vaereg.testing import make_trainer, registered, tiny_recipe
 
-from fake_distributions import install, install_plugin
+from fake_plugins import OptionlessPlugin, install, install_plugin
 from recipe_files import write_recipe
 
 
@@ -70,15 +69,8 @@ def test_exception_in_a_checkpoint_hook_is_attributed_too(tmp_path, monkeypatch)
         make_trainer(recipe_using("badstate"), tmp_path).fit()
 
 
-@attrs.frozen
-class NoOptions:
-    pass
-
-
-class Fragile:
-    Options = NoOptions
-
-    def __init__(self, options: NoOptions):
+class Fragile(OptionlessPlugin):
+    def __init__(self, options):
         raise RuntimeError("needs a GPU")
 
 

@@ -1,4 +1,4 @@
-"""Installed-looking distributions in a temporary folder, for entry point tests.
+"""Plugins for tests: a base without options, and installed-looking distributions.
 
 ``importlib.metadata`` finds a ``<name>-<version>.dist-info`` folder on ``sys.path`` as
 it finds a pip-installed package, so these tests exercise the real discovery path.
@@ -9,16 +9,22 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import attrs
 import pytest
 
-PLUGIN_HEADER = """
-import attrs
-import vaereg
 
 @attrs.frozen
-class Options:
-    pass
-"""
+class NoOptions:
+    """The options of a plugin that has none."""
+
+
+class OptionlessPlugin:
+    """Base class for test plugins without options."""
+
+    Options = NoOptions
+
+    def __init__(self, options: NoOptions):
+        self.options = options
 
 
 def install(site: Path, monkeypatch: pytest.MonkeyPatch, dist: str,
@@ -37,10 +43,9 @@ def install(site: Path, monkeypatch: pytest.MonkeyPatch, dist: str,
 
 
 def install_plugin(site: Path, monkeypatch: pytest.MonkeyPatch, name: str, body: str) -> None:
-    """Distribution ``fake-<name>`` with plugin ``name``: a class ``Plugin`` whose methods
-    are ``body`` (indented source), and empty options."""
-    source = PLUGIN_HEADER + "\nclass Plugin:\n    Options = Options\n\n" \
-        "    def __init__(self, options):\n        self.options = options\n" \
-        + textwrap.indent(textwrap.dedent(body), "    ")
+    """Distribution ``fake-<name>`` with plugin ``name``: an :class:`OptionlessPlugin`
+    whose methods are ``body`` (source)."""
+    source = "import vaereg\nfrom fake_plugins import OptionlessPlugin\n\n" \
+        "class Plugin(OptionlessPlugin):\n" + textwrap.indent(textwrap.dedent(body), "    ")
     install(site, monkeypatch, f"fake-{name}", {"vaereg.plugins": {name: f"fake_{name}:Plugin"}},
             {f"fake_{name}": source})
