@@ -35,10 +35,17 @@ def test_installed_name_disables_every_instance_of_the_plugin():
     assert recipe.plugins == () and recipe.disabled == ("dropout", "more_dropout")
 
 
-def test_unknown_name_is_an_error_with_a_suggestion():
+@pytest.mark.parametrize("plugins", [TWO_DROPOUTS, None])
+def test_unknown_name_is_an_error_with_a_suggestion(plugins):
+    table = tiny_recipe(plugins=plugins) if plugins else {"data": {"name": "synthetic"}}
     with pytest.raises(vaereg.VaeregError, match="cannot disable unknown plugin 'dropot' "
                        r"\(did you mean 'dropout'\?\)"):
-        vaereg.load_recipe(table=tiny_recipe(plugins=TWO_DROPOUTS), disable=["dropot"])
+        vaereg.load_recipe(table=table, disable=["dropot"])
+
+
+def test_installed_plugin_the_recipe_does_not_use_is_fine_to_disable():
+    recipe = vaereg.load_recipe(table={"data": {"name": "synthetic"}}, disable=["dropout"])
+    assert recipe.disabled == () and recipe.plugins == ()
 
 
 def test_a_plugin_that_fails_to_import_can_be_disabled(tmp_path, monkeypatch):

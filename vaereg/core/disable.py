@@ -30,9 +30,10 @@ def drop_plugins(table: dict, names: Iterable[str]) -> tuple[dict, tuple[str, ..
     nor in the recipe is an error (a typo would otherwise silently disable nothing).
     """
     names = tuple(names)
-    plugins = table.get("plugins")
-    if not names or not isinstance(plugins, dict):
+    if not names:
         return table, ()
+    plugins = table.get("plugins", {})
+    plugins = plugins if isinstance(plugins, dict) else {}  # validation reports a bad table
     uses = {name: (options.get("use", name) if isinstance(options, dict) else name)
             for name, options in plugins.items()}
     known = set(PLUGINS.names()) | set(uses) | set(uses.values())
@@ -43,5 +44,7 @@ def drop_plugins(table: dict, names: Iterable[str]) -> tuple[dict, tuple[str, ..
             + f" (installed: {', '.join(PLUGINS.names()) or 'none'}; in this recipe: "
             f"{', '.join(plugins) or 'none'})")
     dropped = tuple(name for name, use in uses.items() if name in names or use in names)
+    if not dropped:
+        return table, ()
     kept = {name: options for name, options in plugins.items() if name not in dropped}
     return {**table, "plugins": kept}, dropped
