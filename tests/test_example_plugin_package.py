@@ -13,7 +13,6 @@ from importlib import metadata
 import torch
 
 import vaereg
-from vaereg_maxnorm import largest_unit_norm
 
 from recipe_files import write_recipe
 
@@ -30,6 +29,8 @@ def test_entry_points_are_visible_with_their_distribution():
 
 
 def test_vaereg_run_trains_with_it_and_its_effect_shows(tmp_path):
+    from vaereg_maxnorm import largest_unit_norm  # here, so a missing install fails clearly above
+
     recipe = write_recipe(tmp_path, plugins={"maxnorm": {"max_norm": CAP}})
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, "-m", "vaereg", "run", str(recipe), "--quiet"],
