@@ -37,8 +37,12 @@ def test_plugins_use_only_the_public_api(path):
 
 
 @pytest.mark.parametrize("path", files("core"), ids=lambda p: p.name)
-def test_core_imports_no_plugin(path):
-    assert not within(imported_modules(path), "vaereg.plugins")
+def test_core_imports_no_plugin_and_no_concrete_model_or_dataset(path):
+    """The core finds plugins, models and datasets through the registries only."""
+    modules = imported_modules(path)
+    reached = within(modules, "vaereg.plugins") | within(modules, "vaereg.models") \
+        | (within(modules, "vaereg.data") - within(modules, "vaereg.data.batch"))
+    assert not reached, f"{path.name} imports {sorted(reached)}"
 
 
 @pytest.mark.parametrize("path", files("models") + files("data"), ids=lambda p: p.name)

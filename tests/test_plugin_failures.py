@@ -80,6 +80,18 @@ class Probe:
         raise KeyError(trainer.epoch)
 
 
+class Unmarked:
+    def on_batch_end(self, trainer):  # no @vaereg.hookimpl: pluggy would ignore it
+        raise AssertionError("never called")
+
+
+def test_method_named_like_a_hook_without_the_marker_is_an_error(tmp_path):
+    with pytest.raises(vaereg.PluginError, match=r"^plugin 'unmarked' \(passed to the Trainer in "
+                       r"code\) has methods named like hooks but not marked @vaereg.hookimpl, "
+                       r"so never called: on_batch_end$"):
+        make_trainer(tiny_recipe(), tmp_path, extra_plugins=(("unmarked", Unmarked()),))
+
+
 def test_plugin_that_fails_to_start_is_attributed(tmp_path):
     with registered("fragile", Fragile), pytest.raises(
             vaereg.PluginError, match=r"^plugin 'fragile' \(registered in code\) failed to start: "

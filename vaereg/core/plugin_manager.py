@@ -48,7 +48,8 @@ def make_plugin_manager(recipe: Recipe, extra: tuple[tuple[str, Any], ...] = (),
 
 
 def register(pm: pluggy.PluginManager, name: str, plugin: Any, origin: str) -> None:
-    """Register ``plugin``, reject hooks that do not exist, attribute its failures."""
+    """Register ``plugin``, reject hooks that do not exist or are not marked as hooks,
+    and attribute its failures."""
     try:
         pm.register(plugin, name=name)
     except pluggy.PluginValidationError as error:
@@ -56,10 +57,16 @@ def register(pm: pluggy.PluginManager, name: str, plugin: Any, origin: str) -> N
                           f"(docs/hooks.md): {error}") from error
     except ValueError as error:
         raise VaeregError(f"plugin '{name}' cannot be registered: {error}") from None
-    for caller in pm.get_hookcallers(plugin) or ():
+    known = [hook for hook, caller in vars(pm.hook).items() if caller.spec is not None]
+    callers = pm.get_hookcallers(plugin) or []
+    methods = {attr for attr in dir(plugin) if callable(getattr(plugin, attr, None))}
+    unmarked = sorted((set(known) - {caller.name for caller in callers}) & methods)
+    if unmarked:
+        raise PluginError(f"plugin '{name}' ({origin}) has methods named like hooks but not "
+                          f"marked @vaereg.hookimpl, so never called: {', '.join(unmarked)}")
+    for caller in callers:
         impls = [impl for impl in caller.get_hookimpls() if impl.plugin is plugin]
         if caller.spec is None and not all(impl.optionalhook for impl in impls):
-            known = [n for n, other in vars(pm.hook).items() if other.spec is not None]
             raise PluginError(f"plugin '{name}' ({origin}) implements hook '{caller.name}', "
                               f"which does not exist" + did_you_mean(caller.name, known)
                               + "; the hooks are listed in docs/hooks.md")
