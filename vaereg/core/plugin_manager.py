@@ -59,8 +59,9 @@ def register(pm: pluggy.PluginManager, name: str, plugin: Any, origin: str) -> N
         raise VaeregError(f"plugin '{name}' cannot be registered: {error}") from None
     known = [hook for hook, caller in vars(pm.hook).items() if caller.spec is not None]
     callers = pm.get_hookcallers(plugin) or []
-    methods = {attr for attr in dir(plugin) if callable(getattr(plugin, attr, None))}
-    unmarked = sorted((set(known) - {caller.name for caller in callers}) & methods)
+    implemented = {caller.name for caller in callers}
+    unmarked = [hook for hook in known
+                if hook not in implemented and callable(getattr(plugin, hook, None))]
     if unmarked:
         raise PluginError(f"plugin '{name}' ({origin}) has methods named like hooks but not "
                           f"marked @vaereg.hookimpl, so never called: {', '.join(unmarked)}")
