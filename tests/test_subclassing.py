@@ -54,3 +54,18 @@ def test_example_runs_as_a_script_with_overrides(tmp_path, capsys):
     load_example().main([str(recipe), "--set", "run.epochs=1", "--set", "run.name=script"])
     out = capsys.readouterr().out
     assert out.startswith(f"run directory: {tmp_path / 'runs' / 'script' / 'version_0'}")
+
+
+def test_subclass_method_named_like_a_hook_is_rejected_at_class_definition():
+    with pytest.raises(TypeError, match="LightningStyle defines on_train_start, on_batch_end, "
+                       "named like hooks, but trainer methods are not hooks"):
+        class LightningStyle(Trainer):
+            def on_train_start(self):
+                pass
+
+            def on_batch_end(self):
+                pass
+
+    class OverridesTemplateMethod(Trainer):  # configure_optimizer is also a template method
+        def configure_optimizer(self):
+            return super().configure_optimizer()

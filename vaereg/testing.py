@@ -20,8 +20,8 @@ import attrs
 import torch
 
 from vaereg.core.hookspecs import hookimpl
-from vaereg.core import hookspecs
 from vaereg.core.options import in_range, option, positive
+from vaereg.core.plugin_manager import hook_names
 from vaereg.core.recipe import deep_merge, load_recipe
 from vaereg.core.registry import PLUGINS, Registry
 from vaereg.core.trainer import Trainer
@@ -114,7 +114,7 @@ def _recording(name: str):
     return hookimpl(record)
 
 
-for _name in [n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n), "vaereg_spec")]:
+for _name in hook_names():
     setattr(HookRecorder, _name, _recording(_name))
 
 

@@ -19,6 +19,22 @@ from vaereg.core.registry import PLUGINS
 PASSED_IN_CODE = "passed to the Trainer in code"
 
 
+def hook_names() -> list[str]:
+    """Every hook of the reference (``vaereg.core.hookspecs``), in definition order."""
+    return [name for name, value in vars(hookspecs).items() if hasattr(value, "vaereg_spec")]
+
+
+def reject_hook_methods(cls: type, base: type) -> None:
+    """A Trainer subclass is not a plugin: a method it adds under a hook's name would
+    never be called as a hook (template methods of ``base`` keep their meaning)."""
+    misnamed = [name for name in hook_names() if name in vars(cls) and not hasattr(base, name)]
+    if misnamed:
+        raise TypeError(f"{cls.__name__} defines {', '.join(misnamed)}, named like hooks, but "
+                        f"trainer methods are not hooks and would never be called: put them "
+                        f"in a plugin (Trainer(..., extra_plugins=[(name, plugin)]) or a "
+                        f"recipe plugin); see docs/subclassing.md")
+
+
 def make_plugin_manager(recipe: Recipe, extra: tuple[tuple[str, Any], ...] = (),
                         trace: Callable[[str], None] | None = None) -> pluggy.PluginManager:
     """Instantiate each recipe plugin with its options and register it.
@@ -57,7 +73,7 @@ def register(pm: pluggy.PluginManager, name: str, plugin: Any, origin: str) -> N
                           f"(docs/hooks.md): {error}") from error
     except ValueError as error:
         raise VaeregError(f"plugin '{name}' cannot be registered: {error}") from None
-    known = [hook for hook, caller in vars(pm.hook).items() if caller.spec is not None]
+    known = hook_names()
     callers = pm.get_hookcallers(plugin) or []
     implemented = {caller.name for caller in callers}
     unmarked = [hook for hook in known

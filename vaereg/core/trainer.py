@@ -18,7 +18,8 @@ from torch import Tensor, nn
 from vaereg.core.checkpoint import load_checkpoint, save_checkpoint
 from vaereg.core.errors import VaeregError
 from vaereg.core.optimizers import build_optimizer
-from vaereg.core.plugin_manager import call_each, call_one, make_plugin_manager
+from vaereg.core.plugin_manager import (call_each, call_one, make_plugin_manager,
+                                        reject_hook_methods)
 from vaereg.core.progress import Progress
 from vaereg.core.recipe import Recipe
 from vaereg.core.run_dir import new_run_dir, write_metrics, write_recipe
@@ -47,6 +48,10 @@ class Trainer:
     ``extra_plugins``: (name, object) pairs registered after the recipe's plugins.
     ``trace_hooks``: a callable that receives one line per hook call (``--trace-hooks``).
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        reject_hook_methods(cls, Trainer)
 
     def __init__(self, recipe: Recipe, *, quiet: bool = False,
                  extra_plugins: tuple[tuple[str, Any], ...] = (),
