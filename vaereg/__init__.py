@@ -1,14 +1,17 @@
 """vaereg: train variational autoencoders with regularization composed from plugins.
 
-The public API is what this module exports (``__all__``); everything else is private.
+The public API is what this module exports (``__all__``, documented in docs/api.md),
+plus the modules ``vaereg.testing`` and ``vaereg.plugins.<name>`` (the functional forms
+of the built-in regularizers); everything else is private.
 """
-from vaereg.core.errors import RecipeError, VaeregError
+from vaereg.core.errors import PluginError, RecipeError, VaeregError
 from vaereg.core.hookspecs import hookimpl
 from vaereg.core.options import in_range, option, positive
 from vaereg.core.recipe import Recipe, load_recipe
 from vaereg.core.registry import DATASETS, MODELS, PLUGINS
 from vaereg.core.trainer import Trainer
 from vaereg.data.batch import Batch
+from vaereg.data.tensor_split import Splits, TensorSplit
 from vaereg.functional.attacks import fgsm, pgd
 from vaereg.functional.kl_schedules import free_bits_kl, kl_capacity, kl_weight, scheduled_kl
 from vaereg.functional.robustness import robustness
@@ -17,8 +20,8 @@ from vaereg.models.blocks import Block, hidden_blocks, last_blocks
 __version__ = "0.1.0"
 
 __all__ = [
-    "Batch", "Block", "DATASETS", "MODELS", "PLUGINS", "Recipe", "RecipeError", "Trainer",
-    "VaeregError", "fgsm", "free_bits_kl", "hidden_blocks", "hookimpl", "in_range",
-    "kl_capacity", "kl_weight", "last_blocks", "load_recipe", "option", "pgd", "positive",
-    "robustness", "scheduled_kl",
+    "Batch", "Block", "DATASETS", "MODELS", "PLUGINS", "PluginError", "Recipe", "RecipeError",
+    "Splits", "TensorSplit", "Trainer", "VaeregError", "fgsm", "free_bits_kl", "hidden_blocks",
+    "hookimpl", "in_range", "kl_capacity", "kl_weight", "last_blocks", "load_recipe", "option",
+    "pgd", "positive", "robustness", "scheduled_kl",
 ]

@@ -3,28 +3,61 @@ from __future__ import annotations
 
 import functools
 import sys
+import traceback
 
 import click
 
-from vaereg.core.errors import VaeregError
+from vaereg.core.errors import PluginError, VaeregError
 
 
 def user_errors(command):
-    """Bad input is printed as a message with exit code 2, never a traceback."""
+    """Bad input is printed as a message with exit code 2, never a traceback.
+
+    A plugin failure exits 1; the original traceback is shown first (it points into
+    the plugin's code), then the message that names the plugin and the hook.
+    """
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except VaeregError as error:
+            if isinstance(error, PluginError) and error.__cause__ is not None:
+                traceback.print_exception(error.__cause__, file=sys.stderr)
             click.echo(f"error: {error}", err=True)
             sys.exit(error.exit_code)
     return wrapper
 
 
+def disable_option(command):
+    """``--disable-plugin NAME`` (repeatable), merged with ``$VAEREG_DISABLE_PLUGINS``."""
+    return click.option(
+        "--disable-plugin", "disabled", multiple=True, metavar="NAME",
+        help="Leave out a recipe plugin (its recipe name or installed name) without "
+             "uninstalling it. Repeatable; VAEREG_DISABLE_PLUGINS=a,b does the same.")(command)
+
+
+def load_with_disabled(recipe: str, overrides: tuple[str, ...], disabled: tuple[str, ...]):
+    """The recipe without the disabled plugins; says on stderr what was left out."""
+    from vaereg.core.disable import requested
+    from vaereg.core.recipe import load_recipe
+
+    asked = requested(disabled)
+    loaded = load_recipe(recipe, overrides, disable=asked)
+    if asked:
+        click.echo(f"disabled plugins: {', '.join(loaded.disabled) or 'none'} "
+                   f"(asked: {', '.join(asked)})", err=True)
+    return loaded
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="vaereg")
 def main() -> None:
-    """Train variational autoencoders with regularization composed from plugins."""
+    """Train variational autoencoders with regularization composed from plugins.
+
+    \b
+    Exit codes: 0 done; 1 a plugin failed (import, hook names, an exception in a
+    hook; the message names it); 2 bad input (recipe, --set, data, checkpoint).
+    """
 
 
 @main.command()
@@ -32,14 +65,18 @@ def main() -> None:
 @click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
               help="Override a recipe key; VALUE is a TOML literal. Repeatable.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@disable_option
+@click.option("--trace-hooks", is_flag=True,
+              help="Print every hook call and the plugins that answered it (implies --quiet).")
 @user_errors
-def run(recipe: str, overrides: tuple[str, ...], quiet: bool) -> None:
+def run(recipe: str, overrides: tuple[str, ...], quiet: bool, disabled: tuple[str, ...],
+        trace_hooks: bool) -> None:
     """Train RECIPE, log to TensorBoard, checkpoint, report test metrics."""
-    from vaereg.core.recipe import load_recipe
     from vaereg.core.trainer import Trainer
 
-    loaded = load_recipe(recipe, overrides)
-    trainer = Trainer(loaded, quiet=quiet)
+    loaded = load_with_disabled(recipe, overrides, disabled)
+    trace = functools.partial(click.echo, err=True) if trace_hooks else None
+    trainer = Trainer(loaded, quiet=quiet or trace_hooks, trace_hooks=trace)
     metrics = trainer.fit()
     click.echo(f"run directory: {trainer.run_dir}  test/neg_elbo: "
                f"{metrics['test/neg_elbo']:.2f} nats")
@@ -49,12 +86,11 @@ def run(recipe: str, overrides: tuple[str, ...], quiet: bool) -> None:
 @click.argument("recipe", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
               help="Override a recipe key, as for 'run'.")
+@disable_option
 @user_errors
-def validate(recipe: str, overrides: tuple[str, ...]) -> None:
+def validate(recipe: str, overrides: tuple[str, ...], disabled: tuple[str, ...]) -> None:
     """Check RECIPE (and overrides) without training."""
-    from vaereg.core.recipe import load_recipe
-
-    loaded = load_recipe(recipe, overrides)
+    loaded = load_with_disabled(recipe, overrides, disabled)
     names = ", ".join(spec.name for spec in loaded.plugins) or "none"
     click.echo(f"{recipe}: valid (model {loaded.model.name}, data {loaded.data.name}, "
                f"plugins: {names})")
@@ -65,19 +101,22 @@ def validate(recipe: str, overrides: tuple[str, ...]) -> None:
 @user_errors
 def plugins(name: str | None) -> None:
     """List installed plugins, or show one plugin's options."""
+    from vaereg.core.disable import ENV_VAR, requested
     from vaereg.core.options import field_help
     from vaereg.core.registry import PLUGINS
 
     entries = PLUGINS.entries()
     if name is None:
+        disabled = requested()
         for entry in entries.values():
-            click.echo(f"{entry.name:<16} {entry.distribution} {entry.version}")
+            note = f"  (disabled by {ENV_VAR})" if entry.name in disabled else ""
+            click.echo(f"{entry.name:<16} {entry.distribution} {entry.version}{note}")
         return
     if name not in entries:
         raise VaeregError(PLUGINS.unknown(name))
     cls = PLUGINS.load(name)
     entry = entries[name]
-    click.echo(f"{name} ({entry.distribution} {entry.version}): "
-               f"{(sys.modules[cls.__module__].__doc__ or '').strip().splitlines()[0]}")
+    doc = cls.__doc__ or sys.modules[cls.__module__].__doc__ or "(no description)"
+    click.echo(f"{name} ({entry.origin}): {doc.strip().splitlines()[0]}")
     for option_name, type_text, default, help_text in field_help(cls.Options):
         click.echo(f"  {option_name} = {default!r}  ({type_text})\n      {help_text}")

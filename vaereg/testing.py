@@ -4,22 +4,29 @@
 * ``tiny_recipe(**sections)``: a recipe table for a fast run on it, deep-merged with yours.
 * ``make_trainer(table, tmp_path)``: a quiet :class:`vaereg.Trainer` writing under tmp_path.
 * ``HookRecorder``: a plugin that records every hook call, in order.
+* ``registered(name, cls)``: use a plugin (or model, dataset) class in recipes before it
+  is installed, for the duration of a ``with`` block.
+* ``check_conformance(table, tmp_path)``: train -> checkpoint -> resume, as the built-ins.
+
+docs/writing-plugins.md shows them at work.
 """
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Iterator, Literal
 
 import attrs
 import torch
 
 from vaereg.core.hookspecs import hookimpl
-from vaereg.core import hookspecs
 from vaereg.core.options import in_range, option, positive
+from vaereg.core.plugin_manager import hook_names
 from vaereg.core.recipe import deep_merge, load_recipe
+from vaereg.core.registry import PLUGINS, Registry
 from vaereg.core.trainer import Trainer
-from vaereg.data.tensor_split import TensorSplit
+from vaereg.data.tensor_split import Splits, TensorSplit
 
 
 @attrs.frozen
@@ -33,13 +40,6 @@ class SyntheticOptions:
     binarize: Literal["none", "dynamic"] = option("none", "as for fashion_mnist")
 
 
-@attrs.frozen
-class SyntheticSplits:
-    train: TensorSplit
-    val: TensorSplit
-    test: TensorSplit
-
-
 class SyntheticImages:
     """Ten random prototype images plus noise, in [0, 1]; labels are the prototype."""
 
@@ -50,7 +50,7 @@ class SyntheticImages:
         self.options = options
         self.input_shape = (1, options.image_size, options.image_size)
 
-    def load(self, seed: int) -> SyntheticSplits:
+    def load(self, seed: int) -> Splits:
         o = self.options
         generator = torch.Generator().manual_seed(seed)
         prototypes = (torch.rand(10, *self.input_shape, generator=generator) > 0.6).float()
@@ -60,7 +60,7 @@ class SyntheticImages:
             noise = o.noise * torch.randn(n, *self.input_shape, generator=generator)
             return TensorSplit((prototypes[y] + noise).clamp(0, 1), y, binarize=binarize)
 
-        return SyntheticSplits(make(o.train_size, o.binarize == "dynamic"),
+        return Splits(make(o.train_size, o.binarize == "dynamic"),
                                make(o.val_size), make(o.test_size))
 
 
@@ -90,9 +90,21 @@ def make_trainer(table: dict[str, Any], tmp_path: str | Path, *, cls: type = Tra
                extra_plugins=extra_plugins)
 
 
+@contextmanager
+def registered(name: str, cls: type, registry: Registry = PLUGINS) -> Iterator[type]:
+    """Make ``cls`` usable as ``name`` in recipes inside the block (default: as a plugin;
+    pass ``vaereg.MODELS`` or ``vaereg.DATASETS`` for the others)."""
+    registry.register(name, cls)
+    try:
+        yield cls
+    finally:
+        registry.unregister(name)
+
+
 class HookRecorder:
-    """Records ``(hook name, epoch, step)`` for every hook call; register it through
-    ``make_trainer(..., extra_plugins=(("recorder", HookRecorder()),))``."""
+    """Records the name of every hook call, in order, in ``calls``; register it through
+    ``make_trainer(..., extra_plugins=(("recorder", HookRecorder()),))``. It runs after
+    the recipe's plugins, so it sees what they did."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
@@ -108,7 +120,7 @@ def _recording(name: str):
     return hookimpl(record)
 
 
-for _name in [n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n), "vaereg_spec")]:
+for _name in hook_names():
     setattr(HookRecorder, _name, _recording(_name))
 
 
@@ -124,22 +136,24 @@ def assert_same_state(a: Trainer, b: Trainer) -> None:
                 f"optimizer state {key}.{field} differs"
 
 
-def check_conformance(table: dict[str, Any], tmp_path: str | Path) -> dict[str, Any]:
+def check_conformance(table: dict[str, Any], tmp_path: str | Path, *,
+                      cls: type = Trainer) -> dict[str, Any]:
     """Train -> checkpoint -> resume, the cycle every plugin must survive.
 
     Trains ``table`` (e.g. ``tiny_recipe(plugins={"mine": {...}})``) for its epochs
     straight through, and again stopped after the first epoch then resumed from
     ``last.pt`` in a fresh trainer; asserts finite metrics and bit-identical weights,
-    optimizer state and history. Returns the uninterrupted run's metrics.
+    optimizer state and history. Returns the uninterrupted run's metrics. ``cls``: a
+    Trainer subclass to check instead.
     """
     tmp_path = Path(tmp_path)
     epochs = table["run"]["epochs"]
     assert epochs >= 2, "the conformance check needs at least 2 epochs"
-    straight = make_trainer(table, tmp_path / "straight")
+    straight = make_trainer(table, tmp_path / "straight", cls=cls)
     metrics = straight.fit()
-    first = make_trainer(table, tmp_path / "resumed", overrides=("run.epochs=1",))
+    first = make_trainer(table, tmp_path / "resumed", cls=cls, overrides=("run.epochs=1",))
     first.fit()
-    resumed = make_trainer(table, tmp_path / "resumed")
+    resumed = make_trainer(table, tmp_path / "resumed", cls=cls)
     resumed.fit(run_dir=first.run_dir, resume=True)
     assert_same_state(straight, resumed)
     assert straight.history == resumed.history, "per-epoch metrics differ after resume"

@@ -1,4 +1,4 @@
-"""Errors a user can fix. The CLI prints them without a traceback and exits 2."""
+"""Errors the CLI reports as a message: bad input (exit 2) and plugin failures (exit 1)."""
 from __future__ import annotations
 
 import difflib
@@ -11,6 +11,16 @@ class VaeregError(Exception):
     """Bad input: a recipe, an override, a checkpoint, a data folder. Exit code 2."""
 
     exit_code = 2
+
+
+class PluginError(VaeregError):
+    """A plugin's own code failed (import, hook names, an exception inside a hook).
+
+    The message names the plugin, where it comes from and the hook; the original
+    exception is chained as ``__cause__``. Exit code 1: a bug in a plugin is not bad input.
+    """
+
+    exit_code = 1
 
 
 @attrs.frozen

@@ -1,37 +1,129 @@
-"""One pluggy PluginManager per Trainer, holding the recipe's plugins in recipe order."""
+"""One pluggy PluginManager per Trainer, holding the recipe's plugins in recipe order.
+
+Failures are attributed: each plugin's hook implementations are wrapped once, when the
+plugin is registered, so an exception inside one becomes a :class:`PluginError` naming
+the plugin, where it comes from and the hook. Only implemented hooks pay (one extra
+Python call each); tracing costs nothing unless it is switched on.
+"""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import pluggy
 
 from vaereg.core import hookspecs
-from vaereg.core.errors import VaeregError
+from vaereg.core.errors import PluginError, VaeregError, did_you_mean
 from vaereg.core.recipe import Recipe
+from vaereg.core.registry import PLUGINS
+
+PASSED_IN_CODE = "passed to the Trainer in code"
 
 
-def make_plugin_manager(recipe: Recipe, extra: tuple[tuple[str, Any], ...] = ()) -> pluggy.PluginManager:
+def hook_names() -> list[str]:
+    """Every hook of the reference (``vaereg.core.hookspecs``), in definition order."""
+    return [name for name, value in vars(hookspecs).items() if hasattr(value, "vaereg_spec")]
+
+
+def reject_hook_methods(cls: type, base: type) -> None:
+    """A Trainer subclass is not a plugin: a method it adds under a hook's name would
+    never be called as a hook (template methods of ``base`` keep their meaning)."""
+    misnamed = [name for name in hook_names() if name in vars(cls) and not hasattr(base, name)]
+    if misnamed:
+        raise TypeError(f"{cls.__name__} defines {', '.join(misnamed)}, named like hooks, but "
+                        f"trainer methods are not hooks and would never be called: put them "
+                        f"in a plugin (Trainer(..., extra_plugins=[(name, plugin)]) or a "
+                        f"recipe plugin); see docs/subclassing.md")
+
+
+def make_plugin_manager(recipe: Recipe, extra: tuple[tuple[str, Any], ...] = (),
+                        trace: Callable[[str], None] | None = None) -> pluggy.PluginManager:
     """Instantiate each recipe plugin with its options and register it.
 
     pluggy calls the last registered implementation first, so plugins are registered in
     reverse recipe order: hooks then run in the order the recipe lists them. ``extra``
     (name, object) pairs, e.g. a hook-call recorder, run after the recipe's plugins.
+    ``trace``, when given, receives one line per hook call (see :func:`trace_hook_calls`).
     """
     pm = pluggy.PluginManager("vaereg")
     pm.add_hookspecs(hookspecs)
-    instances = [(name, plugin) for name, plugin in reversed(extra)]
-    instances += [(spec.name, spec.cls(spec.options)) for spec in reversed(recipe.plugins)]
-    for name, plugin in instances:
+    if trace is not None:
+        trace_hook_calls(pm, trace)
+    for name, plugin in reversed(extra):
+        register(pm, name, plugin, PASSED_IN_CODE)
+    for spec in reversed(recipe.plugins):
+        origin = PLUGINS.origin(spec.use)
         try:
-            pm.register(plugin, name=name)
-        except ValueError as error:
-            raise VaeregError(f"plugin '{name}' cannot be registered: {error}") from None
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as error:
-        raise VaeregError(f"plugin '{pm.get_name(error.plugin)}' implements a hook that does "
-                          f"not exist: {error}. See docs/hooks.md for the hook names.") from None
+            plugin = spec.cls(spec.options)
+        except VaeregError:
+            raise
+        except Exception as error:
+            raise PluginError(f"plugin '{spec.name}' ({origin}) failed to start: "
+                              f"{type(error).__name__}: {error}") from error
+        register(pm, spec.name, plugin, origin)
     return pm
+
+
+def register(pm: pluggy.PluginManager, name: str, plugin: Any, origin: str) -> None:
+    """Register ``plugin``, reject hooks that do not exist or are not marked as hooks,
+    and attribute its failures."""
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as error:
+        raise PluginError(f"plugin '{name}' ({origin}) does not fit the hook reference "
+                          f"(docs/hooks.md): {error}") from error
+    except ValueError as error:
+        raise VaeregError(f"plugin '{name}' cannot be registered: {error}") from None
+    known = hook_names()
+    callers = pm.get_hookcallers(plugin) or []
+    implemented = {caller.name for caller in callers}
+    unmarked = [hook for hook in known
+                if hook not in implemented and callable(getattr(plugin, hook, None))]
+    if unmarked:
+        raise PluginError(f"plugin '{name}' ({origin}) has methods named like hooks but not "
+                          f"marked @vaereg.hookimpl, so never called: {', '.join(unmarked)}")
+    for caller in callers:
+        impls = [impl for impl in caller.get_hookimpls() if impl.plugin is plugin]
+        if caller.spec is None and not all(impl.optionalhook for impl in impls):
+            raise PluginError(f"plugin '{name}' ({origin}) implements hook '{caller.name}', "
+                              f"which does not exist" + did_you_mean(caller.name, known)
+                              + "; the hooks are listed in docs/hooks.md")
+        for impl in impls:
+            if not (impl.wrapper or impl.hookwrapper):
+                impl.function = attributed(impl.function, name, origin, caller.name)
+
+
+def attributed(function: Callable, plugin: str, origin: str, hook: str) -> Callable:
+    """``function`` re-raising its exceptions as a PluginError that says whose they are.
+
+    A :class:`VaeregError` passes unchanged: the plugin already says what is wrong (or it
+    comes from a nested hook call, already attributed).
+    """
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except VaeregError:
+            raise
+        except Exception as error:
+            raise PluginError(f"plugin '{plugin}' ({origin}) raised in hook '{hook}': "
+                              f"{type(error).__name__}: {error}") from error
+    return call
+
+
+def trace_hook_calls(pm: pluggy.PluginManager, write: Callable[[str], None]) -> None:
+    """Report every hook call to ``write``: the moment and the plugins called, in order.
+
+    pluggy's monitoring replaces its call path only on this manager, so untraced
+    trainers pay nothing. Checkpoint hooks, called per plugin, are not traced.
+    """
+    def before(hook: str, impls: list, kwargs: dict[str, Any]) -> None:
+        trainer = kwargs["trainer"]  # every hook receives it
+        names = ", ".join(impl.plugin_name for impl in reversed(impls)) or "-"
+        write(f"[hook] epoch {trainer.epoch} step {trainer.step} {hook}: {names}")
+
+    def after(outcome: Any, hook: str, impls: list, kwargs: dict[str, Any]) -> None:
+        return None
+
+    pm.add_hookcall_monitoring(before, after)
 
 
 def call_each(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> dict[str, Any]:

@@ -15,7 +15,8 @@ from typing import Any, Iterable, Literal
 
 import attrs
 
-from vaereg.core.errors import Problem, RecipeError, VaeregError, did_you_mean
+from vaereg.core.disable import drop_plugins
+from vaereg.core.errors import PluginError, Problem, RecipeError, VaeregError, did_you_mean
 from vaereg.core.optimizers import OPTIMIZERS
 from vaereg.core.options import build, found, in_range, option, positive, to_table
 from vaereg.core.registry import DATASETS, MODELS, PLUGINS
@@ -70,6 +71,7 @@ class Recipe:
     optimizer: Component
     plugins: tuple[PluginSpec, ...]
     source: str
+    disabled: tuple[str, ...] = ()  # recipe plugin names turned off by ``load_recipe(disable=)``
 
     def to_table(self) -> dict[str, Any]:
         """The fully resolved recipe (defaults filled in), ready for ``tomli_w``."""
@@ -200,6 +202,8 @@ class _Validator:
             self.add(f"{section}.name", f"unknown {section} '{name}'" + did_you_mean(name, known)
                      + f"; known: {', '.join(sorted(known))}")
             return None
+        except PluginError:  # third-party code failed: not a recipe problem
+            raise
         except VaeregError as error:
             self.add(f"{section}.name", str(error))
             return None
@@ -227,6 +231,8 @@ class _Validator:
             except KeyError:
                 self.add(f"{key}.use" if use != name else key, PLUGINS.unknown(use))
                 continue
+            except PluginError:
+                raise
             except VaeregError as error:
                 self.add(key, str(error))
                 continue
@@ -254,11 +260,16 @@ def validate(table: dict, source: str, override_keys: set[str] = frozenset()) ->
 
 
 def load_recipe(path: str | Path | None = None, overrides: Iterable[str] = (),
-                table: dict | None = None) -> Recipe:
-    """Read, merge, override and validate a recipe file (or a ready table)."""
+                table: dict | None = None, disable: Iterable[str] = ()) -> Recipe:
+    """Read, merge, override and validate a recipe file (or a ready table).
+
+    ``disable``: plugin names (recipe names or entry point names) to leave out; see
+    ``vaereg.core.disable``. The recipe's ``disabled`` lists what was left out.
+    """
     if table is None and path is None:
         raise ValueError("give a recipe path or a table")
     source = str(path) if table is None else "<recipe table>"
     merged = read_toml(Path(path)) if table is None else copy.deepcopy(table)
     merged, keys = apply_overrides(merged, overrides)
-    return validate(merged, source, keys)
+    merged, dropped = drop_plugins(merged, disable)
+    return attrs.evolve(validate(merged, source, keys), disabled=dropped)

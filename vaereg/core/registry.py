@@ -11,7 +11,9 @@ from typing import Any
 
 import attrs
 
-from vaereg.core.errors import VaeregError, did_you_mean
+from vaereg.core.errors import PluginError, VaeregError, did_you_mean
+
+IN_CODE = "registered in code"
 
 
 @attrs.frozen
@@ -20,6 +22,13 @@ class Entry:
     value: str
     distribution: str
     version: str
+
+    @property
+    def origin(self) -> str:
+        """Where the entry comes from, for messages: 'distribution vaereg-maxnorm 0.1.0'."""
+        if self.distribution == IN_CODE:
+            return IN_CODE
+        return f"distribution {self.distribution} {self.version}".rstrip()
 
 
 class Registry:
@@ -47,7 +56,7 @@ class Registry:
             raise VaeregError(f"two installed distributions claim the same {self.kind} name: "
                               f"{text}. Uninstall one of them.")
         for name, cls in self._in_code.items():
-            found[name] = Entry(name, f"{cls.__module__}:{cls.__qualname__}", "(registered in code)", "")
+            found[name] = Entry(name, f"{cls.__module__}:{cls.__qualname__}", IN_CODE, "")
         return found
 
     def names(self) -> list[str]:
@@ -57,6 +66,15 @@ class Registry:
         """Make ``cls`` usable under ``name`` in recipes of this process."""
         self._in_code[name] = cls
         self._loaded.pop(name, None)
+
+    def unregister(self, name: str) -> None:
+        """Undo :meth:`register` (tests use it through ``vaereg.testing.registered``)."""
+        del self._in_code[name]
+
+    def origin(self, name: str) -> str:
+        """Where ``name`` comes from (see :attr:`Entry.origin`)."""
+        entry = self.entries().get(name)
+        return entry.origin if entry else "unknown origin"
 
     def unknown(self, name: str) -> str:
         """The message for a name nobody provides."""
@@ -80,9 +98,8 @@ class Registry:
             for part in attr.split("."):
                 obj = getattr(obj, part)
         except Exception as error:  # any import-time failure of third-party code
-            raise VaeregError(f"{self.kind} '{name}' from distribution {entry.distribution} "
-                              f"({entry.value}) failed to import: "
-                              f"{type(error).__name__}: {error}") from error
+            raise PluginError(f"{self.kind} '{name}' ({entry.origin}, {entry.value}) failed "
+                              f"to import: {type(error).__name__}: {error}") from error
         self._loaded[name] = obj
         return obj
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import Tensor, nn
@@ -18,7 +18,8 @@ from torch import Tensor, nn
 from vaereg.core.checkpoint import load_checkpoint, save_checkpoint
 from vaereg.core.errors import VaeregError
 from vaereg.core.optimizers import build_optimizer
-from vaereg.core.plugin_manager import call_each, call_one, make_plugin_manager
+from vaereg.core.plugin_manager import (call_each, call_one, make_plugin_manager,
+                                        reject_hook_methods)
 from vaereg.core.progress import Progress
 from vaereg.core.recipe import Recipe
 from vaereg.core.run_dir import new_run_dir, write_metrics, write_recipe
@@ -43,10 +44,18 @@ class Trainer:
     Public state for plugins: ``model``, ``optimizer``, ``recipe``, ``epoch`` (0-based
     epoch in progress), ``step`` (optimizer steps taken), ``device``, ``run_dir``,
     ``plugin_manager`` and ``log(name, value)``.
+
+    ``extra_plugins``: (name, object) pairs registered after the recipe's plugins.
+    ``trace_hooks``: a callable that receives one line per hook call (``--trace-hooks``).
     """
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        reject_hook_methods(cls, Trainer)
+
     def __init__(self, recipe: Recipe, *, quiet: bool = False,
-                 extra_plugins: tuple[tuple[str, Any], ...] = ()):
+                 extra_plugins: tuple[tuple[str, Any], ...] = (),
+                 trace_hooks: Callable[[str], None] | None = None):
         self.recipe = recipe
         self.quiet = quiet
         self.epoch = 0
@@ -55,7 +64,7 @@ class Trainer:
         self.history: list[dict[str, float]] = []
         self.best_val = math.inf
         self.device = resolve_device(recipe.run.device)
-        self.plugin_manager = make_plugin_manager(recipe, extra_plugins)
+        self.plugin_manager = make_plugin_manager(recipe, extra_plugins, trace_hooks)
         self.hook = self.plugin_manager.hook
         seed_everything(recipe.run.seed)
         self.data_generator = torch.Generator().manual_seed(recipe.run.seed)

@@ -17,7 +17,7 @@ import torch
 
 from vaereg.core.errors import VaeregError
 from vaereg.core.options import in_range, option, positive
-from vaereg.data.tensor_split import TensorSplit, fixed_binarization, split_train_val
+from vaereg.data.tensor_split import Splits, TensorSplit, fixed_binarization, split_train_val
 
 SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -41,13 +41,6 @@ class ImageDataOptions:
     binarize: Literal["none", "dynamic"] = option(
         "none", "'dynamic' draws Bernoulli pixels anew each batch (evaluation sets once, seeded)")
     download: bool = option(True, "let torchvision download the data when no copy is found")
-
-
-@attrs.frozen
-class Splits:
-    train: TensorSplit
-    val: TensorSplit
-    test: TensorSplit
 
 
 def _decompress_system_copy(source: Path, target: Path) -> None:

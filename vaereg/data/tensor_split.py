@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import attrs
 import torch
 from torch import Tensor
 
@@ -49,6 +50,16 @@ class TensorSplit:
             if self.binarize:
                 x = torch.bernoulli(x)
             yield Batch(x=x, target=x, y=y)
+
+
+@attrs.frozen
+class Splits:
+    """What a dataset's ``load(seed)`` returns: three splits, each with ``to(device)``,
+    ``batches(batch_size, generator)``, ``num_batches``, ``len``, ``x`` and ``y``."""
+
+    train: TensorSplit
+    val: TensorSplit
+    test: TensorSplit
 
 
 def split_train_val(x: Tensor, y: Tensor, *, val_size: int, train_size: int, seed: int,

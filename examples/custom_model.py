@@ -1,0 +1,76 @@
+"""A third-party model written against the model API (docs/api.md, "Models").
+
+The smallest useful VAE: one hidden :class:`vaereg.Block` on each side, so that layer
+plugins (dropout, batch norm) work on it as on the built-in models. Register it by name
+with ``vaereg.MODELS.register("tiny_mlp", TinyMLPVAE)`` or an entry point in the group
+``vaereg.models``; recipes then say ``[model] name = "tiny_mlp"``.
+"""
+from __future__ import annotations
+
+import math
+
+import attrs
+import torch
+from torch import Tensor, nn
+from torch.distributions import Normal, kl_divergence
+from torch.nn import functional as F
+
+import vaereg
+
+
+@attrs.frozen
+class TinyMLPOptions:
+    hidden: int = vaereg.option(32, "width of the hidden layer", check=vaereg.positive)
+    latent_dim: int = vaereg.option(4, "size of the latent code z", check=vaereg.positive)
+
+
+class TinyMLPVAE(nn.Module):
+    """Gaussian encoder, Bernoulli decoder over pixels in [0, 1]; terms in nats per image."""
+
+    Options = TinyMLPOptions
+
+    def __init__(self, options: TinyMLPOptions, input_shape: tuple[int, ...], num_classes: int = 0):
+        super().__init__()
+        self.input_shape = tuple(input_shape)
+        self.latent_dim = options.latent_dim
+        pixels = math.prod(input_shape)
+        self.encoder = nn.Sequential(nn.Flatten(), vaereg.Block(
+            nn.Linear(pixels, options.hidden), nn.ReLU(), part="encoder", index=0,
+            features=options.hidden, spatial=False))
+        self.heads = nn.Linear(options.hidden, 2 * options.latent_dim)
+        self.decoder = nn.Sequential(vaereg.Block(
+            nn.Linear(options.latent_dim, options.hidden), nn.ReLU(), part="decoder", index=0,
+            features=options.hidden, spatial=False), nn.Linear(options.hidden, pixels),
+            nn.Unflatten(1, self.input_shape))
+
+    def encode(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        return self.heads(self.encoder(x)).chunk(2, dim=1)
+
+    def decode(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        """Bernoulli logits."""
+        return self.decoder(z)
+
+    def forward(self, x: Tensor, y: Tensor | None = None) -> dict[str, Tensor]:
+        mu, logvar = self.encode(x)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return {"output": self.decode(z), "mu": mu, "logvar": logvar, "z": z}
+
+    def loss(self, outputs: dict[str, Tensor], target: Tensor) -> dict[str, Tensor]:
+        recon = F.binary_cross_entropy_with_logits(outputs["output"], target,
+                                                   reduction="none").flatten(1).sum(1)
+        posterior = Normal(outputs["mu"], torch.exp(0.5 * outputs["logvar"]))
+        prior = Normal(torch.zeros_like(outputs["mu"]), torch.ones_like(outputs["mu"]))
+        kl_per_dim = kl_divergence(posterior, prior)
+        neg_elbo = (recon + kl_per_dim.sum(1)).mean()
+        return {"loss": neg_elbo, "neg_elbo": neg_elbo, "recon": recon.mean(),
+                "kl": kl_per_dim.sum(1).mean(), "kl_per_dim": kl_per_dim.mean(0)}
+
+    @torch.no_grad()
+    def sample(self, n: int, y: Tensor | None = None,
+               generator: torch.Generator | None = None) -> Tensor:
+        z = torch.randn(n, self.latent_dim, generator=generator, device=self.heads.weight.device)
+        return torch.sigmoid(self.decode(z))
+
+    @torch.no_grad()
+    def reconstruct(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        return torch.sigmoid(self.decode(self.encode(x)[0]))

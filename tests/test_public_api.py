@@ -1,0 +1,42 @@
+"""The public API is `vaereg.__all__` (plus vaereg.testing), each name documented once."""
+from __future__ import annotations
+
+import re
+import types
+from pathlib import Path
+
+import vaereg
+import vaereg.testing
+
+API_DOC = (Path(__file__).parents[1] / "docs" / "api.md").read_text(encoding="utf-8")
+
+
+def documented() -> set[str]:
+    """Names with an entry (a heading ``### `name` ``) in docs/api.md."""
+    return set(re.findall(r"^#{3,4} `(?:vaereg\.testing\.)?([A-Za-z_]+)", API_DOC, re.MULTILINE))
+
+
+def test_every_exported_name_imports_and_is_documented():
+    for name in vaereg.__all__:
+        assert getattr(vaereg, name) is not None
+    assert set(vaereg.__all__) <= documented(), set(vaereg.__all__) - documented()
+
+
+def test_nothing_public_beyond_all_but_subpackages():
+    stray = [name for name, value in vars(vaereg).items()
+             if not name.startswith("_") and name not in vaereg.__all__
+             and not isinstance(value, types.ModuleType)]
+    assert stray == []
+    assert not any(isinstance(getattr(vaereg, name), types.ModuleType) for name in vaereg.__all__)
+
+
+def test_testing_helpers_are_documented():
+    helpers = {"SyntheticImages", "tiny_recipe", "make_trainer", "HookRecorder", "registered",
+               "check_conformance", "assert_same_state"}
+    assert all(callable(getattr(vaereg.testing, name)) for name in helpers)
+    assert helpers <= documented(), helpers - documented()
+
+
+def test_docs_document_nothing_that_is_not_public():
+    public = set(vaereg.__all__) | set(dir(vaereg.testing))
+    assert documented() <= public, documented() - public

@@ -1,0 +1,35 @@
+"""--trace-hooks prints every hook call with the plugins that answered it, in order."""
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+import vaereg
+from vaereg.cli import main
+from vaereg.testing import HookRecorder, tiny_recipe
+
+from recipe_files import write_recipe
+
+
+def test_cli_traces_each_call_with_its_plugins_in_recipe_order(tmp_path):
+    recipe = write_recipe(tmp_path, run={"epochs": 1},
+                          plugins={"dropout": {}, "late_dropout": {"use": "dropout"}})
+    result = CliRunner().invoke(main, ["run", str(recipe), "--trace-hooks"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("[hook]")]
+    assert lines[0] == "[hook] epoch 0 step 0 build_layers: dropout, late_dropout"
+    assert "[hook] epoch 0 step 0 on_batch_end: -" not in lines  # step counted before the hook
+    assert "[hook] epoch 0 step 1 on_batch_end: -" in lines
+    assert sum(" on_batch_end: " in line for line in lines) == 4  # 64 images / 16 per batch
+
+
+def test_trace_lines_match_the_hook_calls_made(tmp_path):
+    recorder = HookRecorder()
+    lines: list[str] = []
+    recipe = vaereg.load_recipe(table=tiny_recipe(run={"epochs": 1, "out_dir": str(tmp_path)}))
+    trainer = vaereg.Trainer(recipe, quiet=True, extra_plugins=(("recorder", recorder),),
+                             trace_hooks=lines.append)
+    trainer.fit()
+    assert all(line.endswith(": recorder") for line in lines)
+    traced = [line.split()[5].rstrip(":") for line in lines]
+    per_plugin = ("on_save_checkpoint", "on_load_checkpoint")  # called plugin by plugin, untraced
+    assert traced == [name for name in recorder.calls if name not in per_plugin]
