@@ -2,7 +2,8 @@
 
 The public API is what this module exports (``__all__``); everything else is private.
 """
-from vaereg.core.errors import RecipeError, VaeregError
+from vaereg.analysis.variance_shift import variance_shift
+from vaereg.core.errors import Problem, RecipeError, VaeregError
 from vaereg.core.hookspecs import hookimpl
 from vaereg.core.options import in_range, option, positive
 from vaereg.core.recipe import Recipe, load_recipe
@@ -14,7 +15,7 @@ from vaereg.models.blocks import Block, hidden_blocks, last_blocks
 __version__ = "0.1.0"
 
 __all__ = [
-    "Batch", "Block", "DATASETS", "MODELS", "PLUGINS", "Recipe", "RecipeError", "Trainer",
-    "VaeregError", "hidden_blocks", "hookimpl", "in_range", "last_blocks", "load_recipe",
-    "option", "positive",
+    "Batch", "Block", "DATASETS", "MODELS", "PLUGINS", "Problem", "Recipe", "RecipeError",
+    "Trainer", "VaeregError", "hidden_blocks", "hookimpl", "in_range", "last_blocks",
+    "load_recipe", "option", "positive", "variance_shift",
 ]
