@@ -2,16 +2,16 @@ import pytest
 import torch
 from torch import nn
 
-from vaereg import RecipeError
+from vaereg import RecipeError, Trainer, hookimpl, load_recipe
 from vaereg.plugins.batchnorm import inject_batchnorm
-from vaereg.plugins.weight_decay import decay_coefficients
+from vaereg.plugins.weight_decay import decay_coefficients, decay_weights, weight_decay_groups
 from vaereg.testing import check_conformance, make_trainer, tiny_recipe
 
 LR, LAMBDA = 1e-3, 0.1
 
 
-class ZeroGradientTrainer:
-    """Mixin: the objective is 0 * loss, so every gradient exists and is exactly zero."""
+class ZeroGradientTrainer(Trainer):
+    """The objective is 0 * loss, so every gradient exists and is exactly zero."""
 
     def compute_loss(self, batch, outputs):
         terms = super().compute_loss(batch, outputs)
@@ -26,9 +26,8 @@ def one_step_recipe(**plugin):
 
 
 def test_decoupled_step_at_zero_gradient_scales_weights_exactly(tmp_path):
-    from vaereg import Trainer
-    cls = type("ZeroTrainer", (ZeroGradientTrainer, Trainer), {})
-    trainer = make_trainer(one_step_recipe(value=LAMBDA, mode="decoupled"), tmp_path, cls=cls)
+    trainer = make_trainer(one_step_recipe(value=LAMBDA, mode="decoupled"), tmp_path,
+                           cls=ZeroGradientTrainer)
     before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
     trainer.fit()
     assert trainer.step == 1
@@ -39,10 +38,14 @@ def test_decoupled_step_at_zero_gradient_scales_weights_exactly(tmp_path):
             assert torch.equal(param, before[name]), name
 
 
+def tiny_model(**model):
+    torch.manual_seed(0)
+    spec = load_recipe(table=tiny_recipe(model=model)).model
+    return spec.cls(spec.options, (1, 28, 28))
+
+
 def test_default_decays_weights_only_and_never_the_likelihood():
-    from vaereg import MODELS, load_recipe
-    spec = load_recipe(table=tiny_recipe(model={"likelihood": "gaussian"})).model
-    model = inject_batchnorm(spec.cls(spec.options, (1, 28, 28)))
+    model = inject_batchnorm(tiny_model(likelihood="gaussian"))
     linear = {f"{n}.weight" for n, m in model.named_modules() if isinstance(m, nn.Linear)}
     assert set(decay_coefficients(model, 0.1)) == linear
     with_all = decay_coefficients(model, 0.1, include_bias_and_norm=True)
@@ -73,14 +76,30 @@ def test_coupled_equals_adam_weight_decay_step_for_step(tmp_path):
     assert not torch.equal(reference.model.encoder[1].linear.weight, plain.model.encoder[1].linear.weight)
 
 
+def test_functional_decoupled_decay_equals_adamw_step_for_step():
+    models = [tiny_model(), tiny_model()]
+    ours = torch.optim.Adam(weight_decay_groups(models[0], value=LAMBDA, include_bias_and_norm=True),
+                            lr=1e-2)
+    adamw = torch.optim.AdamW(models[1].parameters(), lr=1e-2, weight_decay=LAMBDA)
+    x = torch.rand(8, 1, 28, 28)
+    for step in range(4):
+        for model, optimizer in zip(models, (ours, adamw)):
+            torch.manual_seed(step)  # the same z noise for both
+            optimizer.zero_grad()
+            model.loss(model(x), x)["loss"].backward()
+            if optimizer is ours:
+                decay_weights(ours.param_groups)
+            optimizer.step()
+    for (name, a), b in zip(models[0].state_dict().items(), models[1].state_dict().values()):
+        assert torch.equal(a, b), name
+
+
 class PenaltyOracle:
     """Computes lambda/2 * sum w^2 independently before the step and compares after it."""
 
     def __init__(self, lambdas):
         self.lambdas = lambdas
         self.checked = 0
-
-    from vaereg import hookimpl
 
     @hookimpl
     def compute_penalties(self, model):
