@@ -4,7 +4,8 @@ The public API is what this module exports (``__all__``, documented in docs/api.
 plus the modules ``vaereg.testing`` and ``vaereg.plugins.<name>`` (the functional forms
 of the built-in regularizers); everything else is private.
 """
-from vaereg.core.errors import PluginError, RecipeError, VaeregError
+from vaereg.analysis.variance_shift import variance_shift
+from vaereg.core.errors import PluginError, Problem, RecipeError, VaeregError
 from vaereg.core.hookspecs import hookimpl
 from vaereg.core.options import in_range, option, positive
 from vaereg.core.recipe import Recipe, load_recipe
@@ -20,8 +21,8 @@ from vaereg.models.blocks import Block, hidden_blocks, last_blocks
 __version__ = "0.1.0"
 
 __all__ = [
-    "Batch", "Block", "DATASETS", "MODELS", "PLUGINS", "PluginError", "Recipe", "RecipeError",
-    "Splits", "TensorSplit", "Trainer", "VaeregError", "fgsm", "free_bits_kl", "hidden_blocks",
-    "hookimpl", "in_range", "kl_capacity", "kl_weight", "last_blocks", "load_recipe", "option",
-    "pgd", "positive", "robustness", "scheduled_kl",
+    "Batch", "Block", "DATASETS", "MODELS", "PLUGINS", "PluginError", "Problem", "Recipe",
+    "RecipeError", "Splits", "TensorSplit", "Trainer", "VaeregError", "fgsm", "free_bits_kl",
+    "hidden_blocks", "hookimpl", "in_range", "kl_capacity", "kl_weight", "last_blocks",
+    "load_recipe", "option", "pgd", "positive", "robustness", "scheduled_kl", "variance_shift",
 ]

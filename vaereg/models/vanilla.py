@@ -38,6 +38,9 @@ class VanillaVAE(nn.Module):
     """
 
     Options = VanillaOptions
+    #: top-level submodules of each part, for plugins that treat encoder and decoder apart
+    #: (``likelihood`` belongs to neither)
+    parts = {"encoder": ("encoder", "mu_head", "logvar_head"), "decoder": ("decoder",)}
 
     def __init__(self, options: VanillaOptions, input_shape: tuple[int, ...],
                  num_classes: int = 0):

@@ -1,0 +1,1 @@
+"""Measurements on trained or untrained models, usable without the trainer."""
