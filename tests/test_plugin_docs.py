@@ -18,5 +18,8 @@ def test_section_documents_every_option(name):
     assert not missing, f"docs/plugins.md ## {name} lacks options {missing}"
 
 
-def test_sections_found():
-    assert {"adversarial", "kl_schedule"} <= set(SECTIONS)
+def test_every_builtin_plugin_has_a_section():
+    builtins = {name for name, entry in PLUGINS.entries().items() if entry.distribution == "vaereg"}
+    assert builtins == {"adversarial", "batchnorm", "dropout", "kl_schedule", "sparsity",
+                        "weight_decay"}
+    assert builtins <= set(SECTIONS), builtins - set(SECTIONS)
