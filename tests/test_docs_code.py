@@ -1,4 +1,4 @@
-"""The Python and TOML examples in the extension docs are at least well-formed."""
+"""The Python and TOML examples in the README and the docs are at least well-formed."""
 from __future__ import annotations
 
 import re
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).parents[1] / "docs"
-PAGES = ["writing-plugins.md", "subclassing.md"]
+PAGES = ["writing-plugins.md", "subclassing.md", "plugins.md", "../README.md"]
 
 
 def blocks(language: str) -> list[tuple[str, str]]:
