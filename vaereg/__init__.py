@@ -2,7 +2,7 @@
 
 The public API is what this module exports (``__all__``); everything else is private.
 """
-from vaereg.core.errors import RecipeError, VaeregError
+from vaereg.core.errors import NonFiniteError, RecipeError, RunInterrupted, VaeregError
 from vaereg.core.hookspecs import hookimpl
 from vaereg.core.options import in_range, option, positive
 from vaereg.core.recipe import Recipe, load_recipe
@@ -14,7 +14,7 @@ from vaereg.models.blocks import Block, hidden_blocks, last_blocks
 __version__ = "0.1.0"
 
 __all__ = [
-    "Batch", "Block", "DATASETS", "MODELS", "PLUGINS", "Recipe", "RecipeError", "Trainer",
-    "VaeregError", "hidden_blocks", "hookimpl", "in_range", "last_blocks", "load_recipe",
-    "option", "positive",
+    "Batch", "Block", "DATASETS", "MODELS", "NonFiniteError", "PLUGINS", "Recipe",
+    "RecipeError", "RunInterrupted", "Trainer", "VaeregError", "hidden_blocks", "hookimpl",
+    "in_range", "last_blocks", "load_recipe", "option", "positive",
 ]

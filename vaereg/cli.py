@@ -18,6 +18,10 @@ def user_errors(command):
         except VaeregError as error:
             click.echo(f"error: {error}", err=True)
             sys.exit(error.exit_code)
+        except KeyboardInterrupt as error:  # a second Ctrl-C, or one outside the loop
+            click.echo("interrupted: stopped at once; checkpoints written before are kept",
+                       err=True)
+            sys.exit(getattr(error, "exit_code", 130))
     return wrapper
 
 
@@ -28,19 +32,31 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.argument("recipe", type=click.Path(dir_okay=False), required=False)
 @click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
               help="Override a recipe key; VALUE is a TOML literal. Repeatable.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--resume", "resume_dir", type=click.Path(file_okay=False), metavar="RUN_DIR",
+              help="Continue the run in RUN_DIR from its last checkpoint, instead of "
+                   "starting RECIPE; --set may raise run.epochs.")
 @user_errors
-def run(recipe: str, overrides: tuple[str, ...], quiet: bool) -> None:
-    """Train RECIPE, log to TensorBoard, checkpoint, report test metrics."""
+def run(recipe: str | None, overrides: tuple[str, ...], quiet: bool,
+        resume_dir: str | None) -> None:
+    """Train RECIPE, log to TensorBoard, checkpoint, report test metrics.
+
+    Ctrl-C or SIGTERM checkpoints and exits with 130/143 and the command that resumes;
+    a second Ctrl-C exits at once. Exit code 2: bad input; 3: non-finite loss.
+    """
     from vaereg.core.recipe import load_recipe
+    from vaereg.core.resume import load_run_recipe
     from vaereg.core.trainer import Trainer
 
-    loaded = load_recipe(recipe, overrides)
+    if (recipe is None) == (resume_dir is None):
+        raise VaeregError("give a RECIPE to start a run, or --resume RUN_DIR to continue "
+                          "one (not both)")
+    loaded = load_run_recipe(resume_dir, overrides) if resume_dir else load_recipe(recipe, overrides)
     trainer = Trainer(loaded, quiet=quiet)
-    metrics = trainer.fit()
+    metrics = trainer.fit(run_dir=resume_dir, resume=resume_dir is not None)
     click.echo(f"run directory: {trainer.run_dir}  test/neg_elbo: "
                f"{metrics['test/neg_elbo']:.2f} nats")
 

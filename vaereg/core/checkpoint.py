@@ -1,43 +1,26 @@
 """Checkpoints: written atomically, read without unpickling code.
 
-A save goes to a temporary file in the same folder, is fsynced, then renamed over the old
-file, so a crash at any moment leaves the previous checkpoint whole. Loading uses
+A save goes through :func:`vaereg.core.atomic_file.atomic_write` (temporary file, fsync,
+rename), so a crash at any moment leaves the previous checkpoint whole. Loading uses
 ``weights_only=True``: tensors, numbers, strings, lists and dicts only.
 """
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from vaereg.core.atomic_file import atomic_write
 from vaereg.core.errors import VaeregError
 
 FORMAT = 1
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save({"format": FORMAT, **state}, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    atomic_write(path, lambda handle: torch.save({"format": FORMAT, **state}, handle))
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
