@@ -30,7 +30,7 @@ def test_second_signal_raises_at_once_and_handlers_are_restored():
 
 
 def test_double_ctrl_c_in_a_real_process_exits_at_once(tmp_path):
-    table = tiny_recipe(run={"epochs": 3, "out_dir": "runs"},
+    table = tiny_recipe(run={"out_dir": "runs"},
                         plugins={"test_signal": {"step": 6, "signals": ["SIGINT", "SIGINT"]}})
     (tmp_path / "recipe.toml").write_text(tomli_w.dumps(table))
     done = subprocess.run([sys.executable, "-c", CLI, "run", "recipe.toml"], cwd=tmp_path,

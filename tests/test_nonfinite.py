@@ -17,14 +17,14 @@ from vaereg.testing import make_trainer, tiny_recipe
 
 
 def test_nan_penalty_stops_with_exit_3_and_keeps_checkpoints(tmp_path, monkeypatch):
-    table = tiny_recipe(run={"epochs": 3, "out_dir": "runs"},
+    table = tiny_recipe(run={"out_dir": "runs"},
                         plugins={"test_nonfinite": {"step": 6}})
     (tmp_path / "recipe.toml").write_text(tomli_w.dumps(table))
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["run", "recipe.toml", "--quiet"])
     assert result.exit_code == 3
     assert "Traceback" not in result.output
-    assert ("non-finite value at step 6 (epoch 2/3, batch 2): loss term 'penalty/boom' = nan"
+    assert ("non-finite value at step 6 (epoch 2/2, batch 2): loss term 'penalty/boom' = nan"
             in result.output)
     assert "--set run.on_nonfinite=skip" in result.output
     checkpoints = tmp_path / "runs/test/version_0/checkpoints"

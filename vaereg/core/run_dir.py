@@ -1,6 +1,7 @@
 """Run folders: ``<out_dir>/<name>/version_<k>/``, never reused, never overwritten."""
 from __future__ import annotations
 
+import functools
 import json
 from importlib import metadata
 from pathlib import Path
@@ -31,12 +32,18 @@ def new_run_dir(out_dir: str | Path, name: str) -> Path:
             version += 1
 
 
+@functools.cache
+def _distributions_by_package() -> dict[str, list[str]]:
+    """Scans every installed distribution's file list (about a second): once a process."""
+    return metadata.packages_distributions()
+
+
 def versions(recipe: Recipe) -> dict[str, str]:
     """Versions of vaereg, torch and every distribution that provided a plugin."""
     names = {"vaereg", "torch", "torchvision", "pluggy"}
+    owners = _distributions_by_package() if recipe.plugins else {}
     for spec in recipe.plugins:
-        dist = metadata.packages_distributions().get(spec.cls.__module__.split(".")[0], [])
-        names.update(dist)
+        names.update(owners.get(spec.cls.__module__.split(".")[0], []))
     found = {}
     for name in sorted(names):
         try:
