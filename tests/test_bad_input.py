@@ -100,6 +100,7 @@ CASES = {
     "corrupt dataset": (corrupt_mnist, "Debian package files in"),
     "truncated checkpoint": (truncated_checkpoint, "cannot read checkpoint"),
     "foreign checkpoint": (foreign_checkpoint, "checkpoint does not fit this recipe's model"),
+    "checkpoint without a recipe": (resume_with(recipe=[1]), "does not record the recipe"),
     "checkpoint of another recipe": (
         lambda t: ["run", "--resume", fake_run(t, tiny_recipe(model={"latent_dim": 4}),
                                                tiny_recipe(model={"latent_dim": 8}))],

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-import tomli_w
 
+from cli_process import run_recipe
 from vaereg.core.checkpoint import load_checkpoint
 from vaereg.core.stop_signals import StopNow, StopRequests
 from vaereg.testing import tiny_recipe
-
-TESTS = Path(__file__).parent
-CLI = "import reliability_plugins; from vaereg.cli import main; main()"
-
 
 def test_second_signal_raises_at_once_and_handlers_are_restored():
     before = signal.getsignal(signal.SIGTERM)
@@ -32,10 +25,7 @@ def test_second_signal_raises_at_once_and_handlers_are_restored():
 def test_double_ctrl_c_in_a_real_process_exits_at_once(tmp_path):
     table = tiny_recipe(run={"out_dir": "runs"},
                         plugins={"test_signal": {"step": 6, "signals": ["SIGINT", "SIGINT"]}})
-    (tmp_path / "recipe.toml").write_text(tomli_w.dumps(table))
-    done = subprocess.run([sys.executable, "-c", CLI, "run", "recipe.toml"], cwd=tmp_path,
-                          env={**os.environ, "PYTHONPATH": str(TESTS)},
-                          capture_output=True, text=True, timeout=300)
+    done = run_recipe(tmp_path, table)
     assert done.returncode == 130
     assert "interrupted: stopped at once" in done.stderr
     assert "Traceback" not in done.stderr

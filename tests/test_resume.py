@@ -3,17 +3,14 @@ resuming it ends bit-identical to a run that was never stopped, with dropout and
 stateful KL warm-up plugin on; logs and history hold every epoch once."""
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import tomli_w
 from click.testing import CliRunner
 
 import reliability_plugins  # noqa: F401  registers the test plugins
+from cli_process import run_recipe
 from exact import assert_same_run
 from vaereg import RunInterrupted
 from vaereg.cli import main
@@ -22,8 +19,6 @@ from vaereg.core.resume import load_run_recipe
 from vaereg.core.trainer import Trainer
 from vaereg.testing import HookRecorder, make_trainer, tiny_recipe
 
-TESTS = Path(__file__).parent
-CLI = "import reliability_plugins; from vaereg.cli import main; main()"
 SIGNAL_STEP = 6  # 4 batches per epoch: the signal lands after batch 2 of epoch 2
 CHECKPOINT_HOOKS = ("on_save_checkpoint", "on_load_checkpoint")
 
@@ -48,12 +43,26 @@ def straight(tmp_path_factory) -> tuple[Path, list[str]]:
     return trainer.run_dir, trained_calls(recorder)
 
 
+def resume(run_dir: Path, *overrides: str, **kwargs) -> Trainer:
+    trainer = Trainer(load_run_recipe(run_dir, overrides), quiet=True, **kwargs)
+    trainer.fit(run_dir=run_dir, resume=True)
+    return trainer
+
+
 def test_resume_between_epochs_with_more_epochs_is_exact(straight, tmp_path):
     first = make_trainer(recipe(), tmp_path, overrides=("run.epochs=1",))
     first.fit()
-    resumed = Trainer(load_run_recipe(first.run_dir, ["run.epochs=2"]), quiet=True)
-    resumed.fit(run_dir=first.run_dir, resume=True)
-    assert len(resumed.history) == 2
+    checkpoints = first.run_dir / "checkpoints"
+    after_epoch_1 = (checkpoints / "last.pt").read_bytes()
+    assert len(resume(first.run_dir, "run.epochs=2").history) == 2
+    assert_same_run(straight[0], first.run_dir)
+    # as if that resumed process had been SIGKILLed while saving after epoch 2: its
+    # TensorBoard steps of epoch 2 are written, last.pt is still epoch 1's, a partial
+    # temporary file lies beside it; resuming again must not show epoch 2 twice
+    (checkpoints / "last.pt").write_bytes(after_epoch_1)
+    (checkpoints / ".last.pt.killed.tmp").write_bytes(after_epoch_1[:100])
+    resume(first.run_dir, "run.epochs=2")
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["best.pt", "last.pt"]
     assert_same_run(straight[0], first.run_dir)
 
 
@@ -66,9 +75,7 @@ def test_sigterm_mid_epoch_checkpoints_and_resumes_exactly(straight, tmp_path):
     assert stopped.value.exit_code == 143
     state = load_checkpoint(interrupted.run_dir / "checkpoints" / "last.pt")
     assert (state["epoch"], state["step"], state["epoch_progress"]["batches_done"]) == (1, 6, 2)
-    resumed = Trainer(load_run_recipe(interrupted.run_dir), quiet=True,
-                      extra_plugins=(("recorder", resumed_calls),))
-    resumed.fit(run_dir=interrupted.run_dir, resume=True)
+    resume(interrupted.run_dir, extra_plugins=(("recorder", resumed_calls),))
     assert_same_run(straight[0], interrupted.run_dir, ignore_plugins=("test_signal",))
     # the two halves call the hooks as the uninterrupted run did (the resumed trainer
     # builds its model and starts again; the half-done epoch does not start twice)
@@ -82,10 +89,7 @@ def test_ctrl_c_in_a_real_process_then_resume_command_is_exact(straight, tmp_pat
                                                                 monkeypatch):
     table = recipe(SIGNAL_STEP)
     table["run"]["out_dir"] = "runs"
-    (tmp_path / "recipe.toml").write_text(tomli_w.dumps(table))
-    env = {**os.environ, "PYTHONPATH": str(TESTS)}
-    done = subprocess.run([sys.executable, "-c", CLI, "run", "recipe.toml"], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=300)
+    done = run_recipe(tmp_path, table)
     assert done.returncode == 130, done.stderr
     assert "Traceback" not in done.stderr
     assert "interrupted by SIGINT after batch 2 of epoch 2 (step 6)" in done.stderr

@@ -190,6 +190,8 @@ def on_batch_end(trainer: Any, batch: Any, terms: dict[str, Any], batch_idx: int
 
     Use it for proximal steps and constraints on the weights (run under ``torch.no_grad``
     by the plugin), and for per-step bookkeeping. ``terms`` are this step's loss terms.
+    Not called for a step skipped because its loss or gradient was non-finite
+    (``run.on_nonfinite = "skip"``).
 
     Returns: nothing.
     """

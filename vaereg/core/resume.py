@@ -46,9 +46,13 @@ def _flat(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def check_resumable(saved: dict[str, Any], recipe: Recipe, epochs_done: int,
-                    run_dir: Path) -> None:
-    """Refuse a resume whose recipe differs from the checkpoint's beyond ``CHANGEABLE``."""
+def check_resumable(state: dict[str, Any], recipe: Recipe, run_dir: Path) -> None:
+    """Refuse a resume whose recipe differs from the checkpoint's beyond ``CHANGEABLE``,
+    or that asks for fewer epochs than were trained."""
+    saved = state.get("recipe")
+    if not isinstance(saved, dict):
+        raise VaeregError(f"{run_dir / LAST} does not record the recipe it was trained "
+                          f"with: it is not a checkpoint of a vaereg run")
     before, after = _flat(saved), _flat(recipe.to_table())
     changed = [key for key in sorted(before.keys() | after.keys())
                if key not in CHANGEABLE and before.get(key, "(unset)") != after.get(key, "(unset)")]
@@ -59,6 +63,7 @@ def check_resumable(saved: dict[str, Any], recipe: Recipe, epochs_done: int,
             f"the checkpoint in {run_dir} was trained with a different recipe ({diffs}). "
             f"A resume may change only {', '.join(CHANGEABLE)}; to change anything else, "
             f"start a new run: vaereg run {shlex.quote(str(run_dir / RECIPE_FILE))} --set ...")
-    if recipe.run.epochs < epochs_done:
+    epochs_done = state.get("epoch")
+    if isinstance(epochs_done, int) and recipe.run.epochs < epochs_done:
         raise VaeregError(f"run.epochs = {recipe.run.epochs}, but the run in {run_dir} "
                           f"already trained {epochs_done} epochs; set run.epochs >= {epochs_done}")

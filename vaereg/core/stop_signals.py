@@ -42,6 +42,7 @@ class StopRequests:
         self._previous.clear()
 
     def __enter__(self) -> "StopRequests":
+        self.signum = None
         if threading.current_thread() is threading.main_thread():
             for signum in SIGNALS:
                 self._previous[signum] = signal.signal(signum, self._handle)

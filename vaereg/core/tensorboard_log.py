@@ -19,13 +19,13 @@ class TensorBoardLog:
         for name, value in values.items():
             self.writer.add_scalar(name, value, step)
 
-    def histograms(self, model: nn.Module, epoch: int) -> None:
+    def histograms(self, model: nn.Module, step: int) -> None:
         for name, parameter in model.named_parameters():
-            self.writer.add_histogram(f"weights/{name}", parameter.detach().cpu(), epoch)
+            self.writer.add_histogram(f"weights/{name}", parameter.detach().cpu(), step)
 
-    def images(self, tag: str, images: torch.Tensor, epoch: int) -> None:
+    def images(self, tag: str, images: torch.Tensor, step: int) -> None:
         grid = make_grid(images.detach().cpu().clamp(0, 1), nrow=8)
-        self.writer.add_image(tag, grid, epoch)
+        self.writer.add_image(tag, grid, step)
 
     def close(self) -> None:
         self.writer.close()

@@ -75,7 +75,7 @@ class Trainer:
         self._tensorboard_purge_step: int | None = None
         self._pending_logs: dict[str, Tensor | float] = {}
         self._progress: EpochProgress | None = None  # None between epochs
-        self._stop = StopRequests()  # a fresh one per fit()
+        self._stop = StopRequests()
 
     # ----- template methods: override in a subclass -------------------------------------
     def build_model(self) -> nn.Module:
@@ -168,11 +168,15 @@ class Trainer:
         where = (f"step {self.step + 1} (epoch {self.epoch + 1}/{self.recipe.run.epochs}, "
                  f"batch {batch_idx + 1})")
         if self.recipe.run.on_nonfinite == "stop":
-            raise NonFiniteError(
-                f"non-finite value at {where}: {what}. The run stopped; the checkpoints "
-                f"written before (last.pt, best.pt in {self.run_dir / 'checkpoints'}) are "
-                f"kept. Lower the learning rate, or skip such steps: "
-                f"{resume_command(self.run_dir)} --set run.on_nonfinite=skip")
+            folder = self.run_dir / "checkpoints"
+            advice = (f"the checkpoints written before (last.pt, best.pt in {folder}) are "
+                      f"kept. Lower the learning rate, or go on skipping such steps: "
+                      f"{resume_command(self.run_dir)} --set run.on_nonfinite=skip"
+                      if (folder / "last.pt").is_file() else
+                      "no checkpoint had been written yet. Lower the learning rate, or set "
+                      "run.on_nonfinite = \"skip\"")
+            raise NonFiniteError(f"non-finite value at {where}: {what}. The run stopped; "
+                                 f"{advice}")
         self.optimizer.zero_grad(set_to_none=True)
         self.skipped_steps += 1
         warnings.warn(f"skipped {where}: non-finite {what}", RuntimeWarning, stacklevel=2)
@@ -247,19 +251,24 @@ class Trainer:
         return self._tensorboard
 
     def _log_epoch(self, metrics: dict[str, float]) -> None:
+        """Epoch metrics, weights and images at the epoch's last step, plus ``epoch`` (1-based):
+        on one step axis, a resume hides everything a killed process logged after its
+        checkpoint (``purge_step``), epoch logs included."""
         log = self.tensorboard
-        log.scalars({f"epoch/{k}": v for k, v in metrics.items()}, self.epoch)
+        step = self.step
+        log.scalars({"epoch": self.epoch + 1, **{f"epoch/{k}": v for k, v in metrics.items()}},
+                    step)
         if self.recipe.run.histograms:
-            log.histograms(self.model, self.epoch)
+            log.histograms(self.model, step)
         self.model.eval()
         with torch.no_grad():
             val = self.splits.val
             x, y = val.x[:32], val.y[:32]
             log.images("images/reconstructions", torch.cat([x, self.model.reconstruct(x, y)]),
-                       self.epoch)
+                       step)
             images_generator = torch.Generator(device=self.device).manual_seed(self.recipe.run.seed)
             log.images("images/samples", self.model.sample(64, y=val.y[:64],
-                                                            generator=images_generator), self.epoch)
+                                                            generator=images_generator), step)
         self.model.train()
 
     # ----- checkpoints -------------------------------------------------------------------
@@ -330,7 +339,6 @@ class Trainer:
         self.model.train()
         self.hook.on_train_start(trainer=self)
         started = time.perf_counter()
-        self._stop = StopRequests()
         try:
             with self._stop:
                 self._train_epochs()
@@ -347,8 +355,7 @@ class Trainer:
         """Load ``last.pt`` after checking it came from this recipe (up to CHANGEABLE keys)."""
         folder = self.run_dir / "checkpoints"
         state = load_checkpoint(folder / "last.pt", map_location=self.device)
-        check_resumable(state.get("recipe", {}), self.recipe, int(state.get("epoch", 0)),
-                        self.run_dir)
+        check_resumable(state, self.recipe, self.run_dir)
         self.load_state_dict(state)
         remove_leftovers(folder)
         # steps logged after this checkpoint by a killed process are hidden in TensorBoard
