@@ -2,10 +2,9 @@
 
 Real child processes save checkpoints and are killed with SIGKILL: once
 deterministically in the middle of writing the bytes, then at random moments. After every
-kill the checkpoint file must load and be whole. The children are forked (no import
-cost per kill) and write checkpoint bytes the parent serialized, through the same
-``atomic_write`` that ``save_checkpoint`` uses: torch's own thread pool deadlocks in a
-forked child, so the children run no torch code.
+kill the checkpoint file must load and be whole. The children are forked (no import cost
+per kill) and call the real ``save_checkpoint`` on tensors the parent built: creating
+large tensors in a forked child would start torch's thread pool there, which deadlocks.
 
 Run as a script for the figures in docs/reliability.md:
 ``python tests/test_checkpoint_kill.py 1000``.
@@ -26,7 +25,7 @@ import torch
 from vaereg.core.atomic_file import atomic_write, remove_leftovers
 from vaereg.core.checkpoint import FORMAT, load_checkpoint, save_checkpoint
 
-SIZE = 50_000  # 200 kB of float32
+SIZE = 250_000  # 1 MB of float32
 BATCH = 4  # checkpoints a child may write before it is killed
 FORK = multiprocessing.get_context("fork")
 
@@ -42,15 +41,9 @@ def assert_whole(path: Path) -> int:
     return loaded["counter"]
 
 
-def serialized(counter: int) -> bytes:
-    buffer = io.BytesIO()
-    torch.save({"format": FORMAT, **state(counter)}, buffer)
-    return buffer.getvalue()
-
-
-def save_each(path: Path, blobs: list[bytes]) -> None:
-    for blob in blobs:
-        atomic_write(path, lambda handle: handle.write(blob))
+def save_each(path: Path, states: list[dict]) -> None:
+    for one in states:
+        save_checkpoint(one, path)
 
 
 def kill_at_random_moments(folder: Path, kills: int, seed: int = 0,
@@ -61,8 +54,8 @@ def kill_at_random_moments(folder: Path, kills: int, seed: int = 0,
     rng = random.Random(seed)
     counter, mid_write = 0, 0
     for _ in range(kills):
-        blobs = [serialized(counter + i) for i in range(1, BATCH + 1)]
-        child = FORK.Process(target=save_each, args=(path, blobs))
+        states = [state(counter + i) for i in range(1, BATCH + 1)]
+        child = FORK.Process(target=save_each, args=(path, states))
         child.start()
         time.sleep(rng.uniform(0, max_delay))
         os.kill(child.pid, signal.SIGKILL)
@@ -75,6 +68,7 @@ def kill_at_random_moments(folder: Path, kills: int, seed: int = 0,
 
 
 def write_half_then_wait(path: Path, raw: bytes, ready) -> None:
+    """``atomic_write`` as ``save_checkpoint`` calls it, stopped half-way through."""
     def write(handle) -> None:
         handle.write(raw[:len(raw) // 2])
         handle.flush()
@@ -88,7 +82,9 @@ def test_kill_in_the_middle_of_writing_keeps_the_previous_checkpoint(tmp_path):
     path = tmp_path / "last.pt"
     save_checkpoint(state(0), path)
     ready = FORK.Event()
-    child = FORK.Process(target=write_half_then_wait, args=(path, serialized(1), ready))
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, **state(1)}, buffer)
+    child = FORK.Process(target=write_half_then_wait, args=(path, buffer.getvalue(), ready))
     child.start()
     assert ready.wait(timeout=120), "the child never started writing"
     os.kill(child.pid, signal.SIGKILL)
