@@ -49,10 +49,12 @@ def corrupt_mnist(tmp: Path) -> list[str]:
     return ["run", mnist_recipe(tmp, tmp / "data")]
 
 
-def truncated_checkpoint(tmp: Path) -> list[str]:
-    folder = Path(fake_run(tmp, tiny_recipe(), tiny_recipe()))
-    (folder / "checkpoints" / "last.pt").write_bytes(b"PK\x03\x04 truncated zip")
-    return ["run", "--resume", str(folder)]
+def damaged_checkpoint(content: bytes) -> Callable[[Path], list[str]]:
+    def make(tmp: Path) -> list[str]:
+        folder = Path(fake_run(tmp, tiny_recipe(), tiny_recipe()))
+        (folder / "checkpoints" / "last.pt").write_bytes(content)
+        return ["run", "--resume", str(folder)]
+    return make
 
 
 def foreign_checkpoint(tmp: Path) -> list[str]:
@@ -98,7 +100,10 @@ CASES = {
     "missing dataset": (lambda t: ["run", mnist_recipe(t, t / "empty")],
                         "Fashion-MNIST not found"),
     "corrupt dataset": (corrupt_mnist, "Debian package files in"),
-    "truncated checkpoint": (truncated_checkpoint, "cannot read checkpoint"),
+    "truncated checkpoint": (damaged_checkpoint(b"PK\x03\x04 truncated zip"),
+                             "cannot read checkpoint"),
+    "empty checkpoint": (damaged_checkpoint(b""), "cannot read checkpoint"),
+    "checkpoint cut mid-pickle": (damaged_checkpoint(b"\x80\x02}q\x00"), "cannot read checkpoint"),
     "foreign checkpoint": (foreign_checkpoint, "checkpoint does not fit this recipe's model"),
     "checkpoint without a recipe": (resume_with(recipe=[1]), "does not record the recipe"),
     "checkpoint of another recipe": (

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from vaereg.core.atomic_file import atomic_write
-from vaereg.core.errors import VaeregError
+from vaereg.core.errors import VaeregError, first_line
 
 FORMAT = 1
 
@@ -33,10 +33,10 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     except pickle.UnpicklingError as error:
         raise VaeregError(f"refusing to load {path}: it holds objects other than tensors and "
                           f"plain data, which could run code when unpickled "
-                          f"({str(error).splitlines()[0]})") from None
+                          f"({first_line(error)})") from None
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as error:
         raise VaeregError(f"cannot read checkpoint {path}: it is corrupt or not a torch "
-                          f"file ({type(error).__name__}: {str(error).splitlines()[0]})") from None
+                          f"file ({type(error).__name__}: {first_line(error)})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise VaeregError(f"{path} is not a vaereg checkpoint of format {FORMAT}")
     return state

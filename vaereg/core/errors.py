@@ -39,6 +39,13 @@ class RecipeError(VaeregError):
         return "\n".join([head] + [f"  - {p}" for p in self.problems])
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message, or its type name when it has none
+    (``EOFError()`` from a truncated file, for one)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A ' (did you mean 'x'?)' suffix when a close match exists, else ''."""
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from vaereg.core.atomic_file import remove_leftovers
 from vaereg.core.checkpoint import load_checkpoint, save_checkpoint
 from vaereg.core.epoch_progress import EpochProgress
-from vaereg.core.errors import NonFiniteError, RunInterrupted, VaeregError
+from vaereg.core.errors import NonFiniteError, RunInterrupted, VaeregError, first_line
 from vaereg.core.nonfinite import describe_nonfinite, step_is_finite
 from vaereg.core.optimizers import build_optimizer
 from vaereg.core.plugin_manager import call_each, call_one, make_plugin_manager
@@ -309,7 +309,7 @@ class Trainer:
             self._pending_logs = dict(state.get("pending_logs", {}))
         except (KeyError, RuntimeError, ValueError, TypeError) as error:
             raise VaeregError(f"checkpoint does not fit this recipe's model and optimizer: "
-                              f"{type(error).__name__}: {str(error).splitlines()[0]}") from None
+                              f"{type(error).__name__}: {first_line(error)}") from None
         for name, plugin_state in state.get("plugins", {}).items():
             call_one(self.plugin_manager, "on_load_checkpoint", name, trainer=self,
                      state=plugin_state)

@@ -15,7 +15,7 @@ from typing import Literal
 import attrs
 import torch
 
-from vaereg.core.errors import VaeregError
+from vaereg.core.errors import VaeregError, first_line
 from vaereg.core.options import in_range, option, positive
 from vaereg.data.tensor_split import TensorSplit, fixed_binarization, split_train_val
 
@@ -93,7 +93,7 @@ def load_raw(root: str, download: bool) -> tuple[torch.Tensor, ...]:
             test = _torchvision(where, False, fetch)
             return train.data, train.targets, test.data, test.targets
         except READ_ERRORS as error:
-            attempts.append(f"{label}: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
+            attempts.append(f"{label}: {first_line(error)}")
     raise VaeregError("Fashion-MNIST not found. Tried:\n" + "\n".join(f"  - {a}" for a in attempts))
 
 
