@@ -35,14 +35,16 @@ def load_run_recipe(run_dir: str | Path, overrides: Iterable[str] = ()) -> Recip
     return load_recipe(run_dir / RECIPE_FILE, overrides)
 
 
-def _flat(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def _flat(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """{dotted key: repr(value)}: reprs compare exactly (1 is not 1.0 nor true) and never
+    raise, whatever a damaged checkpoint holds."""
     out = {}
     for key, value in table.items():
         path = f"{prefix}{key}"
         if isinstance(value, dict):
             out.update(_flat(value, f"{path}."))
         else:
-            out[path] = value
+            out[path] = repr(value)
     return out
 
 
@@ -55,10 +57,10 @@ def check_resumable(state: dict[str, Any], recipe: Recipe, run_dir: Path) -> Non
                           f"with: it is not a checkpoint of a vaereg run")
     before, after = _flat(saved), _flat(recipe.to_table())
     changed = [key for key in sorted(before.keys() | after.keys())
-               if key not in CHANGEABLE and before.get(key, "(unset)") != after.get(key, "(unset)")]
+               if key not in CHANGEABLE and before.get(key) != after.get(key)]
     if changed:
-        diffs = "; ".join(f"{key}: {before.get(key, '(unset)')!r} -> "
-                          f"{after.get(key, '(unset)')!r}" for key in changed)
+        diffs = "; ".join(f"{key}: {before.get(key, '(unset)')} -> {after.get(key, '(unset)')}"
+                          for key in changed)
         raise VaeregError(
             f"the checkpoint in {run_dir} was trained with a different recipe ({diffs}). "
             f"A resume may change only {', '.join(CHANGEABLE)}; to change anything else, "

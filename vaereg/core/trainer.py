@@ -307,7 +307,8 @@ class Trainer:
                               if progress else None)
             self.skipped_steps = int(state.get("skipped_steps", 0))
             self._pending_logs = dict(state.get("pending_logs", {}))
-        except (KeyError, RuntimeError, ValueError, TypeError) as error:
+        except (KeyError, IndexError, AttributeError, RuntimeError, ValueError, TypeError,
+                OverflowError) as error:  # what a damaged or foreign state raises
             raise VaeregError(f"checkpoint does not fit this recipe's model and optimizer: "
                               f"{type(error).__name__}: {first_line(error)}") from None
         for name, plugin_state in state.get("plugins", {}).items():
