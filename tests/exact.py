@@ -30,19 +30,26 @@ def assert_same(a: Any, b: Any, where: str = "") -> None:
         assert a == b, f"{where}: {a!r} != {b!r}"
 
 
-def tensorboard_scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
-    """Every scalar series as TensorBoard shows it (all event files, purges applied)."""
+def tensorboard_scalars(run_dir: Path, unique_epochs: bool = False
+                        ) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar series as TensorBoard shows it (all event files, purges applied);
+    ``unique_epochs``: each (epoch, value) point of the ``epoch/`` series once."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
     events.Reload()
-    return {tag: [(e.step, e.value) for e in events.Scalars(tag)]
-            for tag in events.Tags()["scalars"]}
+    series = {tag: [(e.step, e.value) for e in events.Scalars(tag)]
+              for tag in events.Tags()["scalars"]}
+    return {tag: list(dict.fromkeys(points)) if unique_epochs and tag.startswith("epoch/")
+            else points for tag, points in series.items()}
 
 
-def assert_same_run(a: Path, b: Path, ignore_plugins: tuple[str, ...] = ()) -> None:
+def assert_same_run(a: Path, b: Path, ignore_plugins: tuple[str, ...] = (),
+                    repeated_epoch_points: bool = False) -> None:
     """Runs ``a`` and ``b`` ended in the same state and logged the same numbers.
 
     ``ignore_plugins``: recipe plugins whose options may differ (e.g. a signal sender).
+    ``repeated_epoch_points``: an epoch point logged twice with the same value counts once
+    (per-step series must match exactly all the same).
     """
     state_a, state_b = (load_checkpoint(p / "checkpoints" / "last.pt") for p in (a, b))
     for state in (state_a, state_b):
@@ -57,4 +64,5 @@ def assert_same_run(a: Path, b: Path, ignore_plugins: tuple[str, ...] = ()) -> N
         for name in ignore_plugins:
             metrics["plugins"].pop(name)
     assert metrics_a == metrics_b
-    assert tensorboard_scalars(a) == tensorboard_scalars(b)
+    assert (tensorboard_scalars(a, repeated_epoch_points)
+            == tensorboard_scalars(b, repeated_epoch_points))

@@ -57,13 +57,14 @@ def test_resume_between_epochs_with_more_epochs_is_exact(straight, tmp_path):
     assert len(resume(first.run_dir, "run.epochs=2").history) == 2
     assert_same_run(straight[0], first.run_dir)
     # as if that resumed process had been SIGKILLed while saving after epoch 2: its
-    # TensorBoard steps of epoch 2 are written, last.pt is still epoch 1's, a partial
-    # temporary file lies beside it; resuming again must not show epoch 2 twice
+    # TensorBoard events of epoch 2 are written, last.pt is still epoch 1's, a partial
+    # temporary file lies beside it. Resuming again hides its steps (purge_step); only
+    # epoch 2's epoch-axis points repeat, with the very same values
     (checkpoints / "last.pt").write_bytes(after_epoch_1)
     (checkpoints / ".last.pt.killed.tmp").write_bytes(after_epoch_1[:100])
     resume(first.run_dir, "run.epochs=2")
     assert sorted(p.name for p in checkpoints.iterdir()) == ["best.pt", "last.pt"]
-    assert_same_run(straight[0], first.run_dir)
+    assert_same_run(straight[0], first.run_dir, repeated_epoch_points=True)
 
 
 def test_sigterm_mid_epoch_checkpoints_and_resumes_exactly(straight, tmp_path):

@@ -19,13 +19,16 @@ class TensorBoardLog:
         for name, value in values.items():
             self.writer.add_scalar(name, value, step)
 
-    def histograms(self, model: nn.Module, step: int) -> None:
+    def histograms(self, model: nn.Module, epoch: int) -> None:
         for name, parameter in model.named_parameters():
-            self.writer.add_histogram(f"weights/{name}", parameter.detach().cpu(), step)
+            self.writer.add_histogram(f"weights/{name}", parameter.detach().cpu(), epoch)
 
-    def images(self, tag: str, images: torch.Tensor, step: int) -> None:
+    def images(self, tag: str, images: torch.Tensor, epoch: int) -> None:
         grid = make_grid(images.detach().cpu().clamp(0, 1), nrow=8)
-        self.writer.add_image(tag, grid, step)
+        self.writer.add_image(tag, grid, epoch)
+
+    def flush(self) -> None:
+        self.writer.flush()
 
     def close(self) -> None:
         self.writer.close()

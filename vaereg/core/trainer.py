@@ -251,24 +251,19 @@ class Trainer:
         return self._tensorboard
 
     def _log_epoch(self, metrics: dict[str, float]) -> None:
-        """Epoch metrics, weights and images at the epoch's last step, plus ``epoch`` (1-based):
-        on one step axis, a resume hides everything a killed process logged after its
-        checkpoint (``purge_step``), epoch logs included."""
         log = self.tensorboard
-        step = self.step
-        log.scalars({"epoch": self.epoch + 1, **{f"epoch/{k}": v for k, v in metrics.items()}},
-                    step)
+        log.scalars({f"epoch/{k}": v for k, v in metrics.items()}, self.epoch)
         if self.recipe.run.histograms:
-            log.histograms(self.model, step)
+            log.histograms(self.model, self.epoch)
         self.model.eval()
         with torch.no_grad():
             val = self.splits.val
             x, y = val.x[:32], val.y[:32]
             log.images("images/reconstructions", torch.cat([x, self.model.reconstruct(x, y)]),
-                       step)
+                       self.epoch)
             images_generator = torch.Generator(device=self.device).manual_seed(self.recipe.run.seed)
             log.images("images/samples", self.model.sample(64, y=val.y[:64],
-                                                            generator=images_generator), step)
+                                                            generator=images_generator), self.epoch)
         self.model.train()
 
     # ----- checkpoints -------------------------------------------------------------------
@@ -316,6 +311,10 @@ class Trainer:
                      state=plugin_state)
 
     def save(self, name: str) -> Path:
+        """Write a checkpoint; TensorBoard events logged so far are flushed to disk first,
+        so that a process killed later keeps every event up to its last checkpoint."""
+        if self._tensorboard is not None:
+            self._tensorboard.flush()
         path = self.run_dir / "checkpoints" / name
         save_checkpoint(self.state_dict(), path)
         return path
