@@ -5,7 +5,8 @@ plus the modules ``vaereg.testing`` and ``vaereg.plugins.<name>`` (the functiona
 of the built-in regularizers); everything else is private.
 """
 from vaereg.analysis.variance_shift import variance_shift
-from vaereg.core.errors import PluginError, Problem, RecipeError, VaeregError
+from vaereg.core.errors import (NonFiniteError, PluginError, Problem, RecipeError,
+                                RunInterrupted, VaeregError)
 from vaereg.core.hookspecs import hookimpl
 from vaereg.core.options import in_range, option, positive
 from vaereg.core.recipe import Recipe, load_recipe
@@ -21,8 +22,9 @@ from vaereg.models.blocks import Block, hidden_blocks, last_blocks
 __version__ = "0.1.0"
 
 __all__ = [
-    "Batch", "Block", "DATASETS", "MODELS", "PLUGINS", "PluginError", "Problem", "Recipe",
-    "RecipeError", "Splits", "TensorSplit", "Trainer", "VaeregError", "fgsm", "free_bits_kl",
-    "hidden_blocks", "hookimpl", "in_range", "kl_capacity", "kl_weight", "last_blocks",
-    "load_recipe", "option", "pgd", "positive", "robustness", "scheduled_kl", "variance_shift",
+    "Batch", "Block", "DATASETS", "MODELS", "NonFiniteError", "PLUGINS", "PluginError",
+    "Problem", "Recipe", "RecipeError", "RunInterrupted", "Splits", "TensorSplit", "Trainer",
+    "VaeregError", "fgsm", "free_bits_kl", "hidden_blocks", "hookimpl", "in_range",
+    "kl_capacity", "kl_weight", "last_blocks", "load_recipe", "option", "pgd", "positive",
+    "robustness", "scheduled_kl", "variance_shift",
 ]

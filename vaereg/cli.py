@@ -25,6 +25,10 @@ def user_errors(command):
                 traceback.print_exception(error.__cause__, file=sys.stderr)
             click.echo(f"error: {error}", err=True)
             sys.exit(error.exit_code)
+        except KeyboardInterrupt as error:  # a second Ctrl-C, or one outside the loop
+            click.echo("interrupted: stopped at once; checkpoints written before are kept",
+                       err=True)
+            sys.exit(getattr(error, "exit_code", 130))
     return wrapper
 
 
@@ -61,23 +65,38 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.argument("recipe", type=click.Path(dir_okay=False), required=False)
 @click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
               help="Override a recipe key; VALUE is a TOML literal. Repeatable.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--resume", "resume_dir", type=click.Path(file_okay=False), metavar="RUN_DIR",
+              help="Continue the run in RUN_DIR from its last checkpoint, instead of "
+                   "starting RECIPE; --set may raise run.epochs.")
 @disable_option
 @click.option("--trace-hooks", is_flag=True,
               help="Print every hook call and the plugins that answered it (implies --quiet).")
 @user_errors
-def run(recipe: str, overrides: tuple[str, ...], quiet: bool, disabled: tuple[str, ...],
-        trace_hooks: bool) -> None:
-    """Train RECIPE, log to TensorBoard, checkpoint, report test metrics."""
+def run(recipe: str | None, overrides: tuple[str, ...], quiet: bool, resume_dir: str | None,
+        disabled: tuple[str, ...], trace_hooks: bool) -> None:
+    """Train RECIPE, log to TensorBoard, checkpoint, report test metrics.
+
+    Ctrl-C or SIGTERM checkpoints and exits with 130/143 and the command that resumes;
+    a second Ctrl-C exits at once. Exit code 2: bad input; 3: non-finite loss.
+    """
+    from vaereg.core.resume import load_run_recipe
     from vaereg.core.trainer import Trainer
 
-    loaded = load_with_disabled(recipe, overrides, disabled)
+    if (recipe is None) == (resume_dir is None):
+        raise VaeregError("give a RECIPE to start a run, or --resume RUN_DIR to continue "
+                          "one (not both)")
+    if resume_dir and disabled:
+        raise VaeregError("--disable-plugin cannot change a run being resumed: a resumed run "
+                          "keeps the plugins it started with")
+    loaded = (load_run_recipe(resume_dir, overrides) if resume_dir
+              else load_with_disabled(recipe, overrides, disabled))
     trace = functools.partial(click.echo, err=True) if trace_hooks else None
     trainer = Trainer(loaded, quiet=quiet or trace_hooks, trace_hooks=trace)
-    metrics = trainer.fit()
+    metrics = trainer.fit(run_dir=resume_dir, resume=resume_dir is not None)
     click.echo(f"run directory: {trainer.run_dir}  test/neg_elbo: "
                f"{metrics['test/neg_elbo']:.2f} nats")
 

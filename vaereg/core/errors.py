@@ -49,7 +49,30 @@ class RecipeError(VaeregError):
         return "\n".join([head] + [f"  - {p}" for p in self.problems])
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message, or its type name when it has none
+    (``EOFError()`` from a truncated file, for one)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A ' (did you mean 'x'?)' suffix when a close match exists, else ''."""
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+class NonFiniteError(VaeregError):
+    """Training produced NaN or infinity and ``run.on_nonfinite = "stop"``. Exit code 3:
+    not bad input, but a run that cannot go on as configured."""
+
+    exit_code = 3
+
+
+class RunInterrupted(VaeregError):
+    """SIGINT or SIGTERM stopped the run after it wrote a checkpoint. Exit code 128 +
+    the signal number (130 for Ctrl-C, 143 for SIGTERM), as a shell reports it."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.exit_code = 128 + signum

@@ -90,6 +90,9 @@ def on_train_end(trainer: Any) -> None:
 def on_train_epoch_start(trainer: Any, epoch: int) -> None:
     """A training epoch begins; ``epoch`` is 0-based. The model is in train mode.
 
+    A run resumed from a mid-epoch checkpoint (after Ctrl-C or SIGTERM) does not call it
+    again for the half-done epoch: it ran before the checkpoint, which holds its effects.
+
     Returns: nothing.
     """
 
@@ -188,6 +191,8 @@ def on_batch_end(trainer: Any, batch: Any, terms: dict[str, Any], batch_idx: int
 
     Use it for proximal steps and constraints on the weights (run under ``torch.no_grad``
     by the plugin), and for per-step bookkeeping. ``terms`` are this step's loss terms.
+    Not called for a step skipped because its loss or gradient was non-finite
+    (``run.on_nonfinite = "skip"``).
 
     Returns: nothing.
     """
@@ -223,7 +228,8 @@ def on_test_end(trainer: Any, metrics: dict[str, float]) -> None:
 def on_save_checkpoint(trainer: Any) -> dict | None:
     """Return this plugin's state to store in a checkpoint (counters, schedules, RNGs).
 
-    When: every time a checkpoint is written. The core calls each plugin's
+    When: every time a checkpoint is written: after each epoch, and mid-epoch (after a
+    batch's ``on_batch_end``) when SIGINT/SIGTERM stops the run. The core calls each plugin's
     implementation on its own and stores the result under the plugin's recipe name, so
     two instances of one plugin keep separate states. The state must be made of tensors,
     numbers, strings, lists and dicts (checkpoints are loaded with ``weights_only``).

@@ -42,6 +42,9 @@ class RunOptions:
                                     check=positive)
     histograms: bool = option(True, "log weight histograms every epoch")
     progress: bool = option(True, "show a progress bar on a terminal")
+    on_nonfinite: Literal["stop", "skip"] = option(
+        "stop", "a NaN/inf loss or gradient: 'stop' the run (exit code 3, checkpoints from "
+        "before kept) or 'skip' the step (counted in metrics.json as skipped_steps)")
 
 
 @attrs.frozen

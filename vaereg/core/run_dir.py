@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import json
-import os
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
+from vaereg.core.atomic_file import atomic_write
 from vaereg.core.recipe import Recipe
 from vaereg.core.registry import DATASETS, MODELS, PLUGINS
 
@@ -52,9 +52,7 @@ def versions(recipe: Recipe) -> dict[str, str]:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 def write_recipe(run_dir: Path, recipe: Recipe) -> None:

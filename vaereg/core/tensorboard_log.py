@@ -9,9 +9,11 @@ from torchvision.utils import make_grid
 
 
 class TensorBoardLog:
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, purge_step: int | None = None):
+        """``purge_step``: on resume, the first step not yet checkpointed; TensorBoard
+        hides events from that step on that an earlier, killed process wrote."""
         from torch.utils.tensorboard import SummaryWriter  # imports tensorboard: slow, lazy
-        self.writer = SummaryWriter(log_dir=str(run_dir))
+        self.writer = SummaryWriter(log_dir=str(run_dir), purge_step=purge_step)
 
     def scalars(self, values: dict[str, float], step: int) -> None:
         for name, value in values.items():
@@ -24,6 +26,9 @@ class TensorBoardLog:
     def images(self, tag: str, images: torch.Tensor, epoch: int) -> None:
         grid = make_grid(images.detach().cpu().clamp(0, 1), nrow=8)
         self.writer.add_image(tag, grid, epoch)
+
+    def flush(self) -> None:
+        self.writer.flush()
 
     def close(self) -> None:
         self.writer.close()

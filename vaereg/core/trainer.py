@@ -8,22 +8,29 @@ override never drops a plugin.
 from __future__ import annotations
 
 import math
+import signal
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 from torch import Tensor, nn
 
+from vaereg.core.atomic_file import remove_leftovers
 from vaereg.core.checkpoint import load_checkpoint, save_checkpoint
-from vaereg.core.errors import VaeregError
+from vaereg.core.epoch_progress import EpochProgress
+from vaereg.core.errors import NonFiniteError, RunInterrupted, VaeregError, first_line
+from vaereg.core.nonfinite import describe_nonfinite, step_is_finite
 from vaereg.core.optimizers import build_optimizer
 from vaereg.core.plugin_manager import (call_each, call_one, make_plugin_manager,
                                         reject_hook_methods)
 from vaereg.core.progress import Progress
 from vaereg.core.recipe import Recipe
+from vaereg.core.resume import check_resumable, resume_command
 from vaereg.core.run_dir import new_run_dir, write_metrics, write_recipe
 from vaereg.core.seeding import rng_state, seed_everything, set_rng_state
+from vaereg.core.stop_signals import StopRequests
 from vaereg.data.batch import Batch
 
 REPORTED = ("neg_elbo", "recon", "kl")
@@ -63,6 +70,7 @@ class Trainer:
         self.run_dir: Path | None = None
         self.history: list[dict[str, float]] = []
         self.best_val = math.inf
+        self.skipped_steps = 0
         self.device = resolve_device(recipe.run.device)
         self.plugin_manager = make_plugin_manager(recipe, extra_plugins, trace_hooks)
         self.hook = self.plugin_manager.hook
@@ -73,7 +81,10 @@ class Trainer:
         self.optimizer = self.configure_optimizer()
         self._splits = None
         self._tensorboard = None
+        self._tensorboard_purge_step: int | None = None
         self._pending_logs: dict[str, Tensor | float] = {}
+        self._progress: EpochProgress | None = None  # None between epochs
+        self._stop = StopRequests()
 
     # ----- template methods: override in a subclass -------------------------------------
     def build_model(self) -> nn.Module:
@@ -149,32 +160,70 @@ class Trainer:
         self.backward(loss)
         hook.on_after_backward(trainer=self)
         hook.on_before_optimizer_step(trainer=self, optimizer=self.optimizer)
+        if not step_is_finite(loss, self._parameters()):
+            self._nonfinite_step(terms, batch_idx)
+            return None
         self.optimizer_step()
         self.step += 1
         hook.on_batch_end(trainer=self, batch=batch, terms=terms, batch_idx=batch_idx)
         return terms
 
+    def _parameters(self) -> list[Tensor]:
+        return [p for group in self.optimizer.param_groups for p in group["params"]]
+
+    def _nonfinite_step(self, terms: dict[str, Tensor], batch_idx: int) -> None:
+        """Stop the run (checkpoints untouched) or skip the step, as the recipe says."""
+        what = describe_nonfinite(terms, self.model)
+        where = (f"step {self.step + 1} (epoch {self.epoch + 1}/{self.recipe.run.epochs}, "
+                 f"batch {batch_idx + 1})")
+        if self.recipe.run.on_nonfinite == "stop":
+            folder = self.run_dir / "checkpoints"
+            advice = (f"the checkpoints written before (last.pt, best.pt in {folder}) are "
+                      f"kept. Lower the learning rate, or go on skipping such steps: "
+                      f"{resume_command(self.run_dir)} --set run.on_nonfinite=skip"
+                      if (folder / "last.pt").is_file() else
+                      "no checkpoint had been written yet. Lower the learning rate, or set "
+                      "run.on_nonfinite = \"skip\"")
+            raise NonFiniteError(f"non-finite value at {where}: {what}. The run stopped; "
+                                 f"{advice}")
+        self.optimizer.zero_grad(set_to_none=True)
+        self.skipped_steps += 1
+        warnings.warn(f"skipped {where}: non-finite {what}", RuntimeWarning, stacklevel=2)
+
     def _train_epoch(self, progress: Progress) -> dict[str, float]:
-        split = self.splits.train
+        """Train the rest of the epoch that ``self._progress`` describes."""
+        state = self._progress
         batch_size = self.recipe.data.options.batch_size
         every = self.recipe.run.log_every_n_steps
-        sums: dict[str, Tensor] = {}
-        count = 0
-        for batch_idx, batch in enumerate(split.batches(batch_size, self.data_generator)):
+        batches = self.splits.train.batches(batch_size, self.data_generator,
+                                            start=state.batches_done)
+        for batch_idx, batch in enumerate(batches, start=state.batches_done):
             terms = self._train_batch(batch, batch_idx)
-            n = len(batch)
-            count += n
-            for name, value in terms.items():
-                if value.dim() == 0:
-                    detached = value.detach() * n
-                    sums[name] = sums[name] + detached if name in sums else detached
-            if self.step % every == 0:
+            state.batches_done += 1
+            if terms is not None:
+                state.add(terms, len(batch))
+            if terms is not None and self.step % every == 0:
                 scalars = self._step_scalars(terms)
                 self.tensorboard.scalars(scalars, self.step)
                 progress.update(1, loss=scalars["train_step/loss"])
             else:
                 progress.update(1)
-        return {f"train/{name}": (value / count).item() for name, value in sums.items()}
+            self._stop_if_requested(checkpointed=False)
+        return state.averages()
+
+    def _stop_if_requested(self, checkpointed: bool) -> None:
+        """After a SIGINT/SIGTERM: write ``last.pt`` (unless just written) and stop."""
+        signum = self._stop.signum
+        if signum is None:
+            return
+        path = self.run_dir / "checkpoints" / "last.pt"
+        if not checkpointed:
+            self.save("last.pt")
+        where = (f"after batch {self._progress.batches_done} of epoch {self.epoch + 1}"
+                 if self._progress else f"after epoch {self.epoch}")
+        raise RunInterrupted(f"interrupted by {signal.Signals(signum).name} {where} (step "
+                             f"{self.step}); checkpoint written to {path}.\n"
+                             f"Resume with: {resume_command(self.run_dir)}", signum)
 
     def _step_scalars(self, terms: dict[str, Tensor]) -> dict[str, float]:
         scalars = {f"train_step/{k}": float(v.detach()) for k, v in terms.items() if v.dim() == 0}
@@ -207,7 +256,7 @@ class Trainer:
     def tensorboard(self):
         if self._tensorboard is None:
             from vaereg.core.tensorboard_log import TensorBoardLog
-            self._tensorboard = TensorBoardLog(self.run_dir)
+            self._tensorboard = TensorBoardLog(self.run_dir, self._tensorboard_purge_step)
         return self._tensorboard
 
     def _log_epoch(self, metrics: dict[str, float]) -> None:
@@ -228,12 +277,22 @@ class Trainer:
 
     # ----- checkpoints -------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Everything an exact resume needs."""
+        """Everything an exact resume needs, between epochs or in the middle of one.
+
+        ``data_generator`` is the state at the start of epoch ``epoch`` (it draws that
+        epoch's batch order); ``epoch_progress`` says how far the epoch got (None between
+        epochs).
+        """
+        progress = self._progress
         return {
             "epoch": self.epoch, "step": self.step, "best_val": self.best_val,
             "history": self.history, "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(), "rng": rng_state(),
-            "data_generator": self.data_generator.get_state(),
+            "data_generator": progress.generator_state if progress
+            else self.data_generator.get_state(),
+            "epoch_progress": progress.state_dict() if progress else None,
+            "skipped_steps": self.skipped_steps,
+            "pending_logs": {name: float(value) for name, value in self._pending_logs.items()},
             "plugins": call_each(self.plugin_manager, "on_save_checkpoint", trainer=self),
             "recipe": self.recipe.to_table(),
         }
@@ -247,14 +306,24 @@ class Trainer:
             self.history = list(state["history"])
             set_rng_state(state["rng"])
             self.data_generator.set_state(state["data_generator"])
-        except (KeyError, RuntimeError, ValueError, TypeError) as error:
+            progress = state.get("epoch_progress")
+            self._progress = (EpochProgress.from_state(state["data_generator"], progress)
+                              if progress else None)
+            self.skipped_steps = int(state.get("skipped_steps", 0))
+            self._pending_logs = dict(state.get("pending_logs", {}))
+        except (KeyError, IndexError, AttributeError, RuntimeError, ValueError, TypeError,
+                OverflowError) as error:  # what a damaged or foreign state raises
             raise VaeregError(f"checkpoint does not fit this recipe's model and optimizer: "
-                              f"{type(error).__name__}: {str(error).splitlines()[0]}") from None
+                              f"{type(error).__name__}: {first_line(error)}") from None
         for name, plugin_state in state.get("plugins", {}).items():
             call_one(self.plugin_manager, "on_load_checkpoint", name, trainer=self,
                      state=plugin_state)
 
     def save(self, name: str) -> Path:
+        """Write a checkpoint; TensorBoard events logged so far are flushed to disk first,
+        so that a process killed later keeps every event up to its last checkpoint."""
+        if self._tensorboard is not None:
+            self._tensorboard.flush()
         path = self.run_dir / "checkpoints" / name
         save_checkpoint(self.state_dict(), path)
         return path
@@ -264,44 +333,71 @@ class Trainer:
         """Train ``run.epochs`` epochs, evaluate, and write the run folder.
 
         ``run_dir``: an existing run folder to use; with ``resume=True`` training
-        continues from its ``checkpoints/last.pt``.
+        continues from its ``checkpoints/last.pt`` exactly where it stopped (between epochs
+        or mid-epoch). The first SIGINT/SIGTERM during training writes ``last.pt`` after
+        the batch in progress and raises :class:`vaereg.RunInterrupted`; a second one
+        raises ``KeyboardInterrupt`` at once. A non-finite loss or gradient raises
+        :class:`vaereg.NonFiniteError` unless ``run.on_nonfinite = "skip"``.
         """
         run = self.recipe.run
         self.run_dir = Path(run_dir) if run_dir else new_run_dir(run.out_dir, run.name)
         if resume:
-            self.load_state_dict(load_checkpoint(self.run_dir / "checkpoints" / "last.pt",
-                                                 map_location=self.device))
+            self._resume()
         write_recipe(self.run_dir, self.recipe)
         self.splits  # load data before the clock starts
         self.model.train()
         self.hook.on_train_start(trainer=self)
-        steps_per_epoch = self.splits.train.num_batches(self.recipe.data.options.batch_size)
         started = time.perf_counter()
-        with Progress(total=steps_per_epoch * (run.epochs - self.epoch),
+        try:
+            with self._stop:
+                self._train_epochs()
+            self.hook.on_train_end(trainer=self)
+            final = self.final_metrics()
+        finally:
+            if self._tensorboard is not None:
+                self._tensorboard.close()
+        final["train_seconds"] = time.perf_counter() - started
+        write_metrics(self.run_dir, final)
+        return final
+
+    def _resume(self) -> None:
+        """Load ``last.pt`` after checking it came from this recipe (up to CHANGEABLE keys)."""
+        folder = self.run_dir / "checkpoints"
+        state = load_checkpoint(folder / "last.pt", map_location=self.device)
+        check_resumable(state, self.recipe, self.run_dir)
+        self.load_state_dict(state)
+        remove_leftovers(folder)
+        # steps logged after this checkpoint by a killed process are hidden in TensorBoard
+        self._tensorboard_purge_step = self.step + 1
+
+    def _train_epochs(self) -> None:
+        """Epochs from ``self.epoch`` (possibly half done) to ``run.epochs``, checkpointing
+        after each; a mid-epoch resume does not call ``on_train_epoch_start`` again."""
+        run = self.recipe.run
+        steps_per_epoch = self.splits.train.num_batches(self.recipe.data.options.batch_size)
+        done = self._progress.batches_done if self._progress else 0
+        with Progress(total=steps_per_epoch * (run.epochs - self.epoch) - done,
                       enabled=run.progress and not self.quiet) as progress:
             for epoch in range(self.epoch, run.epochs):
                 self.epoch = epoch
                 progress.describe(f"epoch {epoch + 1}/{run.epochs}")
-                self.hook.on_train_epoch_start(trainer=self, epoch=epoch)
+                if self._progress is None:
+                    self._progress = EpochProgress(self.data_generator.get_state())
+                    self.hook.on_train_epoch_start(trainer=self, epoch=epoch)
                 metrics = self._train_epoch(progress)
                 metrics.update(self.validate())
                 self.hook.on_train_epoch_end(trainer=self, epoch=epoch, metrics=metrics)
                 self.history.append(metrics)
                 self._log_epoch(metrics)
                 self.epoch = epoch + 1
+                self._progress = None
                 improved = metrics["val/neg_elbo"] < self.best_val
                 if improved:
                     self.best_val = metrics["val/neg_elbo"]
                 self.save("last.pt")
                 if improved:
                     self.save("best.pt")
-        self.hook.on_train_end(trainer=self)
-        final = self.final_metrics()
-        final["train_seconds"] = time.perf_counter() - started
-        write_metrics(self.run_dir, final)
-        if self._tensorboard is not None:
-            self._tensorboard.close()
-        return final
+                self._stop_if_requested(checkpointed=True)
 
     def final_metrics(self) -> dict[str, Any]:
         """train/val/test averages of the final model (eval mode), and what ran."""
@@ -313,6 +409,7 @@ class Trainer:
         self.hook.on_test_end(trainer=self, metrics=metrics)
         metrics["epochs"] = self.epoch
         metrics["steps"] = self.step
+        metrics["skipped_steps"] = self.skipped_steps
         metrics["best_val/neg_elbo"] = self.best_val if math.isfinite(self.best_val) else None
         metrics["plugins"] = self.recipe.to_table()["plugins"]
         return metrics

@@ -15,13 +15,16 @@ from typing import Literal
 import attrs
 import torch
 
-from vaereg.core.errors import VaeregError
+from vaereg.core.errors import VaeregError, first_line
 from vaereg.core.options import in_range, option, positive
 from vaereg.data.tensor_split import Splits, TensorSplit, fixed_binarization, split_train_val
 
 SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+# What reading missing, truncated or corrupt files raises (torchvision's IDX reader
+# asserts on bad headers and looks the element type up in a dict).
+READ_ERRORS = (RuntimeError, OSError, EOFError, ValueError, AssertionError, KeyError)
 
 
 def cache_dir() -> Path:
@@ -66,7 +69,8 @@ def load_raw(root: str, download: bool) -> tuple[torch.Tensor, ...]:
     attempts: list[str] = []
     candidates = [(root_path, False, f"torchvision files under {root_path}")]
     if SYSTEM_DIR.is_dir():
-        candidates.append((cache_dir(), False, f"Debian package files in {SYSTEM_DIR}"))
+        candidates.append((cache_dir(), False, f"Debian package files in {SYSTEM_DIR} "
+                           f"(decompressed into {cache_dir()})"))
     else:
         attempts.append(f"Debian package files in {SYSTEM_DIR}: not installed "
                         "(apt-get install dataset-fashion-mnist)")
@@ -81,8 +85,8 @@ def load_raw(root: str, download: bool) -> tuple[torch.Tensor, ...]:
             train = _torchvision(where, True, fetch)
             test = _torchvision(where, False, fetch)
             return train.data, train.targets, test.data, test.targets
-        except (RuntimeError, OSError, EOFError, ValueError) as error:
-            attempts.append(f"{label}: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
+        except READ_ERRORS as error:
+            attempts.append(f"{label}: {first_line(error)}")
     raise VaeregError("Fashion-MNIST not found. Tried:\n" + "\n".join(f"  - {a}" for a in attempts))
 
 

@@ -1,0 +1,25 @@
+"""``vaereg run`` in a real subprocess (real signals, real exit codes), with the test
+plugins of ``reliability_plugins`` registered."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import tomli_w
+import torch
+
+TESTS = Path(__file__).parent
+CLI = "import reliability_plugins; from vaereg.cli import main; main()"
+
+
+def run_recipe(folder: Path, table: dict) -> subprocess.CompletedProcess:
+    """Write ``table`` to folder/recipe.toml and run it from ``folder``, with as many
+    torch threads as this process uses (so results can be compared bit for bit)."""
+    (folder / "recipe.toml").write_text(tomli_w.dumps(table))
+    threads = str(torch.get_num_threads())
+    env = {**os.environ, "PYTHONPATH": str(TESTS), "OMP_NUM_THREADS": threads,
+           "MKL_NUM_THREADS": threads}
+    return subprocess.run([sys.executable, "-c", CLI, "run", "recipe.toml"], cwd=folder,
+                          env=env, capture_output=True, text=True, timeout=300)

@@ -1,0 +1,109 @@
+"""Plugins the reliability tests register in code (importing this module registers them;
+subprocess tests import it before calling the CLI).
+
+* ``test_schedule``: a KL warm-up with its own step counter and random generator, the
+  kind of state a resume must restore exactly.
+* ``test_signal``: sends signals to its own process after a given step: a real SIGINT or
+  SIGTERM at a deterministic moment.
+* ``test_nonfinite``: makes a penalty or a gradient non-finite at a given step.
+"""
+from __future__ import annotations
+
+import os
+import signal
+from typing import Literal
+
+import attrs
+import torch
+
+from vaereg import PLUGINS, hookimpl, in_range, option, positive
+
+
+@attrs.frozen
+class ScheduleOptions:
+    warmup_steps: int = option(6, "steps over which the KL weight rises to 1", check=positive)
+
+
+class WarmupSchedule:
+    """loss = recon + beta * kl + tiny noise; beta and the noise come from plugin state."""
+
+    Options = ScheduleOptions
+
+    def __init__(self, options: ScheduleOptions):
+        self.options = options
+        self.calls = 0
+        self.generator = torch.Generator().manual_seed(1234)
+
+    @hookimpl
+    def transform_loss(self, terms):
+        self.calls += 1
+        beta = min(1.0, self.calls / self.options.warmup_steps)
+        noise = 1e-3 * torch.rand((), generator=self.generator)
+        terms["beta"] = torch.tensor(beta)
+        terms["loss"] = terms["recon"] + beta * terms["kl"] + noise
+
+    @hookimpl
+    def on_save_checkpoint(self):
+        return {"calls": self.calls, "generator": self.generator.get_state()}
+
+    @hookimpl
+    def on_load_checkpoint(self, state):
+        self.calls = state["calls"]
+        self.generator.set_state(state["generator"])
+
+
+@attrs.frozen
+class SignalOptions:
+    step: int = option(0, "send the signals right after this optimizer step; 0: never",
+                       check=in_range(0))
+    signals: tuple[str, ...] = option(("SIGINT",), "signal names, sent one after another")
+
+
+class SendSignal:
+    Options = SignalOptions
+
+    def __init__(self, options: SignalOptions):
+        self.options = options
+
+    @hookimpl
+    def on_batch_end(self, trainer):
+        if trainer.step == self.options.step:
+            for name in self.options.signals:
+                os.kill(os.getpid(), getattr(signal, name))
+
+
+@attrs.frozen
+class NonFiniteOptions:
+    step: int = option(1, "the optimizer step (1-based) that goes wrong", check=positive)
+    where: Literal["penalty", "gradient"] = option("penalty", "what becomes non-finite")
+
+
+class MakeNonFinite:
+    """Once only: a skipped step does not advance ``trainer.step``."""
+
+    Options = NonFiniteOptions
+
+    def __init__(self, options: NonFiniteOptions):
+        self.options = options
+        self.fired = False
+
+    def _now(self, trainer) -> bool:
+        if self.fired or trainer.step + 1 != self.options.step:
+            return False
+        self.fired = True
+        return True
+
+    @hookimpl
+    def compute_penalties(self, trainer):
+        bad = self.options.where == "penalty" and self._now(trainer)
+        return {"boom": torch.tensor(float("nan") if bad else 0.0)}
+
+    @hookimpl
+    def on_after_backward(self, trainer):
+        if self.options.where == "gradient" and self._now(trainer):
+            trainer.model.mu_head.weight.grad[0, 0] = float("inf")
+
+
+PLUGINS.register("test_schedule", WarmupSchedule)
+PLUGINS.register("test_signal", SendSignal)
+PLUGINS.register("test_nonfinite", MakeNonFinite)

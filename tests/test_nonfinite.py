@@ -1,0 +1,55 @@
+"""A NaN/inf loss term or gradient stops the run naming step, epoch and culprit, keeps
+the checkpoints written before and exits 3, or is skipped when the recipe says so."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import tomli_w
+import torch
+from click.testing import CliRunner
+
+import reliability_plugins  # noqa: F401  registers the test plugins
+from vaereg import NonFiniteError
+from vaereg.cli import main
+from vaereg.core.checkpoint import load_checkpoint
+from vaereg.testing import make_trainer, tiny_recipe
+
+
+def test_nan_penalty_stops_with_exit_3_and_keeps_checkpoints(tmp_path, monkeypatch):
+    table = tiny_recipe(run={"out_dir": "runs"},
+                        plugins={"test_nonfinite": {"step": 6}})
+    (tmp_path / "recipe.toml").write_text(tomli_w.dumps(table))
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["run", "recipe.toml", "--quiet"])
+    assert result.exit_code == 3
+    assert "Traceback" not in result.output
+    assert ("non-finite value at step 6 (epoch 2/2, batch 2): loss term 'penalty/boom' = nan"
+            in result.output)
+    assert "--set run.on_nonfinite=skip" in result.output
+    checkpoints = tmp_path / "runs/test/version_0/checkpoints"
+    for name in ("last.pt", "best.pt"):  # both from the end of epoch 1, untouched
+        state = load_checkpoint(checkpoints / name)
+        assert (state["epoch"], state["step"], state["epoch_progress"]) == (1, 4, None)
+    assert not list(checkpoints.glob(".*"))
+
+
+def test_infinite_gradient_names_the_parameter(tmp_path):
+    trainer = make_trainer(tiny_recipe(plugins={"test_nonfinite": {"step": 2,
+                                                                  "where": "gradient"}}),
+                           tmp_path)
+    with pytest.raises(NonFiniteError, match=r"at step 2 \(epoch 1/2, batch 2\): the gradient "
+                                             r"of mu_head.weight \(every loss.* no checkpoint"):
+        trainer.fit()
+    assert not (trainer.run_dir / "checkpoints").exists()
+
+
+def test_skip_policy_skips_the_step_and_counts_it(tmp_path):
+    trainer = make_trainer(tiny_recipe(run={"epochs": 1, "on_nonfinite": "skip"},
+                                       plugins={"test_nonfinite": {"step": 3}}), tmp_path)
+    with pytest.warns(RuntimeWarning, match=r"skipped step 3 \(epoch 1/1, batch 3\): "
+                                            r"non-finite loss term 'penalty/boom'"):
+        metrics = trainer.fit()
+    assert (metrics["steps"], metrics["skipped_steps"]) == (3, 1)  # 4 batches, 1 skipped
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+    assert json.loads((trainer.run_dir / "metrics.json").read_text())["skipped_steps"] == 1

@@ -1,0 +1,71 @@
+"""Continuing a run from its folder, and which recipe changes a resume allows.
+
+A resume must reproduce the run its checkpoint came from, so only keys that do not change
+the training trajectory may differ from the checkpoint's recipe: more epochs, logging,
+the progress bar, the non-finite policy (to skip a step that stopped the run) and the
+device (results then match to float tolerance only, not bit for bit).
+"""
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any, Iterable
+
+from vaereg.core.errors import VaeregError
+from vaereg.core.recipe import Recipe, load_recipe
+from vaereg.core.run_dir import RECIPE_FILE
+
+CHANGEABLE = ("run.epochs", "run.device", "run.progress", "run.histograms",
+              "run.log_every_n_steps", "run.on_nonfinite")
+LAST = Path("checkpoints") / "last.pt"
+
+
+def resume_command(run_dir: str | Path) -> str:
+    """The shell command that continues the run in ``run_dir``."""
+    return f"vaereg run --resume {shlex.quote(str(run_dir))}"
+
+
+def load_run_recipe(run_dir: str | Path, overrides: Iterable[str] = ()) -> Recipe:
+    """The recipe saved in a run folder, with ``--set`` overrides applied."""
+    run_dir = Path(run_dir)
+    missing = [str(name) for name in (RECIPE_FILE, LAST) if not (run_dir / name).is_file()]
+    if missing:
+        raise VaeregError(f"{run_dir} is not a vaereg run folder that can be resumed: "
+                          f"{' and '.join(missing)} not found")
+    return load_recipe(run_dir / RECIPE_FILE, overrides)
+
+
+def _flat(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """{dotted key: repr(value)}: reprs compare exactly (1 is not 1.0 nor true) and never
+    raise, whatever a damaged checkpoint holds."""
+    out = {}
+    for key, value in table.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{path}."))
+        else:
+            out[path] = repr(value)
+    return out
+
+
+def check_resumable(state: dict[str, Any], recipe: Recipe, run_dir: Path) -> None:
+    """Refuse a resume whose recipe differs from the checkpoint's beyond ``CHANGEABLE``,
+    or that asks for fewer epochs than were trained."""
+    saved = state.get("recipe")
+    if not isinstance(saved, dict):
+        raise VaeregError(f"{run_dir / LAST} does not record the recipe it was trained "
+                          f"with: it is not a checkpoint of a vaereg run")
+    before, after = _flat(saved), _flat(recipe.to_table())
+    changed = [key for key in sorted(before.keys() | after.keys())
+               if key not in CHANGEABLE and before.get(key) != after.get(key)]
+    if changed:
+        diffs = "; ".join(f"{key}: {before.get(key, '(unset)')} -> {after.get(key, '(unset)')}"
+                          for key in changed)
+        raise VaeregError(
+            f"the checkpoint in {run_dir} was trained with a different recipe ({diffs}). "
+            f"A resume may change only {', '.join(CHANGEABLE)}; to change anything else, "
+            f"start a new run: vaereg run {shlex.quote(str(run_dir / RECIPE_FILE))} --set ...")
+    epochs_done = state.get("epoch")
+    if isinstance(epochs_done, int) and recipe.run.epochs < epochs_done:
+        raise VaeregError(f"run.epochs = {recipe.run.epochs}, but the run in {run_dir} "
+                          f"already trained {epochs_done} epochs; set run.epochs >= {epochs_done}")
