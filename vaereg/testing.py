@@ -13,6 +13,7 @@ docs/writing-plugins.md shows them at work.
 from __future__ import annotations
 
 import os
+import signal
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Literal
@@ -20,6 +21,7 @@ from typing import Any, Iterator, Literal
 import attrs
 import torch
 
+from vaereg.core.errors import RunInterrupted
 from vaereg.core.hookspecs import hookimpl
 from vaereg.core.options import in_range, option, positive
 from vaereg.core.plugin_manager import hook_names
@@ -136,13 +138,23 @@ def assert_same_state(a: Trainer, b: Trainer) -> None:
                 f"optimizer state {key}.{field} differs"
 
 
+class _StopInSecondEpoch:
+    """Asks the trainer to stop, as a SIGTERM would, after the first batch of epoch 2."""
+
+    @hookimpl
+    def on_batch_end(self, trainer: Trainer, batch_idx: int) -> None:
+        if trainer.epoch == 1 and batch_idx == 0:
+            trainer._stop.signum = signal.SIGTERM
+
+
 def check_conformance(table: dict[str, Any], tmp_path: str | Path, *,
                       cls: type = Trainer) -> dict[str, Any]:
     """Train -> checkpoint -> resume, the cycle every plugin must survive.
 
     Trains ``table`` (e.g. ``tiny_recipe(plugins={"mine": {...}})``) for its epochs
-    straight through, and again stopped after the first epoch then resumed from
-    ``last.pt`` in a fresh trainer; asserts finite metrics and bit-identical weights,
+    straight through, and again with the same recipe stopped mid-epoch (after the first
+    batch of the second epoch, as a SIGTERM stops a run: ``last.pt`` is written) then
+    resumed in a fresh trainer; asserts finite metrics and bit-identical weights,
     optimizer state and history. Returns the uninterrupted run's metrics. ``cls``: a
     Trainer subclass to check instead.
     """
@@ -151,8 +163,14 @@ def check_conformance(table: dict[str, Any], tmp_path: str | Path, *,
     assert epochs >= 2, "the conformance check needs at least 2 epochs"
     straight = make_trainer(table, tmp_path / "straight", cls=cls)
     metrics = straight.fit()
-    first = make_trainer(table, tmp_path / "resumed", cls=cls, overrides=("run.epochs=1",))
-    first.fit()
+    first = make_trainer(table, tmp_path / "resumed", cls=cls,
+                         extra_plugins=(("stop", _StopInSecondEpoch()),))
+    try:
+        first.fit()
+    except RunInterrupted:
+        pass
+    else:
+        raise AssertionError("the run was not stopped in its second epoch")
     resumed = make_trainer(table, tmp_path / "resumed", cls=cls)
     resumed.fit(run_dir=first.run_dir, resume=True)
     assert_same_state(straight, resumed)
