@@ -2,13 +2,18 @@
 
 The batch order is drawn from the data generator when the epoch starts, so its state *at
 the epoch start* plus the number of batches done reproduces the rest of the epoch; the
-running loss sums give the same epoch averages as an uninterrupted epoch.
+per-batch loss values give the same epoch averages as an uninterrupted epoch.
+
+Per-batch values are kept (detached), not summed as they come: a step then costs one
+``detach`` per term instead of arithmetic, and the sums are formed once, in the same
+order, whether or not the epoch was interrupted.
 """
 from __future__ import annotations
 
 from typing import Any
 
 import attrs
+import torch
 from torch import Tensor
 
 
@@ -16,25 +21,35 @@ from torch import Tensor
 class EpochProgress:
     generator_state: Tensor
     batches_done: int = 0
-    sums: dict[str, Tensor] = attrs.Factory(dict)
-    count: int = 0
+    values: dict[str, list[Tensor]] = attrs.Factory(dict)
+    sizes: dict[str, list[int]] = attrs.Factory(dict)
 
     def add(self, terms: dict[str, Tensor], n: int) -> None:
-        """Add a batch's scalar terms, weighted by its ``n`` images."""
-        self.count += n
+        """Record a batch's scalar terms and its ``n`` images."""
         for name, value in terms.items():
             if value.dim() == 0:
-                weighted = value.detach() * n
-                self.sums[name] = self.sums[name] + weighted if name in self.sums else weighted
+                if name not in self.values:
+                    self.values[name], self.sizes[name] = [], []
+                self.values[name].append(value.detach())
+                self.sizes[name].append(n)
 
     def averages(self) -> dict[str, float]:
-        """``train/<term>`` averages over the images seen (none if every step was skipped)."""
-        return {f"train/{name}": (value / self.count).item() for name, value in self.sums.items()}
+        """``train/<term>`` averages over the images of the batches that had the term
+        (none if every step was skipped)."""
+        averages = {}
+        for name, values in self.values.items():
+            sizes = torch.tensor(self.sizes[name], dtype=torch.float64)
+            weighted = torch.stack(values).double().cpu() * sizes
+            averages[f"train/{name}"] = (weighted.sum() / sizes.sum()).item()
+        return averages
 
     def state_dict(self) -> dict[str, Any]:
-        return {"batches_done": self.batches_done, "sums": self.sums, "count": self.count}
+        return {"batches_done": self.batches_done,
+                "values": {name: torch.stack(v) for name, v in self.values.items()},
+                "sizes": self.sizes}
 
     @classmethod
     def from_state(cls, generator_state: Tensor, state: dict[str, Any]) -> "EpochProgress":
-        return cls(generator_state, int(state["batches_done"]), dict(state["sums"]),
-                   int(state["count"]))
+        values = {name: list(stacked.unbind()) for name, stacked in state["values"].items()}
+        sizes = {name: [int(n) for n in ns] for name, ns in state["sizes"].items()}
+        return cls(generator_state, int(state["batches_done"]), values, sizes)

@@ -1,12 +1,13 @@
 """Detect NaN/infinity in a training step cheaply, and say where it came from.
 
-``step_is_finite`` is the per-step cost: one fused reduction over the objective and every
-gradient (``torch.nn.utils.get_total_norm``, as gradient clipping computes) and a single
-device sync. Only when it fails does ``describe_nonfinite`` look at each term and
+``step_is_finite`` is the per-step cost: one fused norm over every gradient (the
+``_foreach_norm`` kernel that gradient clipping uses), one sum with the objective, and a
+single device sync; a NaN or infinity anywhere makes the sum non-finite. Only when it fails does ``describe_nonfinite`` look at each term and
 parameter. A gradient whose norm overflows float32 counts as non-finite, too.
 """
 from __future__ import annotations
 
+import math
 from typing import Iterable
 
 import torch
@@ -18,10 +19,9 @@ SHOWN = 5
 def step_is_finite(loss: Tensor, parameters: Iterable[Tensor]) -> bool:
     """True when the objective and every gradient are finite."""
     grads = [p.grad for p in parameters if p.grad is not None]
-    total = loss.detach().float()
-    if grads:
-        total = total + torch.nn.utils.get_total_norm(grads).to(total.device)
-    return bool(torch.isfinite(total))
+    norms = torch._foreach_norm(grads) if grads else []
+    total = torch.stack([loss.detach().float(), *(n.float() for n in norms)]).sum()
+    return math.isfinite(total.item())
 
 
 def _listing(names: list[str]) -> str:

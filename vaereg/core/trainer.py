@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from vaereg.core.atomic_file import remove_leftovers
 from vaereg.core.checkpoint import load_checkpoint, save_checkpoint
 from vaereg.core.epoch_progress import EpochProgress
+from vaereg.core.hook_relay import HookRelay
 from vaereg.core.errors import NonFiniteError, RunInterrupted, VaeregError, first_line
 from vaereg.core.nonfinite import describe_nonfinite, step_is_finite
 from vaereg.core.optimizers import build_optimizer
@@ -73,7 +74,7 @@ class Trainer:
         self.skipped_steps = 0
         self.device = resolve_device(recipe.run.device)
         self.plugin_manager = make_plugin_manager(recipe, extra_plugins, trace_hooks)
-        self.hook = self.plugin_manager.hook
+        self.hook = HookRelay(self.plugin_manager, always_call=trace_hooks is not None)
         seed_everything(recipe.run.seed)
         self.data_generator = torch.Generator().manual_seed(recipe.run.seed)
         self.dataset = recipe.data.cls(recipe.data.options)
