@@ -7,6 +7,7 @@ set -uo pipefail
 python3 -m pip install -q --no-deps .gpu/wheels/*.whl
 python3 -m pip install -q --no-deps --no-build-isolation -e . >/dev/null
 python3 -m pip install -q --no-deps --no-build-isolation ./examples/vaereg-maxnorm >/dev/null
+mkdir -p /usr/share/datasets/fashion-mnist && cp .gpu/*.gz /usr/share/datasets/fashion-mnist/
 raw=/tmp/fm/FashionMNIST/raw && mkdir -p $raw
 for f in .gpu/*.gz; do gunzip -c "$f" > "$raw/$(basename "$f" .gz)"; done
 nvidia-smi -L; python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"

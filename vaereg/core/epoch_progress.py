@@ -17,6 +17,12 @@ import torch
 from torch import Tensor
 
 
+def _on_cpu(values: list[Tensor]) -> Tensor:
+    """One CPU tensor of per-batch values; after a resume some are restored CPU tensors
+    and the rest live on the training device."""
+    return torch.stack([v.cpu() for v in values])
+
+
 @attrs.define
 class EpochProgress:
     generator_state: Tensor
@@ -39,13 +45,13 @@ class EpochProgress:
         averages = {}
         for name, values in self.values.items():
             sizes = torch.tensor(self.sizes[name], dtype=torch.float64)
-            weighted = torch.stack(values).double().cpu() * sizes
+            weighted = _on_cpu(values).double() * sizes
             averages[f"train/{name}"] = (weighted.sum() / sizes.sum()).item()
         return averages
 
     def state_dict(self) -> dict[str, Any]:
         return {"batches_done": self.batches_done,
-                "values": {name: torch.stack(v) for name, v in self.values.items()},
+                "values": {name: _on_cpu(v) for name, v in self.values.items()},
                 "sizes": self.sizes}
 
     @classmethod

@@ -364,7 +364,9 @@ class Trainer:
     def _resume(self) -> None:
         """Load ``last.pt`` after checking it came from this recipe (up to CHANGEABLE keys)."""
         folder = self.run_dir / "checkpoints"
-        state = load_checkpoint(folder / "last.pt", map_location=self.device)
+        # on the CPU: RNG states must stay there; load_state_dict moves weights and
+        # optimizer state to the model's device
+        state = load_checkpoint(folder / "last.pt", map_location="cpu")
         check_resumable(state, self.recipe, self.run_dir)
         self.load_state_dict(state)
         remove_leftovers(folder)
