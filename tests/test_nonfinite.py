@@ -34,14 +34,36 @@ def test_nan_penalty_stops_with_exit_3_and_keeps_checkpoints(tmp_path, monkeypat
     assert not list(checkpoints.glob(".*"))
 
 
-def test_infinite_gradient_names_the_parameter(tmp_path):
+def test_infinite_gradient_under_stop_names_the_weights_it_spoiled(tmp_path):
+    # "stop" checks only the loss each step: the bad step-2 gradient spoils mu_head.weight,
+    # so step 3's loss is NaN and the run stops there, before any checkpoint
     trainer = make_trainer(tiny_recipe(plugins={"test_nonfinite": {"step": 2,
                                                                   "where": "gradient"}}),
                            tmp_path)
-    with pytest.raises(NonFiniteError, match=r"at step 2 \(epoch 1/2, batch 2\): the gradient "
-                                             r"of mu_head.weight \(every loss.* no checkpoint"):
+    with pytest.raises(NonFiniteError, match=r"at step 3 \(epoch 1/2, batch 3\): loss term .*"
+                                             r"the weights mu_head.weight are non-finite.*"
+                                             r"no checkpoint"):
         trainer.fit()
     assert not (trainer.run_dir / "checkpoints").exists()
+
+
+def test_infinite_gradient_under_skip_names_the_parameter_and_keeps_weights(tmp_path):
+    trainer = make_trainer(tiny_recipe(run={"on_nonfinite": "skip"}, plugins={
+        "test_nonfinite": {"step": 2, "where": "gradient"}}), tmp_path)
+    with pytest.warns(RuntimeWarning, match=r"skipped step 2 \(epoch 1/2, batch 2\): "
+                                            r"non-finite the gradient of mu_head.weight"):
+        trainer.fit()
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+
+
+def test_a_non_finite_model_is_never_checkpointed(tmp_path):
+    # the last step of epoch 1 spoils the weights: no later step sees the NaN loss
+    trainer = make_trainer(tiny_recipe(run={"epochs": 1}, plugins={
+        "test_nonfinite": {"step": 4, "where": "gradient"}}), tmp_path)
+    with pytest.raises(NonFiniteError, match=r"weights mu_head.weight became non-finite by "
+                                             r"step 4.*last.pt was not written"):
+        trainer.fit()
+    assert not (trainer.run_dir / "checkpoints" / "last.pt").exists()
 
 
 def test_skip_policy_skips_the_step_and_counts_it(tmp_path):

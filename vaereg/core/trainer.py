@@ -22,7 +22,8 @@ from vaereg.core.checkpoint import load_checkpoint, save_checkpoint
 from vaereg.core.epoch_progress import EpochProgress
 from vaereg.core.hook_relay import HookRelay
 from vaereg.core.errors import NonFiniteError, RunInterrupted, VaeregError, first_line
-from vaereg.core.nonfinite import describe_nonfinite, step_is_finite
+from vaereg.core.nonfinite import (describe_nonfinite, loss_is_finite, nonfinite_weights,
+                                   step_is_finite, tensors_are_finite)
 from vaereg.core.optimizers import build_optimizer
 from vaereg.core.plugin_manager import (call_each, call_one, make_plugin_manager,
                                         reject_hook_methods)
@@ -161,7 +162,9 @@ class Trainer:
         self.backward(loss)
         hook.on_after_backward(trainer=self)
         hook.on_before_optimizer_step(trainer=self, optimizer=self.optimizer)
-        if not step_is_finite(loss, self._parameters()):
+        finite = (step_is_finite(loss, self._parameters())
+                  if self.recipe.run.on_nonfinite == "skip" else loss_is_finite(loss))
+        if not finite:
             self._nonfinite_step(terms, batch_idx)
             return None
         self.optimizer_step()
@@ -323,6 +326,11 @@ class Trainer:
     def save(self, name: str) -> Path:
         """Write a checkpoint; TensorBoard events logged so far are flushed to disk first,
         so that a process killed later keeps every event up to its last checkpoint."""
+        if not tensors_are_finite(self.model.parameters()):
+            raise NonFiniteError(
+                f"the weights {', '.join(nonfinite_weights(self.model))} became non-finite by "
+                f"step {self.step} (epoch {self.epoch}); {name} was not written, the "
+                f"checkpoints written before are kept")
         if self._tensorboard is not None:
             self._tensorboard.flush()
         path = self.run_dir / "checkpoints" / name
