@@ -6,7 +6,7 @@
    plain loop (goal <= 100 us; PyTorch Lightning adds about 1,100 us).
 
 Both loops see the same data tensors, model class, optimizer, batch size and seed; runs
-alternate, and the fastest of each is compared (timeit's convention: the least disturbed
+alternate (ABBA), and the fastest of each is compared (timeit's convention: the least disturbed
 run), with medians shown too, since these machines are noisy.
 
     python benchmarks/overhead.py [--repeats 3] [--tiny-steps 400] [--data-root DIR]
@@ -80,13 +80,16 @@ def plain_epoch(table, out) -> tuple[float, int]:
 
 
 def compare(table, repeats):
+    """Alternates ABBA, so that a machine speeding up or slowing down favours neither."""
     framework, plain = [], []
     with tempfile.TemporaryDirectory() as out:
-        for _ in range(repeats):
-            seconds, steps = plain_epoch(table, out)
-            plain.append(seconds)
-            seconds, _ = vaereg_epoch(table, out)
-            framework.append(seconds)
+        for repeat in range(repeats):
+            for which in ((0, 1) if repeat % 2 == 0 else (1, 0)):
+                if which == 0:
+                    seconds, steps = plain_epoch(table, out)
+                    plain.append(seconds)
+                else:
+                    framework.append(vaereg_epoch(table, out)[0])
     return min(framework), min(plain), statistics.median(framework), statistics.median(plain), steps
 
 
