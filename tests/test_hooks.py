@@ -132,3 +132,12 @@ def test_a_subclass_that_overrides_training_step_keeps_every_hook(tmp_path):
     trainer.fit()
     assert sub.calls == plain.calls
     assert "train/latent_l2" in trainer.history[0]
+
+
+@pytest.mark.parametrize("name", ["adversarial", "batchnorm", "dropout", "kl_schedule",
+                                  "sparsity", "weight_decay"])
+def test_one_plugin_runs_twice_under_two_names_with_equal_options(tmp_path, name):
+    # plugin instances must compare by identity: pluggy refuses an equal one as registered
+    plugins = {"a": {"use": name}, "b": {"use": name}}
+    trainer = make_trainer(tiny_recipe(plugins=plugins), tmp_path)
+    assert trainer.plugin_manager.get_plugin("a") is not trainer.plugin_manager.get_plugin("b")

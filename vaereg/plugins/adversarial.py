@@ -62,7 +62,7 @@ def adversarial_batch(model: torch.nn.Module, batch: Batch,
     return batch
 
 
-@attrs.define
+@attrs.define(eq=False)  # identity equality: a recipe may run two equal instances
 class Adversarial:
     Options = AdversarialOptions
     options: AdversarialOptions

@@ -37,7 +37,7 @@ class KLScheduleOptions:
                               "2016); 0 = off", check=in_range(0))
 
 
-@attrs.define
+@attrs.define(eq=False)  # identity equality: a recipe may run two equal instances
 class KLSchedule:
     Options = KLScheduleOptions
     options: KLScheduleOptions
