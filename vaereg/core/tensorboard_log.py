@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from tensorboard.compat.proto.summary_pb2 import Summary
 from torch import nn
 from torchvision.utils import make_grid
 
@@ -18,7 +19,6 @@ class TensorBoardLog:
     def scalars(self, values: dict[str, float], step: int) -> None:
         """All values in one event: a quarter of the cost of one ``add_scalar`` each,
         which matters for per-step logging."""
-        from tensorboard.compat.proto.summary_pb2 import Summary
         summary = Summary(value=[Summary.Value(tag=name, simple_value=float(value))
                                  for name, value in values.items()])
         self.writer._get_file_writer().add_summary(summary, step)  # add_scalar's own path

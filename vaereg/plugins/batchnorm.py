@@ -42,11 +42,10 @@ def inject_batchnorm(model: nn.Module, where: str = "both", position: str = "bef
     return model
 
 
+@attrs.define(eq=False)  # identity equality: a recipe may run two equal instances
 class BatchNorm:
     Options = BatchNormOptions
-
-    def __init__(self, options: BatchNormOptions):
-        self.options = options
+    options: BatchNormOptions
 
     @hookimpl
     def build_layers(self, model: nn.Module) -> None:

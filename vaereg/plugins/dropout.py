@@ -40,11 +40,10 @@ def inject_dropout(model: nn.Module, p: float = 0.2, where: str = "both",
     return model
 
 
+@attrs.define(eq=False)  # identity equality: a recipe may run two equal instances
 class Dropout:
     Options = DropoutOptions
-
-    def __init__(self, options: DropoutOptions):
-        self.options = options
+    options: DropoutOptions
 
     @hookimpl
     def build_layers(self, model: nn.Module) -> None:
