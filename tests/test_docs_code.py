@@ -31,3 +31,13 @@ def test_toml_examples_parse(page, code):
 
 def test_there_are_examples_to_check():
     assert len(blocks("python")) >= 6 and len(blocks("toml")) >= 3
+
+
+def test_readme_recipe_example_validates(tmp_path):
+    from vaereg import load_recipe
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    (example,) = re.findall(r"```toml\n(.*?)```", readme, re.S)
+    (tmp_path / "vanilla.toml").write_text((DOCS.parent / "recipes" / "vanilla.toml").read_text())
+    (tmp_path / "example.toml").write_text(example)
+    recipe = load_recipe(tmp_path / "example.toml")
+    assert [spec.use for spec in recipe.plugins] == ["dropout", "dropout"]
