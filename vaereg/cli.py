@@ -60,7 +60,9 @@ def main() -> None:
 
     \b
     Exit codes: 0 done; 1 a plugin failed (import, hook names, an exception in a
-    hook; the message names it); 2 bad input (recipe, --set, data, checkpoint).
+    hook; the message names it); 2 bad input (recipe, --set, data, checkpoint, run
+    folder); 3 a non-finite loss or gradient stopped the run; 130/143 stopped by
+    Ctrl-C/SIGTERM after writing a checkpoint.
     """
 
 
