@@ -10,6 +10,7 @@ import timeit
 
 import torch
 
+from vaereg import Objective
 from vaereg.core.nonfinite import step_is_finite
 from vaereg.core.recipe import load_recipe
 from vaereg.models.vanilla import VanillaVAE
@@ -23,7 +24,7 @@ def main(repeats: int = 7, number: int = 20) -> None:
     state = {}
 
     def step() -> None:
-        loss = model.loss(model(x), x)["loss"]
+        loss = Objective.from_model(model, model(x), x).loss()
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=False)

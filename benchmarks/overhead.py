@@ -71,7 +71,7 @@ def plain_epoch(table, out) -> tuple[float, int]:
     order = torch.randperm(len(split), generator=generator)
     for begin in range(0, len(split), batch_size):
         x = split.x[order[begin:begin + batch_size]]
-        loss = model.loss(model(x), x)["loss"]
+        loss = vaereg.Objective.from_model(model, model(x), x).loss()
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)

@@ -12,7 +12,7 @@ import math
 import attrs
 import torch
 from torch import Tensor, nn
-from torch.distributions import Normal, kl_divergence
+from torch.distributions import Distribution, Independent, Normal, kl_divergence
 from torch.nn import functional as F
 
 import vaereg
@@ -25,9 +25,11 @@ class TinyMLPOptions:
 
 
 class TinyMLPVAE(nn.Module):
-    """Gaussian encoder, Bernoulli decoder over pixels in [0, 1]; terms in nats per image."""
+    """Gaussian encoder, Bernoulli decoder over pixels in [0, 1]; per-example terms in nats."""
 
     Options = TinyMLPOptions
+    elbo_terms = ("recon", "kl")  # their per-example sum is the negative ELBO
+    likelihood_name = "bernoulli"
 
     def __init__(self, options: TinyMLPOptions, input_shape: tuple[int, ...], num_classes: int = 0):
         super().__init__()
@@ -42,28 +44,31 @@ class TinyMLPVAE(nn.Module):
             nn.Linear(options.latent_dim, options.hidden), nn.ReLU(), part="decoder", index=0,
             features=options.hidden, spatial=False), nn.Linear(options.hidden, pixels),
             nn.Unflatten(1, self.input_shape))
+        self.term_weights = {"recon": 1.0, "kl": 1.0}
 
-    def encode(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        return self.heads(self.encoder(x)).chunk(2, dim=1)
+    def encode(self, x: Tensor, y: Tensor | None = None) -> Distribution:
+        mu, logvar = self.heads(self.encoder(x)).chunk(2, dim=1)
+        return Independent(Normal(mu, torch.exp(0.5 * logvar)), 1)
+
+    def prior(self) -> Distribution:
+        zeros = torch.zeros(self.latent_dim, device=self.heads.weight.device)
+        return Independent(Normal(zeros, torch.ones_like(zeros)), 1)
 
     def decode(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         """Bernoulli logits."""
         return self.decoder(z)
 
-    def forward(self, x: Tensor, y: Tensor | None = None) -> dict[str, Tensor]:
-        mu, logvar = self.encode(x)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-        return {"output": self.decode(z), "mu": mu, "logvar": logvar, "z": z}
+    def forward(self, x: Tensor, y: Tensor | None = None) -> dict:
+        posterior = self.encode(x)
+        z = posterior.rsample()
+        return {"output": self.decode(z), "posterior": posterior, "z": z}
 
-    def loss(self, outputs: dict[str, Tensor], target: Tensor) -> dict[str, Tensor]:
+    def loss(self, outputs: dict, target: Tensor) -> dict[str, Tensor]:
+        """Per-example terms: ``recon`` [batch] and ``kl`` per latent dimension."""
         recon = F.binary_cross_entropy_with_logits(outputs["output"], target,
                                                    reduction="none").flatten(1).sum(1)
-        posterior = Normal(outputs["mu"], torch.exp(0.5 * outputs["logvar"]))
-        prior = Normal(torch.zeros_like(outputs["mu"]), torch.ones_like(outputs["mu"]))
-        kl_per_dim = kl_divergence(posterior, prior)
-        neg_elbo = (recon + kl_per_dim.sum(1)).mean()
-        return {"loss": neg_elbo, "neg_elbo": neg_elbo, "recon": recon.mean(),
-                "kl": kl_per_dim.sum(1).mean(), "kl_per_dim": kl_per_dim.mean(0)}
+        kl = kl_divergence(outputs["posterior"].base_dist, self.prior().base_dist)
+        return {"recon": recon, "kl": kl}
 
     @torch.no_grad()
     def sample(self, n: int, y: Tensor | None = None,
@@ -73,4 +78,4 @@ class TinyMLPVAE(nn.Module):
 
     @torch.no_grad()
     def reconstruct(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        return torch.sigmoid(self.decode(self.encode(x)[0]))
+        return torch.sigmoid(self.decode(self.encode(x).mean))

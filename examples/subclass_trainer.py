@@ -1,17 +1,15 @@
 """A Trainer subclass that changes the training step: docs/subclassing.md explains it.
 
-It adds a term the hooks cannot compute, because it needs the model's outputs: an L2
-pull of the posterior means toward the prior mean, ``mu_weight * E ||mu(x)||^2``, added
-to the objective and logged as ``mu_penalty``. Every plugin of the recipe keeps working:
-the loop calls the hooks around ``training_step``.
+It adds an L2 pull of the posterior means toward the prior mean,
+``mu_weight * E ||mu(x)||^2``, to the objective as the penalty ``mu_l2`` (logged as
+``penalty/mu_l2``). Every plugin of the recipe keeps working: the loop calls the hooks
+around ``training_step``.
 
     python examples/subclass_trainer.py recipes/vanilla_dropout.toml --set run.epochs=1
 """
 from __future__ import annotations
 
 import sys
-
-from torch import Tensor
 
 import vaereg
 
@@ -21,12 +19,11 @@ class MeanPenaltyTrainer(vaereg.Trainer):
 
     mu_weight = 0.1
 
-    def training_step(self, batch: vaereg.Batch) -> dict[str, Tensor]:
-        outputs = self.model(batch.x, batch.y)
-        terms = self.compute_loss(batch, outputs)
-        terms["mu_penalty"] = self.mu_weight * outputs["mu"].pow(2).sum(1).mean()
-        terms["loss"] = terms["loss"] + terms["mu_penalty"]
-        return terms
+    def training_step(self, batch: vaereg.Batch) -> vaereg.Objective:
+        objective = super().training_step(batch)
+        means = objective.outputs["posterior"].mean
+        objective.add_penalty("mu_l2", self.mu_weight * means.pow(2).sum(1).mean())
+        return objective
 
 
 def main(argv: list[str]) -> None:

@@ -10,7 +10,7 @@ import torch
 
 from vaereg.core.checkpoint import load_checkpoint
 
-IGNORED_METRICS = ("train_seconds",)  # wall-clock time differs between any two runs
+IGNORED_METRICS = ("train_seconds", "eval_seconds")  # wall-clock time differs between any two runs
 
 
 def assert_same(a: Any, b: Any, where: str = "") -> None:
@@ -33,12 +33,16 @@ def assert_same(a: Any, b: Any, where: str = "") -> None:
 def tensorboard_scalars(run_dir: Path, unique_epochs: bool = False
                         ) -> dict[str, list[tuple[int, float]]]:
     """Every scalar series as TensorBoard shows it (all event files, purges applied);
-    ``unique_epochs``: each (epoch, value) point of the ``epoch/`` series once."""
+    ``unique_epochs``: each (epoch, value) point of the ``epoch/`` series once. Of the
+    ``final/`` series only the last point counts: a run finished, then extended by a
+    resume, also shows the figures it had at its first end."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
     events.Reload()
     series = {tag: [(e.step, e.value) for e in events.Scalars(tag)]
               for tag in events.Tags()["scalars"]}
+    series.update({tag: points[-1:] for tag, points in series.items()
+                   if tag.startswith("final/")})
     return {tag: list(dict.fromkeys(points)) if unique_epochs and tag.startswith("epoch/")
             else points for tag, points in series.items()}
 

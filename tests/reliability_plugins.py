@@ -35,12 +35,12 @@ class WarmupSchedule:
         self.generator = torch.Generator().manual_seed(1234)
 
     @hookimpl
-    def transform_loss(self, terms):
+    def transform_objective(self, trainer, objective):
         self.calls += 1
         beta = min(1.0, self.calls / self.options.warmup_steps)
-        noise = 1e-3 * torch.rand((), generator=self.generator)
-        terms["beta"] = torch.tensor(beta)
-        terms["loss"] = terms["recon"] + beta * terms["kl"] + noise
+        objective.scale("kl", beta)
+        objective.add_penalty("noise", 1e-3 * torch.rand((), generator=self.generator))
+        trainer.log("beta", beta)
 
     @hookimpl
     def on_save_checkpoint(self):

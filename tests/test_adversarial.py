@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from vaereg import Batch, RecipeError, load_recipe, pgd, robustness
+from vaereg import Batch, Objective, RecipeError, load_recipe, pgd, robustness
 from vaereg.plugins.adversarial import Adversarial, adversarial_batch
 from vaereg.testing import check_conformance, make_trainer, tiny_recipe
 
@@ -43,7 +43,7 @@ def test_recipe_trains_on_fashion_mnist(tmp_path):
     recipe = load_recipe(RECIPES / "adversarial.toml")
     assert recipe.plugin("adversarial").options.eps == pytest.approx(EPS)
     trainer = make_trainer(recipe.to_table(), tmp_path, overrides=(
-        "run.epochs=1", "run.device=cpu", "run.histograms=false", "data.train_size=256",
+        "run.epochs=1", "run.device=cpu", "logging.histograms=false", "data.train_size=256",
         "data.val_size=64", "model.hidden_dims=[32]", "plugins.adversarial.eval_size=32",
         "plugins.adversarial.eval_steps=2"))
     trainer.fit()
@@ -74,7 +74,7 @@ def trained(tmp_path_factory):
 def neg_elbo(model, x_in, x):
     torch.manual_seed(0)
     with torch.no_grad():
-        return float(model.loss(model(x_in), x)["neg_elbo"])
+        return float(Objective.from_model(model, model(x_in), x).neg_elbo().mean())
 
 
 def test_pgd_raises_the_negative_elbo_of_a_trained_model(trained):

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import attrs
 import pytest
+import torch
 
 import vaereg
 from vaereg.core.hook_reference import hook_names, render
@@ -10,15 +11,16 @@ from vaereg.testing import HookRecorder, make_trainer, tiny_recipe
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"
 
-STEP = ["on_batch_start", "transform_batch", "transform_loss", "compute_penalties",
+STEP = ["on_batch_start", "transform_batch", "transform_objective", "compute_penalties",
         "on_before_backward", "on_after_backward", "on_before_optimizer_step", "on_batch_end"]
 EPOCH = (["on_train_epoch_start"] + STEP + STEP
          + ["on_validation_start", "on_validation_end", "on_train_epoch_end",
-            "on_save_checkpoint", "on_save_checkpoint"])
+            "on_save_checkpoint"])
 
 
 def two_by_two():
-    """2 epochs x 2 batches; validation improves both epochs so best.pt is saved twice."""
+    """2 epochs x 2 batches; validation improves both epochs, so best.pt is written with
+    last.pt (in the same on_save_checkpoint) twice."""
     return tiny_recipe(data={"train_size": 32, "batch_size": 16},
                        optimizer={"lr": 1e-2})
 
@@ -118,10 +120,9 @@ class ExtraLossTrainer(vaereg.Trainer):
     """A subclass that changes the step; plugins must keep running."""
 
     def training_step(self, batch):
-        terms = super().training_step(batch)
-        terms["latent_l2"] = 0.0 * terms["kl"]
-        terms["loss"] = terms["loss"] + terms["latent_l2"]
-        return terms
+        objective = super().training_step(batch)
+        objective.add_term("latent_l2", 0.0 * objective.terms["kl"], weight=1.0)
+        return objective
 
 
 def test_a_subclass_that_overrides_training_step_keeps_every_hook(tmp_path):
@@ -131,7 +132,24 @@ def test_a_subclass_that_overrides_training_step_keeps_every_hook(tmp_path):
                            extra_plugins=(("r", sub),))
     trainer.fit()
     assert sub.calls == plain.calls
-    assert "train/latent_l2" in trainer.history[0]
+    assert "train_running/latent_l2" in trainer.history[0]
+
+
+class ValidationStartProbe:
+    def __init__(self):
+        self.seen = []
+
+    @vaereg.hookimpl
+    def on_validation_start(self, trainer):
+        self.seen.append((trainer.model.training, torch.is_grad_enabled()))
+
+
+def test_validation_start_sees_eval_mode_without_gradients(tmp_path):
+    probe = ValidationStartProbe()
+    trainer = make_trainer(two_by_two(), tmp_path, extra_plugins=(("probe", probe),))
+    trainer.fit()
+    assert probe.seen == [(False, False), (False, False)]
+    assert trainer.model.training
 
 
 @pytest.mark.parametrize("name", ["adversarial", "batchnorm", "dropout", "kl_schedule",

@@ -8,7 +8,8 @@ import torch
 from hypothesis import given, strategies as st
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from vaereg import free_bits_kl, kl_capacity, kl_weight, load_recipe
+from vaereg import (Objective, RecipeError, VaeregError, free_bits_kl, kl_capacity, kl_weight,
+                    load_recipe)
 from vaereg.models.vanilla import VanillaVAE
 from vaereg.plugins.kl_schedule import KLSchedule
 from vaereg.testing import check_conformance, make_trainer, tiny_recipe
@@ -54,43 +55,79 @@ def test_capacity_rises_linearly_to_its_maximum(step, expected):
     assert kl_weight(step, "capacity", beta=1000.0) == 1000.0
 
 
-def model_terms(latent_dim=6):
+def model_objective(latent_dim=6):
     torch.manual_seed(0)
     model = VanillaVAE(VanillaVAE.Options(hidden_dims=(16,), latent_dim=latent_dim), (1, 4, 4))
     x = torch.rand(32, 1, 4, 4)
-    return model, model.loss(model(x), x)
+    return model, Objective.from_model(model, model(x), x)
 
 
-def apply_plugin(terms, step=0, **options):
+def apply_plugin(objective, step=0, **options):
     logged = {}
     trainer = SimpleNamespace(step=step, log=logged.__setitem__)
     plugin = KLSchedule(KLSchedule.Options(**options))
     plugin.total_steps = 100
-    plugin.transform_loss(trainer=trainer, terms=terms)
+    plugin.transform_objective(trainer=trainer, objective=objective)
     return logged
 
 
 def test_capacity_objective_is_gamma_times_distance_to_capacity():
-    _, terms = model_terms()
-    logged = apply_plugin(terms, step=40, schedule="capacity", beta=1000.0, ramp_steps=100,
+    _, objective = model_objective()
+    logged = apply_plugin(objective, step=40, schedule="capacity", beta=1000.0, ramp_steps=100,
                           capacity_max=25.0)
-    expected = terms["recon"] + 1000.0 * (terms["kl"] - 10.0).abs()
-    assert torch.allclose(terms["loss"], expected)
+    recon, kl = objective.terms["recon"].mean(), objective.terms["kl"].sum(1).mean()
+    assert torch.allclose(objective.loss(), recon + 1000.0 * (kl - 10.0).abs())
     assert logged == {"kl_schedule/weight": 1000.0, "kl_schedule/capacity": 10.0}
 
 
 def test_free_bits_zero_the_kl_gradient_of_dimensions_below_the_floor():
-    model, terms = model_terms()
-    per_dim = terms["kl_per_dim"].detach().sort().values
+    model, objective = model_objective()
+    kl_per_dim = objective.terms["kl"].mean(0)
+    per_dim = kl_per_dim.detach().sort().values
     floor = float(per_dim[2:4].mean())  # three dimensions below, three above
-    apply_plugin(terms, schedule="constant", free_bits=floor)
-    kl_part = terms["loss"] - terms["recon"]
-    assert torch.allclose(kl_part, free_bits_kl(terms["kl_per_dim"], floor))
+    apply_plugin(objective, schedule="constant", free_bits=floor)
+    kl_part = objective.loss() - objective.terms["recon"].mean()
+    assert torch.allclose(kl_part, free_bits_kl(kl_per_dim, floor))
     grads = torch.autograd.grad(kl_part, [model.mu_head.weight, model.logvar_head.weight])
-    below = terms["kl_per_dim"].detach() < floor
+    below = kl_per_dim.detach() < floor
     for grad in grads:
         assert torch.all(grad[below] == 0)
         assert torch.all(grad[~below].abs().sum(1) > 0)
+
+
+def test_two_schedules_multiply_the_kl_weight_of_the_objective():
+    _, objective = model_objective()
+    apply_plugin(objective, step=10, schedule="linear", ramp_steps=100)          # 0.1
+    apply_plugin(objective, step=10, schedule="cyclical", cycles=2, ratio=0.5)   # 0.4
+    assert objective.weights == {"recon": 1.0, "kl": pytest.approx(0.04)}
+    recon, kl = objective.terms["recon"].mean(), objective.terms["kl"].sum(1).mean()
+    assert torch.allclose(objective.loss(), recon + 0.04 * kl)
+
+
+def test_a_second_schedule_that_reduces_the_kl_is_refused_when_the_recipe_loads():
+    table = tiny_recipe(plugins={"warm": {"use": "kl_schedule", "free_bits": 0.5},
+                                 "capacity": {"use": "kl_schedule", "schedule": "capacity"}})
+    with pytest.raises(RecipeError, match="only one kl_schedule may use free_bits or "
+                                          "'capacity'.*found warm, capacity"):
+        load_recipe(table=table)
+    objective = model_objective()[1]
+    apply_plugin(objective, free_bits=0.5)
+    with pytest.raises(VaeregError, match="term 'kl' is already reduced"):
+        apply_plugin(objective, schedule="capacity")
+
+
+def test_resuming_with_more_epochs_keeps_the_cyclical_phase(tmp_path):
+    """T is fixed when the run starts: 2 epochs x 4 steps = 8, two cycles of 4 steps.
+    Continued to 3 epochs, the cycles go on with the same period."""
+    table = tiny_recipe(plugins={"kl_schedule": {"schedule": "cyclical", "cycles": 2}})
+    first = make_trainer(table, tmp_path)
+    first.fit()
+    resumed = make_trainer(table, tmp_path, overrides=("run.epochs=3",))
+    resumed.fit(run_dir=first.run_dir, resume=True)
+    events = EventAccumulator(str(first.run_dir))
+    events.Reload()
+    weights = [s.value for s in events.Scalars("kl_schedule/weight")]
+    assert weights == pytest.approx([0.0, 0.5, 1.0, 1.0] * 3)
 
 
 @pytest.mark.parametrize("options, tag, expected", [

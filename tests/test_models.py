@@ -5,6 +5,7 @@ import torch
 from torch.distributions import Normal, kl_divergence
 from torch.nn import functional as F
 
+from vaereg import Objective
 from vaereg.models.vanilla import VanillaOptions, VanillaVAE
 
 
@@ -13,20 +14,31 @@ def model(**options):
     return VanillaVAE(VanillaOptions(**options), (1, 28, 28))
 
 
-def test_bernoulli_terms_match_closed_forms():
+def test_bernoulli_terms_are_per_example_closed_forms_and_the_loss_is_the_neg_elbo():
     vae = model(hidden_dims=(32,), latent_dim=4)
     x = torch.rand(5, 1, 28, 28)
     outputs = vae(x)
     terms = vae.loss(outputs, x)
-    recon = F.binary_cross_entropy_with_logits(outputs["output"], x, reduction="sum") / 5
-    q = Normal(outputs["mu"], torch.exp(0.5 * outputs["logvar"]))
-    kl = kl_divergence(q, Normal(0.0, 1.0)).sum(1).mean()
+    recon = F.binary_cross_entropy_with_logits(outputs["output"], x,
+                                               reduction="none").flatten(1).sum(1)
+    posterior = outputs["posterior"]
+    kl = kl_divergence(posterior.base_dist, Normal(0.0, 1.0))
+    assert terms["recon"].shape == (5,) and terms["kl"].shape == (5, 4)
     assert torch.allclose(terms["recon"], recon)
     assert torch.allclose(terms["kl"], kl, atol=1e-5)
-    assert torch.allclose(terms["neg_elbo"], recon + kl)
-    assert torch.allclose(terms["loss"], terms["neg_elbo"])
-    assert terms["kl_per_dim"].shape == (4,)
-    assert torch.allclose(terms["kl_per_dim"].sum(), kl, atol=1e-5)
+    objective = Objective.from_model(vae, outputs, x)
+    assert torch.allclose(objective.neg_elbo(), recon + kl.sum(1), atol=1e-4)
+    assert torch.allclose(objective.loss(), (recon + kl.sum(1)).mean(), atol=1e-4)
+
+
+def test_the_posterior_is_a_distribution_whose_mean_reconstructs():
+    vae = model(hidden_dims=(32,), latent_dim=4)
+    x = torch.rand(3, 1, 28, 28)
+    posterior = vae.encode(x)
+    assert posterior.event_shape == (4,) and posterior.batch_shape == (3,)
+    expected = vae.likelihood.mean(vae.decode(posterior.mean))
+    assert torch.equal(vae.reconstruct(x), expected)
+    assert vae.prior().event_shape == (4,)
 
 
 def test_gaussian_likelihood_is_a_normal_log_density():

@@ -28,9 +28,10 @@ def test_nan_penalty_stops_with_exit_3_and_keeps_checkpoints(tmp_path, monkeypat
             in result.output)
     assert "--set run.on_nonfinite=skip" in result.output
     checkpoints = tmp_path / "runs/test/version_0/checkpoints"
-    for name in ("last.pt", "best.pt"):  # both from the end of epoch 1, untouched
-        state = load_checkpoint(checkpoints / name)
-        assert (state["epoch"], state["step"], state["epoch_progress"]) == (1, 4, None)
+    last = load_checkpoint(checkpoints / "last.pt")  # from the end of epoch 1, untouched
+    assert (last["epoch"], last["step"], last["epoch_progress"]) == (1, 4, None)
+    best = load_checkpoint(checkpoints / "best.pt")
+    assert (best["epoch"], best["step"]) == (1, 4)
     assert not list(checkpoints.glob(".*"))
 
 

@@ -60,7 +60,7 @@ def test_proximal_group_lasso_zeroes_whole_units_and_still_trains(tmp_path):
     for layer in (b.linear for b in trainer.model.hidden_blocks()):
         zero_rows = (layer.weight == 0).all(dim=1)
         assert int(zero_rows.sum()) == dead[f"sparsity/dead/{layer_name(trainer, layer)}"]
-    losses = [epoch["train/neg_elbo"] for epoch in trainer.history]
+    losses = [epoch["train_running/neg_elbo"] for epoch in trainer.history]
     assert all(math.isfinite(loss) for loss in losses) and math.isfinite(metrics["test/neg_elbo"])
     assert losses[0] > losses[1] > losses[2]
     assert metrics["sparsity/effective_params"] < sum(p.numel() for p in trainer.model.parameters())
@@ -75,7 +75,7 @@ def layer_name(trainer, layer):
 def test_group_lasso_as_a_loss_penalty_leaves_no_unit_exactly_zero(tmp_path):
     trainer, metrics = sparse_run(tmp_path, proximal=False)
     assert sum(dead_units(metrics).values()) == 0 and metrics["sparsity/zero_fraction"] == 0
-    assert trainer.history[-1]["train/penalty/group_lasso"] > 0
+    assert trainer.history[-1]["train_running/penalty/group_lasso"] > 0
 
 
 def test_activation_penalty_lowers_hidden_activity(tmp_path):
@@ -90,7 +90,7 @@ def test_activation_penalty_lowers_hidden_activity(tmp_path):
     plain, _ = activity({}, tmp_path / "plain")
     sparse, trainer = activity({"sparsity": {"activation": 1.0, "target_rate": 0.05}},
                                tmp_path / "sparse")
-    assert "train/penalty/activation_kl" in trainer.history[0]
+    assert "train_running/penalty/activation_kl" in trainer.history[0]
     assert sparse < 0.5 * plain
 
 

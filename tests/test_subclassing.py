@@ -38,9 +38,9 @@ def test_subclass_adds_its_loss_term_and_every_hook_still_fires(tmp_path):
     assert recorder.calls.count("on_batch_end") == 8  # 2 epochs x 4 batches
     assert any(isinstance(m, nn.Dropout) and m.p == 0.5 for m in trainer.model.modules())
     for epoch in trainer.history:
-        assert epoch["train/mu_penalty"] > 0
-        expected = epoch["train/neg_elbo"] + epoch["train/mu_penalty"]
-        assert epoch["train/loss"] == pytest.approx(expected)
+        assert epoch["train_running/penalty/mu_l2"] > 0
+        expected = epoch["train_running/neg_elbo"] + epoch["train_running/penalty/mu_l2"]
+        assert epoch["train_running/loss"] == pytest.approx(expected)
 
 
 def test_subclass_passes_the_conformance_check(tmp_path):

@@ -10,14 +10,14 @@ from fake_plugins import OptionlessPlugin
 
 
 class ForgetfulSchedule(OptionlessPlugin):
-    """Scales the loss by a warm-up counter it never checkpoints: a resume restarts it."""
+    """Scales the KL by a warm-up counter it never checkpoints: a resume restarts it."""
 
     steps = 0
 
     @vaereg.hookimpl
-    def transform_loss(self, terms):
+    def transform_objective(self, objective):
         self.steps += 1
-        terms["loss"] = terms["loss"] * min(1.0, self.steps / 8)
+        objective.scale("kl", min(1.0, self.steps / 8))
 
 
 def test_registered_makes_a_class_usable_by_name_only_inside_the_block(tmp_path):

@@ -25,7 +25,9 @@ def test_cli_traces_each_call_with_its_plugins_in_recipe_order(tmp_path):
 def test_trace_lines_match_the_hook_calls_made(tmp_path):
     recorder = HookRecorder()
     lines: list[str] = []
-    recipe = vaereg.load_recipe(table=tiny_recipe(run={"epochs": 1, "out_dir": str(tmp_path)}))
+    recipe = vaereg.load_recipe(table=tiny_recipe(run={"epochs": 1, "out_dir": str(tmp_path)},
+                                                  logging={"images": False},
+                                                  checkpoint={"best": False}))
     trainer = vaereg.Trainer(recipe, quiet=True, extra_plugins=(("recorder", recorder),),
                              trace_hooks=lines.append)
     trainer.fit()

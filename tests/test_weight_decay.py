@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from vaereg import RecipeError, Trainer, hookimpl, load_recipe
+from vaereg import Objective, RecipeError, Trainer, hookimpl, load_recipe
 from vaereg.plugins.batchnorm import inject_batchnorm
 from vaereg.plugins.weight_decay import decay_coefficients, decay_weights, weight_decay_groups
 from vaereg.testing import check_conformance, make_trainer, tiny_recipe
@@ -11,12 +11,13 @@ LR, LAMBDA = 1e-3, 0.1
 
 
 class ZeroGradientTrainer(Trainer):
-    """The objective is 0 * loss, so every gradient exists and is exactly zero."""
+    """Every term has weight 0, so every gradient exists and is exactly zero."""
 
     def compute_loss(self, batch, outputs):
-        terms = super().compute_loss(batch, outputs)
-        terms["loss"] = terms["loss"] * 0.0
-        return terms
+        objective = super().compute_loss(batch, outputs)
+        for name in objective.terms:
+            objective.scale(name, 0.0)
+        return objective
 
 
 def one_step_recipe(**plugin):
@@ -86,7 +87,7 @@ def test_functional_decoupled_decay_equals_adamw_step_for_step():
         for model, optimizer in zip(models, (ours, adamw)):
             torch.manual_seed(step)  # the same z noise for both
             optimizer.zero_grad()
-            model.loss(model(x), x)["loss"].backward()
+            Objective.from_model(model, model(x), x).loss().backward()
             if optimizer is ours:
                 decay_weights(ours.param_groups)
             optimizer.step()
@@ -109,9 +110,10 @@ class PenaltyOracle:
                             and not name.startswith("likelihood"))
 
     @hookimpl
-    def on_batch_end(self, terms):
-        assert torch.allclose(terms["penalty/weight_decay"].detach(), self.expected, rtol=1e-6)
-        assert torch.allclose(terms["loss"], terms["neg_elbo"] + terms["penalty/weight_decay"])
+    def on_batch_end(self, objective):
+        penalty = objective.penalties["weight_decay"]
+        assert torch.allclose(penalty.detach(), self.expected, rtol=1e-6)
+        assert torch.allclose(objective.loss(), objective.neg_elbo().mean() + penalty)
         self.checked += 1
 
 
@@ -123,7 +125,7 @@ def test_penalty_is_half_lambda_sum_of_squares_of_exactly_the_decayed_weights(tm
     trainer = make_trainer(table, tmp_path, extra_plugins=(("oracle", oracle),))
     trainer.fit()
     assert oracle.checked == trainer.step == 8
-    assert trainer.history[-1]["train/penalty/weight_decay"] > 0
+    assert trainer.history[-1]["train_running/penalty/weight_decay"] > 0
 
 
 @pytest.mark.parametrize("optimizer", [{"weight_decay": 1e-4}, {"name": "adamw"}])

@@ -15,8 +15,10 @@ from vaereg.core.errors import VaeregError
 from vaereg.core.recipe import Recipe, load_recipe
 from vaereg.core.run_dir import RECIPE_FILE
 
-CHANGEABLE = ("run.epochs", "run.device", "run.progress", "run.histograms",
-              "run.log_every_n_steps", "run.on_nonfinite")
+CHANGEABLE = ("run.epochs", "run.device", "run.progress", "run.log_every_n_steps",
+              "run.on_nonfinite", "logging.images", "logging.histograms",
+              "logging.every_n_epochs", "logging.min_seconds", "logging.num_images",
+              "checkpoint.every_n_epochs", "checkpoint.min_seconds", "checkpoint.best")
 LAST = Path("checkpoints") / "last.pt"
 
 
