@@ -5,3 +5,7 @@ from vaereg.evaluation.reconstruction import reconstruction_errors
 from vaereg.evaluation.sample_distances import (mean_pairwise_distance, nearest_distances,
                                                 sample_diversity)
 from vaereg.evaluation.anomaly import anomaly_metrics, roc_curve
+from vaereg.evaluation.feature_classifier import (FeatureClassifier, classifier_frechet_distance,
+                                                  load_feature_classifier,
+                                                  train_feature_classifier)
+from vaereg.evaluation.frechet import frechet_distance
