@@ -9,3 +9,6 @@ from vaereg.evaluation.feature_classifier import (FeatureClassifier, classifier_
                                                   load_feature_classifier,
                                                   train_feature_classifier)
 from vaereg.evaluation.frechet import frechet_distance
+from vaereg.evaluation.metric import (MetricContext, MetricResult, NoOptions, evaluate,
+                                      make_metric)
+from vaereg.core.registry import METRICS
