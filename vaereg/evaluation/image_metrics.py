@@ -9,18 +9,13 @@ from torch import Tensor
 from vaereg.core.errors import VaeregError
 from vaereg.core.options import in_range, option, positive
 from vaereg.evaluation.feature_classifier import classifier_frechet_distance, load_feature_classifier
-from vaereg.evaluation.metric import MetricContext, MetricResult, NoOptions
+from vaereg.evaluation.metric import Metric, MetricContext, MetricResult
 from vaereg.evaluation.reconstruction import reconstruction_errors
 from vaereg.evaluation.sample_distances import nearest_distances, sample_diversity
 
 
-class Reconstruction:
+class Reconstruction(Metric):
     """Per-example ``mse``, ``psnr``, ``ssim`` of ``model.reconstruct`` against the target."""
-
-    Options = NoOptions
-
-    def __init__(self, options: NoOptions):
-        self.options = options
 
     def compute(self, context: MetricContext) -> MetricResult:
         model = context.model
@@ -37,13 +32,10 @@ def _samples(context: MetricContext, n: int) -> Tensor:
     return context.model.sample(n, generator=context.generator)
 
 
-class Diversity:
+class Diversity(Metric):
     """``diversity``: mean pairwise distance of samples / that of as many split images."""
 
     Options = SampleOptions
-
-    def __init__(self, options: SampleOptions):
-        self.options = options
 
     def compute(self, context: MetricContext) -> MetricResult:
         n = self.options.samples
@@ -58,14 +50,11 @@ def _train_split(context: MetricContext, metric: str):
     return context.train
 
 
-class Memorization:
+class Memorization(Metric):
     """``memorization/nearest_mean`` and ``_min``: L2 distance from each sample to its
     nearest training image; ``_ratio``: the mean over that of as many split images."""
 
     Options = SampleOptions
-
-    def __init__(self, options: SampleOptions):
-        self.options = options
 
     def compute(self, context: MetricContext) -> MetricResult:
         train = _train_split(context, "memorization").x
@@ -90,13 +79,10 @@ class ClassifierFrechetOptions:
     epochs: int = option(3, "training epochs of the feature classifier", check=positive)
 
 
-class ClassifierFrechet:
+class ClassifierFrechet(Metric):
     """``classifier_frechet_distance`` between samples and as many split images."""
 
     Options = ClassifierFrechetOptions
-
-    def __init__(self, options: ClassifierFrechetOptions):
-        self.options = options
 
     def compute(self, context: MetricContext) -> MetricResult:
         train = _train_split(context, "classifier_frechet")

@@ -6,7 +6,7 @@ import torch
 
 from vaereg.core.options import in_range, option
 from vaereg.evaluation.active_units import active_units
-from vaereg.evaluation.metric import MetricContext, MetricResult, NoOptions
+from vaereg.evaluation.metric import Metric, MetricContext, MetricResult
 from vaereg.evaluation.mutual_information import mutual_information
 
 
@@ -16,13 +16,10 @@ class ActiveUnitsOptions:
                               "exceeds this", check=in_range(0))
 
 
-class ActiveUnits:
+class ActiveUnits(Metric):
     """``active_units``: how many latent units have Var_x(E_q[z_u]) > threshold."""
 
     Options = ActiveUnitsOptions
-
-    def __init__(self, options: ActiveUnitsOptions):
-        self.options = options
 
     def compute(self, context: MetricContext) -> MetricResult:
         model = context.model
@@ -32,13 +29,8 @@ class ActiveUnits:
                                        "latent_dim": float(model.latent_dim)})
 
 
-class MutualInformation:
+class MutualInformation(Metric):
     """``mutual_information``: I(x; z) in nats with the aggregate posterior over the split."""
-
-    Options = NoOptions
-
-    def __init__(self, options: NoOptions):
-        self.options = options
 
     def compute(self, context: MetricContext) -> MetricResult:
         batches = list(context.batches())  # the pixels the model sees (binarized if so)

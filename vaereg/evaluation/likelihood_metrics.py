@@ -8,7 +8,7 @@ from torch import Tensor
 from vaereg.core.options import option, positive
 from vaereg.data.batch import Batch
 from vaereg.evaluation.iwae import iwae_nll
-from vaereg.evaluation.metric import MetricContext, MetricResult, NoOptions
+from vaereg.evaluation.metric import Metric, MetricContext, MetricResult
 
 
 def negative_elbo_terms(model, batch: Batch) -> dict[str, Tensor]:
@@ -20,13 +20,8 @@ def negative_elbo_terms(model, batch: Batch) -> dict[str, Tensor]:
     return named
 
 
-class ELBO:
+class ELBO(Metric):
     """Per-example ``neg_elbo`` and each ELBO term (``recon``, ``kl``, ...)."""
-
-    Options = NoOptions
-
-    def __init__(self, options: NoOptions):
-        self.options = options
 
     def compute(self, context: MetricContext) -> MetricResult:
         return context.result(context.per_example(lambda b: negative_elbo_terms(context.model, b)))
@@ -39,13 +34,10 @@ class IWAEOptions:
                         check=positive)
 
 
-class IWAE:
+class IWAE(Metric):
     """Per-example ``iwae_nll``: the K-sample importance-weighted bound on -log p(x)."""
 
     Options = IWAEOptions
-
-    def __init__(self, options: IWAEOptions):
-        self.options = options
 
     def compute(self, context: MetricContext) -> MetricResult:
         k, chunk = self.options.k, self.options.chunk

@@ -27,6 +27,19 @@ class NoOptions:
     """Options of a metric that has none."""
 
 
+class Metric:
+    """Optional base class of a metric: keeps ``options``; subclasses set ``Options``
+    and implement ``compute``."""
+
+    Options: type = NoOptions
+
+    def __init__(self, options: Any):
+        self.options = options
+
+    def compute(self, context: "MetricContext") -> "MetricResult":
+        raise NotImplementedError
+
+
 @attrs.frozen
 class MetricResult:
     """``summary``: name -> figure; ``per_example``: name -> [N] tensor in the split's order.

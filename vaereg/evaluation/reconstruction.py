@@ -7,7 +7,6 @@
 """
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 from torchmetrics.functional.image import (peak_signal_noise_ratio,
                                            structural_similarity_index_measure)
