@@ -1,4 +1,9 @@
-"""The metric registry and evaluate(): names, merging, alignment, seeding, labelling."""
+"""The metric registry and evaluate(): names, merging, alignment, seeding, labelling.
+
+On the device ``VAEREG_TEST_DEVICE`` names (the CPU by default), so a GPU check covers
+the device paths (generators, index draws, chunked distances)."""
+import os
+
 import pytest
 import torch
 from torch.distributions import kl_divergence
@@ -13,13 +18,14 @@ FAST = ["elbo", make_metric("iwae", {"k": 20}), "active_units", "mutual_informat
         "reconstruction", make_metric("diversity", {"samples": 30}),
         make_metric("memorization", {"samples": 30})]
 SHAPE = (1, 12, 12)  # SSIM's 11x11 window needs at least this
+DEVICE = torch.device(os.environ.get("VAEREG_TEST_DEVICE", "cpu"))
 
 
 def model_and_splits(seed=0):
     torch.manual_seed(seed)
-    model = LinearGaussianVAE(SHAPE, latent_dim=3, sigma=0.3).exact_posterior()
-    x = torch.rand(40, *SHAPE)
-    return model, TensorSplit(x[:25], torch.arange(25) % 3), TensorSplit(x[25:], torch.arange(15) % 3)
+    model = LinearGaussianVAE(SHAPE, latent_dim=3, sigma=0.3).exact_posterior().to(DEVICE)
+    x, y = torch.rand(40, *SHAPE, device=DEVICE), torch.arange(40, device=DEVICE) % 3
+    return model, TensorSplit(x[:25], y[:25]), TensorSplit(x[25:], y[25:])
 
 
 def test_built_ins_are_registered_by_entry_point():
