@@ -1,4 +1,5 @@
-"""The public API is `vaereg.__all__` (plus vaereg.testing), each name documented once."""
+"""The public API is `vaereg.__all__` (plus vaereg.testing and vaereg.evaluation), each name
+documented once."""
 from __future__ import annotations
 
 import re
@@ -6,6 +7,7 @@ import types
 from pathlib import Path
 
 import vaereg
+import vaereg.evaluation
 import vaereg.testing
 
 API_DOC = (Path(__file__).parents[1] / "docs" / "api.md").read_text(encoding="utf-8")
@@ -13,7 +15,7 @@ API_DOC = (Path(__file__).parents[1] / "docs" / "api.md").read_text(encoding="ut
 
 def documented() -> set[str]:
     """Names with an entry (a heading ``### `name` ``) in docs/api.md."""
-    return set(re.findall(r"^#{3,4} `(?:vaereg\.testing\.)?([A-Za-z_]+)", API_DOC, re.MULTILINE))
+    return set(re.findall(r"^#{3,4} `(?:vaereg\.(?:testing|evaluation)\.)?([A-Za-z_]+)", API_DOC, re.MULTILINE))
 
 
 def test_every_exported_name_imports_and_is_documented():
@@ -37,6 +39,12 @@ def test_testing_helpers_are_documented():
     assert helpers <= documented(), helpers - documented()
 
 
+def test_evaluation_names_are_documented():
+    names = set(vaereg.evaluation.__all__)
+    assert all(getattr(vaereg.evaluation, name) is not None for name in names)
+    assert names <= documented(), names - documented()
+
+
 def test_docs_document_nothing_that_is_not_public():
-    public = set(vaereg.__all__) | set(dir(vaereg.testing))
+    public = set(vaereg.__all__) | set(dir(vaereg.testing)) | set(vaereg.evaluation.__all__)
     assert documented() <= public, documented() - public

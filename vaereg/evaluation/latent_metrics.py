@@ -1,0 +1,41 @@
+"""Registered metrics ``active_units`` and ``mutual_information`` (see docs/metrics.md)."""
+from __future__ import annotations
+
+import attrs
+import torch
+
+from vaereg.core.options import in_range, option
+from vaereg.evaluation.active_units import active_units
+from vaereg.evaluation.metric import Metric, MetricContext, MetricResult
+from vaereg.evaluation.mutual_information import mutual_information
+
+
+@attrs.frozen
+class ActiveUnitsOptions:
+    threshold: float = option(0.01, "a unit is active when Var_x of its posterior mean "
+                              "exceeds this", check=in_range(0))
+
+
+class ActiveUnits(Metric):
+    """``active_units``: how many latent units have Var_x(E_q[z_u]) > threshold."""
+
+    Options = ActiveUnitsOptions
+
+    def compute(self, context: MetricContext) -> MetricResult:
+        model = context.model
+        means = context.per_example(lambda b: {"mean": model.encode(b.x, b.y).mean})["mean"]
+        count = active_units(means, self.options.threshold)
+        return context.result(summary={"active_units": float(count),
+                                       "latent_dim": float(model.latent_dim)})
+
+
+class MutualInformation(Metric):
+    """``mutual_information``: I(x; z) in nats with the aggregate posterior over the split."""
+
+    def compute(self, context: MetricContext) -> MetricResult:
+        batches = list(context.batches())  # the pixels the model sees (binarized if so)
+        x = torch.cat([b.x for b in batches])
+        y = None if batches[0].y is None else torch.cat([b.y for b in batches])
+        with torch.no_grad():
+            mi = mutual_information(context.model, x, y, batch_size=context.batch_size)
+        return context.result(summary={"mutual_information": mi})

@@ -1,0 +1,46 @@
+"""Registered metrics ``elbo`` and ``iwae``: the negative ELBO with its terms, and the
+importance-weighted bound, per example in nats (see docs/metrics.md)."""
+from __future__ import annotations
+
+import attrs
+from torch import Tensor
+
+from vaereg.core.options import option, positive
+from vaereg.data.batch import Batch
+from vaereg.evaluation.iwae import iwae_nll
+from vaereg.evaluation.metric import Metric, MetricContext, MetricResult
+
+
+def negative_elbo_terms(model, batch: Batch) -> dict[str, Tensor]:
+    """The model's ELBO terms (``model.elbo_terms``) per example, summed over any trailing
+    dimension (a per-latent KL), and ``neg_elbo``, their sum; z is sampled once."""
+    terms = model.loss(model(batch.x, batch.y), batch.target)
+    named = {name: terms[name].reshape(len(batch), -1).sum(1) for name in model.elbo_terms}
+    named["neg_elbo"] = sum(named.values())
+    return named
+
+
+class ELBO(Metric):
+    """Per-example ``neg_elbo`` and each ELBO term (``recon``, ``kl``, ...)."""
+
+    def compute(self, context: MetricContext) -> MetricResult:
+        return context.result(context.per_example(lambda b: negative_elbo_terms(context.model, b)))
+
+
+@attrs.frozen
+class IWAEOptions:
+    k: int = option(1000, "importance samples per example", check=positive)
+    chunk: int = option(50, "samples per decoder pass (memory: chunk x batch images)",
+                        check=positive)
+
+
+class IWAE(Metric):
+    """Per-example ``iwae_nll``: the K-sample importance-weighted bound on -log p(x)."""
+
+    Options = IWAEOptions
+
+    def compute(self, context: MetricContext) -> MetricResult:
+        k, chunk = self.options.k, self.options.chunk
+        return context.result(context.per_example(lambda b: {
+            "iwae_nll": iwae_nll(context.model, b.x, b.y, k=k, chunk=chunk)}),
+            summary={"iwae_k": float(k)})

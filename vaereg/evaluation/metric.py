@@ -1,0 +1,169 @@
+"""The metric contract and :func:`evaluate`, which runs a list of metrics over one split.
+
+A metric is a class registered in the entry-point group ``vaereg.metrics`` (the built-ins
+are declared in vaereg's setup.cfg, third parties add theirs the same way) with an attrs
+``Options`` class (fields declared with ``vaereg.option``), ``__init__(self, options)``
+and ``compute(self, context: MetricContext) -> MetricResult``.
+
+Every result names the likelihood and binarization its numbers are under: a Bernoulli
+negative log-likelihood of grey (non-binary) pixels is a loss, not a log-likelihood.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, Sequence
+
+import attrs
+import torch
+from torch import Tensor
+
+from vaereg.core.errors import RecipeError, VaeregError
+from vaereg.core.options import build
+from vaereg.core.registry import METRICS
+from vaereg.data.batch import Batch
+
+
+@attrs.frozen
+class NoOptions:
+    """Options of a metric that has none."""
+
+
+class Metric:
+    """Optional base class of a metric: keeps ``options``; subclasses set ``Options``
+    and implement ``compute``."""
+
+    Options: type = NoOptions
+
+    def __init__(self, options: Any):
+        self.options = options
+
+    def compute(self, context: "MetricContext") -> "MetricResult":
+        raise NotImplementedError
+
+
+@attrs.frozen
+class MetricResult:
+    """``summary``: name -> figure; ``per_example``: name -> [N] tensor in the split's order.
+
+    ``likelihood`` is the model's (``model.likelihood_name``); ``binarization`` is
+    ``"dynamic"`` (Bernoulli pixels drawn for each pass, seeded), ``"binary"`` (the data
+    are 0/1 already) or ``"none"`` (grey pixels).
+    """
+
+    summary: dict[str, float]
+    per_example: dict[str, Tensor] = attrs.field(factory=dict)
+    likelihood: str = ""
+    binarization: str = ""
+
+    @property
+    def is_log_likelihood(self) -> bool:
+        """Whether likelihood figures are log-likelihoods: not so for Bernoulli on grey pixels."""
+        return not (self.likelihood == "bernoulli" and self.binarization == "none")
+
+
+def binarization_of(split: Any) -> str:
+    """How the pixels of ``split`` are binarized: 'dynamic', 'binary' or 'none'."""
+    if getattr(split, "binarize", False):
+        return "dynamic"
+    return "binary" if bool(((split.x == 0) | (split.x == 1)).all()) else "none"
+
+
+@attrs.frozen
+class MetricContext:
+    """What a metric computes from: the model (in eval mode), the split evaluated, the
+    training split (None when not given), the device, a generator on that device seeded
+    afresh for each metric, and the batch size. Torch's global generator is seeded
+    afresh for each metric too (``Distribution.sample`` and dynamic binarization use it)."""
+
+    model: Any
+    split: Any
+    train: Any
+    device: torch.device
+    generator: torch.Generator
+    batch_size: int
+
+    @property
+    def likelihood(self) -> str:
+        return self.model.likelihood_name
+
+    def batches(self) -> Iterator[Batch]:
+        """The split's batches, in order (so per-example scores align with the split)."""
+        return self.split.batches(self.batch_size)
+
+    @torch.no_grad()
+    def per_example(self, score: Callable[[Batch], dict[str, Tensor]]) -> dict[str, Tensor]:
+        """``score(batch)`` for every batch, concatenated along the first dimension."""
+        parts = [score(batch) for batch in self.batches()]
+        return {name: torch.cat([part[name] for part in parts]) for name in parts[0]}
+
+    def subset(self, images: Tensor, n: int) -> Tensor:
+        """``n`` images drawn without replacement (all of them when fewer), seeded."""
+        order = torch.randperm(len(images), generator=self.generator, device=self.device)
+        return images[order[:n].to(images.device)]
+
+    def result(self, per_example: dict[str, Tensor] | None = None,
+               summary: dict[str, float] | None = None) -> MetricResult:
+        """A result under this context's likelihood and binarization; the summary holds
+        the mean of each per-example score unless ``summary`` names it."""
+        per_example = per_example or {}
+        means = {name: values.double().mean().item() for name, values in per_example.items()}
+        return MetricResult({**means, **(summary or {})}, per_example, self.likelihood,
+                            binarization_of(self.split))
+
+
+def make_metric(name: str, options: dict[str, Any] | None = None, source: str = "code") -> Any:
+    """The metric registered as ``name`` with ``options`` (a table of its option keys).
+
+    Unknown names and bad options raise ``VaeregError`` / ``RecipeError`` (every problem,
+    located at ``metrics.<name>.<key>`` in ``source``)."""
+    try:
+        cls = METRICS.load(name)
+    except KeyError:
+        raise VaeregError(METRICS.unknown(name)) from None
+    built, problems = build(cls.Options, options or {}, source, f"metrics.{name}")
+    if problems:
+        raise RecipeError(problems)
+    return cls(built)
+
+
+def _device_of(model: Any) -> torch.device:
+    parameter = next(model.parameters(), None)
+    return parameter.device if parameter is not None else torch.device("cpu")
+
+
+def evaluate(model: Any, split: Any, metrics: Sequence[Any], *, train: Any = None,
+             prefix: str = "test", batch_size: int = 500, seed: int = 0) -> MetricResult:
+    """Run ``metrics`` (registered names or metric objects) on ``split`` and merge them.
+
+    Summary names get ``prefix/`` (``test/iwae_nll``; no prefix when empty); per-example
+    names stay bare (one split: the columns of a scores file). Each metric starts from
+    generators seeded with ``seed``, so its figures do not depend on which others ran.
+    The model is put in eval mode and its mode restored afterwards.
+    """
+    device = _device_of(model)
+    summary: dict[str, float] = {}
+    per_example: dict[str, Tensor] = {}
+    was_training = model.training
+    model.eval()
+    try:
+        for metric in metrics:
+            metric = make_metric(metric) if isinstance(metric, str) else metric
+            generator = torch.Generator(device=device).manual_seed(seed)
+            context = MetricContext(model, split, train, device, generator, batch_size)
+            devices = [device] if device.type == "cuda" else []
+            with torch.random.fork_rng(devices=devices):
+                torch.manual_seed(seed)
+                result = metric.compute(context)
+            for name, value in result.summary.items():
+                summary[_unique(f"{prefix}/{name}" if prefix else name, summary, metric)] = value
+            for name, values in result.per_example.items():
+                per_example[_unique(name, per_example, metric)] = values
+    finally:
+        model.train(was_training)
+    return MetricResult(summary, per_example, model.likelihood_name, binarization_of(split))
+
+
+def _unique(name: str, taken: dict[str, Any], metric: Any) -> str:
+    if name in taken:
+        raise VaeregError(f"metric {type(metric).__name__} reports '{name}', which an "
+                          f"earlier metric already reported")
+    return name
