@@ -6,7 +6,7 @@ import attrs
 from torch import Tensor
 
 from vaereg.core.options import option, positive
-from vaereg.data.batch import Batch
+from vaereg.core.batch import Batch
 from vaereg.evaluation.iwae import iwae_nll
 from vaereg.evaluation.metric import Metric, MetricContext, MetricResult
 

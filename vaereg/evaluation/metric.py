@@ -19,7 +19,7 @@ from torch import Tensor
 from vaereg.core.errors import RecipeError, VaeregError
 from vaereg.core.options import build
 from vaereg.core.registry import METRICS
-from vaereg.data.batch import Batch
+from vaereg.core.batch import Batch
 
 
 @attrs.frozen
