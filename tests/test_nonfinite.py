@@ -10,6 +10,7 @@ import torch
 from click.testing import CliRunner
 
 import reliability_plugins  # noqa: F401  registers the test plugins
+import vaereg
 from vaereg import NonFiniteError
 from vaereg.cli import main
 from vaereg.core.checkpoint import load_checkpoint
@@ -76,3 +77,45 @@ def test_skip_policy_skips_the_step_and_counts_it(tmp_path):
     assert (metrics["steps"], metrics["skipped_steps"]) == (3, 1)  # 4 batches, 1 skipped
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
     assert json.loads((trainer.run_dir / "metrics.json").read_text())["skipped_steps"] == 1
+
+
+class StateProbe:
+    """Snapshots weights and optimizer state before the step that goes wrong (step 3) and
+    compares them at the next batch: a skipped step must have changed nothing."""
+
+    def __init__(self):
+        self.before = None
+        self.compared = 0
+
+    @staticmethod
+    def snapshot(trainer):
+        import copy
+        return (copy.deepcopy(trainer.model.state_dict()),
+                copy.deepcopy(trainer.optimizer.state_dict()))
+
+    @vaereg.hookimpl
+    def on_batch_start(self, trainer):
+        if trainer.step != 2:
+            return
+        if self.before is None:
+            self.before = self.snapshot(trainer)
+            return
+        (model_a, optim_a), (model_b, optim_b) = self.before, self.snapshot(trainer)
+        for name in model_a:
+            assert torch.equal(model_a[name], model_b[name]), name
+        for key, state in optim_a["state"].items():
+            for field, value in state.items():
+                assert torch.equal(value, optim_b["state"][key][field]), (key, field)
+        self.compared += 1
+
+
+@pytest.mark.parametrize("mode", ["decoupled", "coupled"])
+def test_a_skipped_step_leaves_weights_and_optimizer_state_bit_identical(tmp_path, mode):
+    probe = StateProbe()
+    trainer = make_trainer(tiny_recipe(run={"on_nonfinite": "skip"}, plugins={
+        "weight_decay": {"mode": mode, "value": 0.1},
+        "test_nonfinite": {"step": 3, "where": "gradient"}}), tmp_path,
+        extra_plugins=(("probe", probe),))
+    with pytest.warns(RuntimeWarning, match="skipped step 3"):
+        trainer.fit()
+    assert probe.compared == 1 and trainer.skipped_steps == 1

@@ -132,7 +132,22 @@ def test_penalty_is_half_lambda_sum_of_squares_of_exactly_the_decayed_weights(tm
 def test_optimizer_decay_as_well_is_refused(tmp_path, optimizer):
     table = tiny_recipe(optimizer=optimizer, plugins={"weight_decay": {}})
     with pytest.raises(RecipeError, match="optimizer.weight_decay: expected 0"):
-        make_trainer(table, tmp_path)
+        load_recipe(table=table)  # when the recipe loads, so `vaereg validate` refuses it
+
+
+def test_validate_refuses_what_run_would_refuse(tmp_path):
+    import subprocess
+    import sys
+    import tomli_w
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(tomli_w.dumps(tiny_recipe(optimizer={"name": "adamw"},
+                                                plugins={"weight_decay": {}})))
+    for command in ("validate", "run"):
+        result = subprocess.run([sys.executable, "-m", "vaereg", command, str(recipe)],
+                                capture_output=True, text=True, cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert "optimizer.weight_decay: expected 0 when plugin weight_decay" in result.stderr
+        assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("mode", ["coupled", "decoupled", "penalty"])

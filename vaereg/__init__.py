@@ -10,6 +10,7 @@ from vaereg.core.errors import (NonFiniteError, PluginError, Problem, RecipeErro
 from vaereg.core.hookspecs import hookimpl
 from vaereg.core.objective import Objective
 from vaereg.core.options import in_range, option, positive
+from vaereg.core.plateau import Plateau
 from vaereg.core.recipe import Recipe, load_recipe
 from vaereg.core.registry import DATASETS, MODELS, PLUGINS
 from vaereg.core.trainer import Trainer
@@ -23,7 +24,8 @@ from vaereg.models.blocks import Block, hidden_blocks, last_blocks
 __version__ = "0.1.0"
 
 __all__ = [
-    "Batch", "Block", "DATASETS", "MODELS", "NonFiniteError", "Objective", "PLUGINS", "PluginError",
+    "Batch", "Block", "DATASETS", "MODELS", "NonFiniteError", "Objective", "PLUGINS", "Plateau",
+    "PluginError",
     "Problem", "Recipe", "RecipeError", "RunInterrupted", "Splits", "TensorSplit", "Trainer",
     "VaeregError", "fgsm", "free_bits_kl", "hidden_blocks", "hookimpl", "in_range",
     "kl_capacity", "kl_weight", "last_blocks", "load_recipe", "option", "pgd", "positive",

@@ -22,6 +22,7 @@ import attrs
 import torch
 
 from vaereg.core.options import in_range, option, positive
+from vaereg.core.plateau import Plateau
 
 
 @attrs.frozen
@@ -55,8 +56,7 @@ class LRSchedule:
         self.base = [group["lr"] for group in optimizer.param_groups]
         self.total_epochs = options.total_epochs or max(run_epochs, 1)
         self.plateau_factor = 1.0
-        self.best = math.inf
-        self.bad_validations = 0
+        self.plateau = Plateau(options.patience, options.min_delta)
 
     @property
     def active(self) -> bool:
@@ -88,22 +88,13 @@ class LRSchedule:
         return factor
 
     def on_validation(self, value: float) -> None:
-        """'plateau': count validations that did not improve the monitor."""
-        if self.options.name != "plateau" or not math.isfinite(value):
-            return
-        if value < self.best - self.options.min_delta:
-            self.best, self.bad_validations = value, 0
-            return
-        self.bad_validations += 1
-        if self.bad_validations > self.options.patience:
+        """'plateau': multiply the rate by ``factor`` when the monitor plateaued."""
+        if self.options.name == "plateau" and self.plateau.update(value):
             self.plateau_factor *= self.options.factor
-            self.bad_validations = 0
 
     def state_dict(self) -> dict[str, Any]:
-        return {"plateau_factor": self.plateau_factor, "best": self.best,
-                "bad_validations": self.bad_validations}
+        return {"plateau_factor": self.plateau_factor, **self.plateau.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.plateau_factor = float(state["plateau_factor"])
-        self.best = float(state["best"])
-        self.bad_validations = int(state["bad_validations"])
+        self.plateau.load_state_dict(state)

@@ -15,9 +15,10 @@ from vaereg.core.batch import Batch
 
 
 class TensorSplit:
-    """Images ``x`` (N, C, H, W) in [0, 1] and labels ``y`` (N,)."""
+    """Images ``x`` (N, C, H, W) in [0, 1] and labels ``y`` (N,), or None for data
+    without labels."""
 
-    def __init__(self, x: Tensor, y: Tensor, *, binarize: bool = False):
+    def __init__(self, x: Tensor, y: Tensor | None, *, binarize: bool = False):
         self.x = x
         self.y = y
         self.binarize = binarize
@@ -26,7 +27,8 @@ class TensorSplit:
         return self.x.shape[0]
 
     def to(self, device: torch.device) -> "TensorSplit":
-        return TensorSplit(self.x.to(device), self.y.to(device), binarize=self.binarize)
+        y = None if self.y is None else self.y.to(device)
+        return TensorSplit(self.x.to(device), y, binarize=self.binarize)
 
     def num_batches(self, batch_size: int) -> int:
         return -(-len(self) // batch_size)
@@ -42,11 +44,9 @@ class TensorSplit:
         n = len(self)
         order = torch.randperm(n, generator=generator).to(self.x.device) if generator else None
         for begin in range(start * batch_size, n, batch_size):
-            if order is None:
-                x, y = self.x[begin:begin + batch_size], self.y[begin:begin + batch_size]
-            else:
-                index = order[begin:begin + batch_size]
-                x, y = self.x[index], self.y[index]
+            index = slice(begin, begin + batch_size) if order is None \
+                else order[begin:begin + batch_size]
+            x, y = self.x[index], None if self.y is None else self.y[index]
             if self.binarize:
                 x = torch.bernoulli(x)
             yield Batch(x=x, target=x, y=y)
