@@ -53,6 +53,10 @@ class BestCheckpoint:
     def on_test_end(self, trainer: Any, metrics: dict[str, Any]) -> None:
         metrics["best/epoch"] = self.epoch
         metrics["best/monitored"] = self.value if math.isfinite(self.value) else None
+        if self.epoch == trainer.epoch:  # the final weights are the best ones
+            metrics.update({f"best/{k}": v for k, v in metrics.items()
+                            if k.split("/")[0] in ("train", "val", "test", "gap")})
+            return
         path = trainer.run_dir / "checkpoints" / FILE
         if self.epoch is None or not path.is_file():
             return
