@@ -66,7 +66,22 @@ def main() -> None:
     """
 
 
-@main.command()
+class OverrideCommand(click.Command):
+    """A command taking ``--set``: ``--set run.epochs 3`` (a space for '=') gets a message
+    with the right form, not click's "unexpected extra argument" or "no such file: 3"."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for flag, key, *value in zip(args, args[1:], args[2:] + [None]):
+            if flag == "--set" and "=" not in key:
+                shown = value[0] and not value[0].startswith("-") and not value[0].endswith(".toml")
+                example = f"{key}={value[0] if shown else 'VALUE'}"
+                raise click.UsageError(f"--set {key}: expected KEY.PATH=VALUE as one "
+                                       f"argument, with '=' and no spaces around it: "
+                                       f"--set {example}", ctx)
+        return super().parse_args(ctx, args)
+
+
+@main.command(cls=OverrideCommand)
 @click.argument("recipe", type=click.Path(dir_okay=False), required=False)
 @click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
               help="Override a recipe key; VALUE is a TOML literal. Repeatable.")
@@ -103,7 +118,7 @@ def run(recipe: str | None, overrides: tuple[str, ...], quiet: bool, resume_dir:
                f"{metrics['test/neg_elbo']:.2f} nats")
 
 
-@main.command()
+@main.command(cls=OverrideCommand)
 @click.argument("recipe", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
               help="Override a recipe key, as for 'run'.")
@@ -121,23 +136,37 @@ def validate(recipe: str, overrides: tuple[str, ...], disabled: tuple[str, ...])
 @click.argument("name", required=False)
 @user_errors
 def plugins(name: str | None) -> None:
-    """List installed plugins, or show one plugin's options."""
-    from vaereg.core.disable import ENV_VAR, requested
-    from vaereg.core.options import field_help
-    from vaereg.core.registry import PLUGINS
+    """List installed plugins, models and datasets, or show one's options.
 
-    entries = PLUGINS.entries()
+    NAME is looked up among all three (a recipe's [plugins.NAME], [model] name = NAME,
+    [data] name = NAME).
+    """
+    from vaereg.core.disable import ENV_VAR, requested
+    from vaereg.core.errors import did_you_mean
+    from vaereg.core.options import field_help
+    from vaereg.core.registry import DATASETS, MODELS, PLUGINS
+
+    kinds = ((PLUGINS, "plugins", "[plugins.NAME]"), (MODELS, "models", "[model] name"),
+             (DATASETS, "datasets", "[data] name"))
+    listings = [(registry, heading, where, registry.entries()) for registry, heading, where in kinds]
     if name is None:
         disabled = requested()
-        for entry in entries.values():
-            note = f"  (disabled by {ENV_VAR})" if entry.name in disabled else ""
-            click.echo(f"{entry.name:<16} {entry.distribution} {entry.version}{note}")
+        for registry, heading, where, entries in listings:
+            click.echo(f"{heading} ({where}):")
+            for entry in entries.values():
+                note = (f"  (disabled by {ENV_VAR})"
+                        if registry is PLUGINS and entry.name in disabled else "")
+                click.echo(f"{entry.name:<16} {entry.distribution} {entry.version}{note}")
         return
-    if name not in entries:
-        raise VaeregError(PLUGINS.unknown(name))
-    cls = PLUGINS.load(name)
-    entry = entries[name]
-    doc = cls.__doc__ or sys.modules[cls.__module__].__doc__ or "(no description)"
-    click.echo(f"{name} ({entry.origin}): {doc.strip().splitlines()[0]}")
-    for option_name, type_text, default, help_text in field_help(cls.Options):
-        click.echo(f"  {option_name} = {default!r}  ({type_text})\n      {help_text}")
+    matches = [(registry, entries[name]) for registry, _, _, entries in listings
+               if name in entries]
+    if not matches:
+        known = [n for *_, entries in listings for n in entries]
+        raise VaeregError(f"no plugin, model or dataset is called '{name}'"
+                          + did_you_mean(name, known) + "; 'vaereg plugins' lists them")
+    for registry, entry in matches:
+        cls = registry.load(name)
+        doc = cls.__doc__ or sys.modules[cls.__module__].__doc__ or "(no description)"
+        click.echo(f"{name} ({registry.kind}, {entry.origin}): {doc.strip().splitlines()[0]}")
+        for option_name, type_text, default, help_text in field_help(cls.Options):
+            click.echo(f"  {option_name} = {default!r}  ({type_text})\n      {help_text}")

@@ -17,6 +17,7 @@ import attrs
 
 from vaereg.core.disable import drop_plugins
 from vaereg.core.errors import PluginError, Problem, RecipeError, VaeregError, did_you_mean
+from vaereg.core.key_origins import KeyOrigins, key_paths
 from vaereg.core.optimizers import OPTIMIZERS
 from vaereg.core.options import build, found, in_range, option, positive, to_table
 from vaereg.core.registry import DATASETS, MODELS, PLUGINS
@@ -170,13 +171,13 @@ def apply_overrides(table: dict, overrides: Iterable[str]) -> tuple[dict, set[st
 class _Validator:
     """Collects problems while building each section."""
 
-    def __init__(self, source: str, override_keys: set[str]):
+    def __init__(self, source: str, origins: KeyOrigins):
         self.source = source
-        self.override_keys = override_keys
+        self.origins = origins
         self.problems: list[Problem] = []
 
     def where(self, key: str) -> str:
-        return "--set" if key in self.override_keys else self.source
+        return self.origins.of(key)
 
     def add(self, key: str, message: str) -> None:
         self.problems.append(Problem(self.where(key), key, message))
@@ -245,9 +246,15 @@ class _Validator:
         return tuple(specs)
 
 
-def validate(table: dict, source: str, override_keys: set[str] = frozenset()) -> Recipe:
-    """Build a :class:`Recipe` from a merged table, or raise every problem at once."""
-    check = _Validator(source, set(override_keys))
+def validate(table: dict, source: str, override_keys: set[str] = frozenset(),
+             file_keys: set[str] | None = None) -> Recipe:
+    """Build a :class:`Recipe` from a merged table, or raise every problem at once.
+
+    ``file_keys``: the key paths the recipe files held before overrides (default: all of
+    ``table``'s); problems elsewhere are blamed on ``--set``.
+    """
+    check = _Validator(source, KeyOrigins(source, key_paths(table) if file_keys is None
+                                          else file_keys, override_keys))
     for key in table:
         if key not in SECTIONS:
             check.add(key, "unknown section" + did_you_mean(key, SECTIONS)
@@ -273,6 +280,7 @@ def load_recipe(path: str | Path | None = None, overrides: Iterable[str] = (),
         raise ValueError("give a recipe path or a table")
     source = str(path) if table is None else "<recipe table>"
     merged = read_toml(Path(path)) if table is None else copy.deepcopy(table)
+    file_keys = key_paths(merged)
     merged, keys = apply_overrides(merged, overrides)
     merged, dropped = drop_plugins(merged, disable)
-    return attrs.evolve(validate(merged, source, keys), disabled=dropped)
+    return attrs.evolve(validate(merged, source, keys, file_keys), disabled=dropped)

@@ -31,8 +31,21 @@ def load_run_recipe(run_dir: str | Path, overrides: Iterable[str] = ()) -> Recip
     missing = [str(name) for name in (RECIPE_FILE, LAST) if not (run_dir / name).is_file()]
     if missing:
         raise VaeregError(f"{run_dir} is not a vaereg run folder that can be resumed: "
-                          f"{' and '.join(missing)} not found")
+                          f"{' and '.join(missing)} not found" + _versions_hint(run_dir))
     return load_recipe(run_dir / RECIPE_FILE, overrides)
+
+
+def _versions_hint(folder: Path) -> str:
+    """For ``--resume runs/NAME``: the ``version_<k>`` folders it holds, which to give."""
+    versions = sorted((p for p in folder.glob("version_*") if p.is_dir()),
+                      key=lambda p: (len(p.name), p.name))
+    if not versions:
+        return ""
+    resumable = [p for p in versions if (p / RECIPE_FILE).is_file() and (p / LAST).is_file()]
+    listing = ", ".join(p.name + ("" if p in resumable else " (no checkpoint)") for p in versions)
+    advice = (f"; resume one of them, e.g. {resume_command(resumable[-1])}" if resumable
+              else "; none has a checkpoint to resume from")
+    return f". It holds the runs {listing}{advice}"
 
 
 def _flat(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
