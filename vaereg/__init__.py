@@ -19,6 +19,7 @@ _SOURCES = {
     "vaereg.core.options": ("in_range", "option", "positive"),
     "vaereg.core.recipe": ("Recipe", "load_recipe"),
     "vaereg.core.registry": ("DATASETS", "MODELS", "PLUGINS"),
+    "vaereg.core.run_main": ("run_main",),
     "vaereg.core.trainer": ("Trainer",),
     "vaereg.data.batch": ("Batch",),
     "vaereg.data.tensor_split": ("Splits", "TensorSplit"),

@@ -18,6 +18,7 @@ import attrs
 from vaereg.core.disable import drop_plugins
 from vaereg.core.errors import PluginError, Problem, RecipeError, VaeregError, did_you_mean
 from vaereg.core.key_origins import KeyOrigins, key_paths
+from vaereg.core.trainer_class import trainer_path
 from vaereg.core.optimizers import OPTIMIZERS
 from vaereg.core.options import build, found, in_range, option, positive, to_table
 from vaereg.core.registry import DATASETS, MODELS, PLUGINS
@@ -43,6 +44,9 @@ class RunOptions:
                                     check=positive)
     histograms: bool = option(True, "log weight histograms every epoch")
     progress: bool = option(True, "show a progress bar on a terminal")
+    trainer: str = option("", "the Trainer class, package.module:Class or file.py:Class; "
+                          "'' = vaereg.Trainer (a run records the class that trained it)",
+                          check=trainer_path)
     on_nonfinite: Literal["stop", "skip"] = option(
         "stop", "a NaN/inf loss or gradient: 'stop' the run (exit code 3, checkpoints from "
         "before kept) or 'skip' the step (counted in metrics.json as skipped_steps)")
@@ -80,12 +84,14 @@ class Recipe:
     def to_table(self) -> dict[str, Any]:
         """The fully resolved recipe (defaults filled in), ready for ``tomli_w``."""
         table: dict[str, Any] = {"run": to_table(self.run)}
-        for section in ("data", "model", "optimizer"):
+        for section, registry in (("data", DATASETS), ("model", MODELS), ("optimizer", None)):
             part = getattr(self, section)
-            table[section] = {"name": part.name, **to_table(part.options)}
+            name = registry.recorded(part.name) if registry else part.name
+            table[section] = {"name": name, **to_table(part.options)}
         table["plugins"] = {}
         for spec in self.plugins:
-            entry = {} if spec.use == spec.name else {"use": spec.use}
+            use = PLUGINS.recorded(spec.use)
+            entry = {} if use == spec.name else {"use": use}
             table["plugins"][spec.name] = {**entry, **to_table(spec.options)}
         return table
 

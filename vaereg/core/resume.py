@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from vaereg.core.errors import VaeregError
+from vaereg.core.import_path import class_path
 from vaereg.core.recipe import Recipe, load_recipe
 from vaereg.core.run_dir import RECIPE_FILE
 
 CHANGEABLE = ("run.epochs", "run.device", "run.progress", "run.histograms",
               "run.log_every_n_steps", "run.on_nonfinite")
 LAST = Path("checkpoints") / "last.pt"
+TRAINER_KEY = "run.trainer"
 
 
 def resume_command(run_dir: str | Path) -> str:
@@ -69,6 +71,9 @@ def check_resumable(state: dict[str, Any], recipe: Recipe, run_dir: Path) -> Non
         raise VaeregError(f"{run_dir / LAST} does not record the recipe it was trained "
                           f"with: it is not a checkpoint of a vaereg run")
     before, after = _flat(saved), _flat(recipe.to_table())
+    if before.get(TRAINER_KEY, "''") == "''":  # recorded by no Trainer: the plain one
+        from vaereg.core.trainer import Trainer  # (it imports this module)
+        before[TRAINER_KEY] = repr(class_path(Trainer))
     changed = [key for key in sorted(before.keys() | after.keys())
                if key not in CHANGEABLE and before.get(key) != after.get(key)]
     if changed:

@@ -33,6 +33,7 @@ from vaereg.core.resume import check_resumable, resume_command
 from vaereg.core.run_dir import new_run_dir, write_metrics, write_recipe
 from vaereg.core.seeding import rng_state, seed_everything, set_rng_state
 from vaereg.core.stop_signals import StopRequests
+from vaereg.core.trainer_class import with_trainer
 from vaereg.data.batch import Batch
 
 REPORTED = ("neg_elbo", "recon", "kl")
@@ -65,7 +66,7 @@ class Trainer:
     def __init__(self, recipe: Recipe, *, quiet: bool = False,
                  extra_plugins: tuple[tuple[str, Any], ...] = (),
                  trace_hooks: Callable[[str], None] | None = None):
-        self.recipe = recipe
+        self.recipe = with_trainer(recipe, type(self))  # recorded: a resume rebuilds this class
         self.quiet = quiet
         self.epoch = 0
         self.step = 0
