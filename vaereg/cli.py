@@ -84,7 +84,8 @@ class OverrideCommand(click.Command):
 @click.argument("recipe", type=click.Path(dir_okay=False), required=False)
 @click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
               help="Override a recipe key; VALUE is a TOML literal. Repeatable.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True,
+              help="No progress: no bar on a terminal, no per-epoch lines elsewhere.")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False), metavar="RUN_DIR",
               help="Continue the run in RUN_DIR from its last checkpoint, instead of "
                    "starting RECIPE; --set may raise run.epochs.")

@@ -43,7 +43,7 @@ class RunOptions:
     log_every_n_steps: int = option(10, "write per-step scalars every n optimizer steps",
                                     check=positive)
     histograms: bool = option(True, "log weight histograms every epoch")
-    progress: bool = option(True, "show a progress bar on a terminal")
+    progress: bool = option(True, "show progress: a bar on a terminal, else a line per epoch")
     trainer: str = option("", "the Trainer class, package.module:Class or file.py:Class; "
                           "'' = vaereg.Trainer (a run records the class that trained it)",
                           check=trainer_path)

@@ -400,6 +400,7 @@ class Trainer:
                 metrics.update(self.validate())
                 self.hook.on_train_epoch_end(trainer=self, epoch=epoch, metrics=metrics)
                 self.history.append(metrics)
+                progress.end_epoch(metrics)
                 self._log_epoch(metrics)
                 self.epoch = epoch + 1
                 self._progress = None
