@@ -97,7 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--tiny-steps", type=int, default=400)
-    parser.add_argument("--data-root", default="~/.cache/vaereg/data",
+    parser.add_argument("--data-root", default="",
                         help="folder with torchvision's FashionMNIST files, if not system-wide")
     args = parser.parse_args()
 

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Literal
 
 import attrs
 
+from vaereg.core.data_seed import pop_data_seed
 from vaereg.core.disable import drop_plugins
 from vaereg.core.errors import PluginError, Problem, RecipeError, VaeregError, did_you_mean
 from vaereg.core.key_origins import KeyOrigins, key_paths
@@ -36,7 +37,8 @@ def _safe_name(value: str) -> str | None:
 @attrs.frozen
 class RunOptions:
     name: str = option("run", "run name; runs go to <out_dir>/<name>/version_<k>", check=_safe_name)
-    seed: int = option(0, "seed for Python, torch and the data split", check=in_range(0))
+    seed: int = option(0, "seed for Python and torch (initialization, batch order, dropout) "
+                       "and, unless data.seed is set, the data split", check=in_range(0))
     epochs: int = option(10, "number of training epochs", check=in_range(0))
     out_dir: str = option("runs", "folder that holds run folders (any path)")
     device: Literal["auto", "cpu", "cuda"] = option("auto", "'auto' takes CUDA when available")
@@ -80,6 +82,12 @@ class Recipe:
     plugins: tuple[PluginSpec, ...]
     source: str
     disabled: tuple[str, ...] = ()  # recipe plugin names turned off by ``load_recipe(disable=)``
+    data_seed: int | None = None  # ``data.seed``; None: follow run.seed
+
+    @property
+    def seed_for_data(self) -> int:
+        """The seed of the data split and subset: ``data.seed``, else ``run.seed``."""
+        return self.run.seed if self.data_seed is None else self.data_seed
 
     def to_table(self) -> dict[str, Any]:
         """The fully resolved recipe (defaults filled in), ready for ``tomli_w``."""
@@ -88,6 +96,8 @@ class Recipe:
             part = getattr(self, section)
             name = registry.recorded(part.name) if registry else part.name
             table[section] = {"name": name, **to_table(part.options)}
+        if self.data_seed is not None:
+            table["data"]["seed"] = self.data_seed
         table["plugins"] = {}
         for spec in self.plugins:
             use = PLUGINS.recorded(spec.use)
@@ -266,13 +276,16 @@ def validate(table: dict, source: str, override_keys: set[str] = frozenset(),
             check.add(key, "unknown section" + did_you_mean(key, SECTIONS)
                       + f"; sections: {', '.join(SECTIONS)} (and extends, in recipe files)")
     run = check.build(RunOptions, table.get("run", {}), "run")
-    data = check.component("data", table.get("data", {}), None, DATASETS, "fashion_mnist")
+    data_table, data_seed, seed_problem = pop_data_seed(table.get("data", {}))
+    if seed_problem:
+        check.add("data.seed", seed_problem)
+    data = check.component("data", data_table, None, DATASETS, "fashion_mnist")
     model = check.component("model", table.get("model", {}), None, MODELS, "vanilla")
     optimizer = check.component("optimizer", table.get("optimizer", {}), OPTIMIZERS, None, "adam")
     plugins = check.plugins(table.get("plugins", {}))
     if check.problems:
         raise RecipeError(check.problems)
-    return Recipe(run, data, model, optimizer, plugins, source)
+    return Recipe(run, data, model, optimizer, plugins, source, data_seed=data_seed)
 
 
 def load_recipe(path: str | Path | None = None, overrides: Iterable[str] = (),

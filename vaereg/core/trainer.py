@@ -30,7 +30,7 @@ from vaereg.core.plugin_manager import (call_each, call_one, make_plugin_manager
 from vaereg.core.progress import Progress
 from vaereg.core.recipe import Recipe
 from vaereg.core.resume import check_resumable, resume_command
-from vaereg.core.run_dir import new_run_dir, write_metrics, write_recipe
+from vaereg.core.run_dir import new_run_dir, write_data_source, write_metrics, write_recipe
 from vaereg.core.seeding import rng_state, seed_everything, set_rng_state
 from vaereg.core.stop_signals import StopRequests
 from vaereg.core.trainer_class import with_trainer
@@ -138,7 +138,7 @@ class Trainer:
     def splits(self):
         """The dataset's train/val/test splits, on the device (loaded on first use)."""
         if self._splits is None:
-            splits = self.dataset.load(self.recipe.run.seed)
+            splits = self.dataset.load(self.recipe.seed_for_data)
             self._splits = type(splits)(*(s.to(self.device) for s in
                                           (splits.train, splits.val, splits.test)))
         return self._splits
@@ -355,6 +355,7 @@ class Trainer:
             self._resume()
         write_recipe(self.run_dir, self.recipe)
         self.splits  # load data before the clock starts
+        write_data_source(self.run_dir, self.dataset)
         self.model.train()
         self.hook.on_train_start(trainer=self)
         started = time.perf_counter()
