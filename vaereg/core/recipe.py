@@ -19,10 +19,10 @@ from vaereg.core.data_seed import pop_data_seed
 from vaereg.core.disable import drop_plugins
 from vaereg.core.errors import PluginError, Problem, RecipeError, VaeregError, did_you_mean
 from vaereg.core.key_origins import KeyOrigins, key_paths
-from vaereg.core.trainer_class import trainer_path
 from vaereg.core.optimizers import OPTIMIZERS
 from vaereg.core.options import build, found, in_range, option, positive, to_table
 from vaereg.core.registry import DATASETS, MODELS, PLUGINS
+from vaereg.core.trainer_class import trainer_path
 
 SECTIONS = ("run", "data", "model", "optimizer", "plugins")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
