@@ -97,8 +97,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--tiny-steps", type=int, default=400)
-    parser.add_argument("--data-root", default="~/.cache/vaereg/data",
-                        help="folder with torchvision's FashionMNIST files, if not system-wide")
+    parser.add_argument("--data-root", default="",
+                        help="folder with torchvision's FashionMNIST files (default: the usual places)")
     args = parser.parse_args()
 
     full, plain, full_median, plain_median, steps = compare(

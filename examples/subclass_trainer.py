@@ -6,6 +6,10 @@ It adds an L2 pull of the posterior means toward the prior mean,
 around ``training_step``.
 
     python examples/subclass_trainer.py recipes/vanilla_dropout.toml --set run.epochs=1
+
+The run records this class (``run.trainer``, this file's path), so ``vaereg run --resume
+RUN_DIR`` after a Ctrl-C continues with it; so does ``vaereg run RECIPE --trainer
+examples/subclass_trainer.py:MeanPenaltyTrainer``.
 """
 from __future__ import annotations
 
@@ -27,11 +31,10 @@ class MeanPenaltyTrainer(vaereg.Trainer):
 
 
 def main(argv: list[str]) -> None:
-    """``RECIPE [--set KEY=VALUE ...]``, as for ``vaereg run``."""
+    """``RECIPE [--set KEY=VALUE ...]``, as for ``vaereg run``: ``run_main`` gives the same
+    clean end (Ctrl-C: a checkpoint, exit 130 and the command that resumes)."""
     overrides = [value for flag, value in zip(argv[1:], argv[2:]) if flag == "--set"]
-    trainer = MeanPenaltyTrainer(vaereg.load_recipe(argv[0], overrides))
-    metrics = trainer.fit()
-    print(f"run directory: {trainer.run_dir}  test/neg_elbo: {metrics['test/neg_elbo']:.2f}")
+    vaereg.run_main(MeanPenaltyTrainer(vaereg.load_recipe(argv[0], overrides)))
 
 
 if __name__ == "__main__":

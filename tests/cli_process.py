@@ -23,3 +23,10 @@ def run_recipe(folder: Path, table: dict) -> subprocess.CompletedProcess:
            "MKL_NUM_THREADS": threads}
     return subprocess.run([sys.executable, "-c", CLI, "run", "recipe.toml"], cwd=folder,
                           env=env, capture_output=True, text=True, timeout=300)
+
+
+def vaereg(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``python -m vaereg ARGS`` in ``cwd``, as a user types it."""
+    return subprocess.run([sys.executable, "-m", "vaereg", *args], cwd=cwd,
+                          env={**os.environ, **(env or {})}, capture_output=True, text=True,
+                          timeout=300)

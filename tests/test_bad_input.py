@@ -33,20 +33,22 @@ def fake_run(folder: Path, trained_with: dict, resumed_with: dict, **state) -> s
     return str(folder)
 
 
-def mnist_recipe(tmp: Path, root: Path) -> str:
-    root.mkdir(exist_ok=True)
+def mnist_recipe(tmp: Path, root: Path | None) -> str:
+    """data.root = ``root``, or the default (the usual places) for None."""
+    if root is not None:
+        root.mkdir(exist_ok=True)
     return recipe_file(tmp / "r.toml", tiny_recipe(data={
-        "name": "fashion_mnist", "root": str(root), "download": False, "val_size": 10}))
+        "name": "fashion_mnist", "root": str(root or ""), "download": False, "val_size": 10}))
 
 
 def corrupt_mnist(tmp: Path) -> list[str]:
-    """Garbage under data.root, and a system copy that is valid gzip of garbage."""
-    raw = tmp / "data" / "FashionMNIST" / "raw"
+    """Garbage in the default root, and a system copy that is valid gzip of garbage."""
+    raw = tmp / "cache" / "vaereg" / "data" / "FashionMNIST" / "raw"
     raw.mkdir(parents=True)
     for name in fashion_mnist.FILES:
         (raw / name).write_bytes(b"\x00\x00\x09\x05 not an IDX file")
         (tmp / "system" / f"{name}.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x03garbage"))
-    return ["run", mnist_recipe(tmp, tmp / "data")]
+    return ["run", mnist_recipe(tmp, None)]
 
 
 def damaged_checkpoint(content: bytes) -> Callable[[Path], list[str]]:

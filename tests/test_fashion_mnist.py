@@ -14,8 +14,7 @@ pytestmark = pytest.mark.skipif(not fashion_mnist.SYSTEM_DIR.is_dir(),
 
 @pytest.fixture(scope="module")
 def splits(tmp_path_factory):
-    root = tmp_path_factory.mktemp("empty_root")
-    return FashionMNIST(ImageDataOptions(root=str(root), download=False, val_size=5000,
+    return FashionMNIST(ImageDataOptions(download=False, val_size=5000,
                                          train_size=1000)).load(seed=0)
 
 
@@ -33,7 +32,7 @@ def test_test_set_is_the_real_one(splits):
 
 
 def test_split_is_seeded_and_disjoint(tmp_path):
-    options = ImageDataOptions(root=str(tmp_path), download=False, val_size=100, train_size=200)
+    options = ImageDataOptions(download=False, val_size=100, train_size=200)
     a, b = FashionMNIST(options).load(0), FashionMNIST(options).load(0)
     c = FashionMNIST(options).load(1)
     assert torch.equal(a.train.x, b.train.x) and torch.equal(a.val.x, b.val.x)
@@ -44,8 +43,7 @@ def test_split_is_seeded_and_disjoint(tmp_path):
 
 def test_system_copy_is_decompressed_into_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    FashionMNIST(ImageDataOptions(root=str(tmp_path / "root"), download=False,
-                                  val_size=10, train_size=10)).load(0)
+    FashionMNIST(ImageDataOptions(download=False, val_size=10, train_size=10)).load(0)
     raw = tmp_path / "cache" / "vaereg" / "FashionMNIST" / "raw"
     assert sorted(p.name for p in raw.iterdir()) == sorted(fashion_mnist.FILES)
     assert (raw / "t10k-images-idx3-ubyte").stat().st_size == 16 + 10000 * 28 * 28
@@ -53,16 +51,17 @@ def test_system_copy_is_decompressed_into_the_cache(tmp_path, monkeypatch):
 
 def test_none_found_names_all_three_places(tmp_path, monkeypatch):
     monkeypatch.setattr(fashion_mnist, "SYSTEM_DIR", Path(tmp_path / "no-debian"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     with pytest.raises(VaeregError) as caught:
-        FashionMNIST(ImageDataOptions(root=str(tmp_path / "root"), download=False)).load(0)
+        FashionMNIST(ImageDataOptions(download=False)).load(0)
     text = str(caught.value)
-    assert str(tmp_path / "root") in text
+    assert str(tmp_path / "cache" / "vaereg" / "data") in text
     assert "dataset-fashion-mnist" in text
     assert "download" in text
 
 
 def test_dynamic_binarization_draws_new_pixels_each_batch(tmp_path):
-    options = ImageDataOptions(root=str(tmp_path), download=False, val_size=10, train_size=64,
+    options = ImageDataOptions(download=False, val_size=10, train_size=64,
                                binarize="dynamic")
     splits = FashionMNIST(options).load(0)
     first = next(splits.train.batches(64)).x
@@ -70,3 +69,19 @@ def test_dynamic_binarization_draws_new_pixels_each_batch(tmp_path):
     assert set(first.unique().tolist()) <= {0.0, 1.0}
     assert not torch.equal(first, second)
     assert set(splits.test.x.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_a_root_the_user_set_is_the_only_place_searched(tmp_path):
+    with pytest.raises(VaeregError) as caught:
+        FashionMNIST(ImageDataOptions(root=str(tmp_path / "mine"), download=False)).load(0)
+    text = str(caught.value)
+    assert f"under data.root = {tmp_path / 'mine'}" in text and "train-images-idx3-ubyte" in text
+    assert "not searched, because data.root is set" in text
+
+
+def test_source_names_the_folder_and_checksums_read(splits):
+    dataset = FashionMNIST(ImageDataOptions(download=False, val_size=10, train_size=10))
+    dataset.load(0)
+    assert Path(dataset.source["path"]).name == "raw"
+    assert sorted(dataset.source["sha256"]) == sorted(fashion_mnist.FILES)
+    assert all(len(digest) == 64 for digest in dataset.source["sha256"].values())

@@ -33,7 +33,7 @@ def test_name_shows_options_with_types_defaults_and_help():
     result = plugins("dropout")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("dropout (distribution vaereg 0.1.0): Dropout after hidden")
+    assert lines[0].startswith("dropout (plugin, distribution vaereg 0.1.0): Dropout after hidden")
     assert "  p = 0.2  (a number)" in lines
     assert lines[lines.index("  p = 0.2  (a number)") + 1] == "      probability of zeroing a unit"
     assert "  where = 'both'  (one of 'encoder', 'decoder', 'both')" in lines
@@ -49,11 +49,11 @@ def test_plugin_without_any_docstring_is_shown():
         result = plugins("bare")
     assert result.exit_code == 0, result.output
     first_line = __doc__.splitlines()[0]  # no class docstring: the module's is shown
-    assert result.stdout.splitlines()[:2] == [f"bare (registered in code): {first_line}",
+    assert result.stdout.splitlines()[:2] == [f"bare (plugin, registered in code): {first_line}",
                                               "  level = 1  (an integer)"]
 
 
 def test_unknown_name_exits_2_with_a_suggestion():
     result = plugins("dropot")
     assert result.exit_code == 2
-    assert "unknown plugin 'dropot' (did you mean 'dropout'?)" in result.stderr
+    assert "no plugin, model or dataset is called 'dropot' (did you mean 'dropout'?)" in result.stderr

@@ -3,31 +3,47 @@
 The public API is what this module exports (``__all__``, documented in docs/api.md),
 plus the modules ``vaereg.testing`` and ``vaereg.plugins.<name>`` (the functional forms
 of the built-in regularizers); everything else is private.
+
+Names are imported on first use (module ``__getattr__``), so ``vaereg --help`` and
+``import vaereg.cli`` do not pay for importing torch.
 """
-from vaereg.analysis.variance_shift import variance_shift
-from vaereg.core.errors import (NonFiniteError, PluginError, Problem, RecipeError,
-                                RunInterrupted, VaeregError)
-from vaereg.core.hookspecs import hookimpl
-from vaereg.core.objective import Objective
-from vaereg.core.options import in_range, option, positive
-from vaereg.core.plateau import Plateau
-from vaereg.core.recipe import Recipe, load_recipe
-from vaereg.core.registry import DATASETS, MODELS, PLUGINS
-from vaereg.core.trainer import Trainer
-from vaereg.core.batch import Batch
-from vaereg.data.tensor_split import Splits, TensorSplit
-from vaereg.functional.attacks import fgsm, pgd
-from vaereg.functional.kl_schedules import free_bits_kl, kl_capacity, kl_weight, scheduled_kl
-from vaereg.functional.robustness import robustness
-from vaereg.models.blocks import Block, hidden_blocks, last_blocks
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Batch", "Block", "DATASETS", "MODELS", "NonFiniteError", "Objective", "PLUGINS", "Plateau",
-    "PluginError",
-    "Problem", "Recipe", "RecipeError", "RunInterrupted", "Splits", "TensorSplit", "Trainer",
-    "VaeregError", "fgsm", "free_bits_kl", "hidden_blocks", "hookimpl", "in_range",
-    "kl_capacity", "kl_weight", "last_blocks", "load_recipe", "option", "pgd", "positive",
-    "robustness", "scheduled_kl", "variance_shift",
-]
+_SOURCES = {
+    "vaereg.analysis.variance_shift": ("variance_shift",),
+    "vaereg.core.errors": ("NonFiniteError", "PluginError", "Problem", "RecipeError",
+                           "RunInterrupted", "VaeregError"),
+    "vaereg.core.batch": ("Batch",),
+    "vaereg.core.hookspecs": ("hookimpl",),
+    "vaereg.core.objective": ("Objective",),
+    "vaereg.core.options": ("in_range", "option", "positive"),
+    "vaereg.core.plateau": ("Plateau",),
+    "vaereg.core.recipe": ("Recipe", "load_recipe"),
+    "vaereg.core.registry": ("DATASETS", "MODELS", "PLUGINS"),
+    "vaereg.core.run_main": ("run_main",),
+    "vaereg.core.trainer": ("Trainer",),
+    "vaereg.data.tensor_split": ("Splits", "TensorSplit"),
+    "vaereg.functional.attacks": ("fgsm", "pgd"),
+    "vaereg.functional.kl_schedules": ("free_bits_kl", "kl_capacity", "kl_weight",
+                                       "scheduled_kl"),
+    "vaereg.functional.robustness": ("robustness",),
+    "vaereg.models.blocks": ("Block", "hidden_blocks", "last_blocks"),
+}
+_MODULE_OF = {name: module for module, names in _SOURCES.items() for name in names}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> object:
+    """Import a public name's module the first time the name is used, then cache it."""
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'vaereg' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_MODULE_OF[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -2,33 +2,23 @@
 from __future__ import annotations
 
 import functools
+import json
 import sys
-import traceback
 
 import click
 
-from vaereg.core.errors import PluginError, VaeregError
+from vaereg.core.errors import VaeregError
 
 
 def user_errors(command):
-    """Bad input is printed as a message with exit code 2, never a traceback.
-
-    A plugin failure exits 1; the original traceback is shown first (it points into
-    the plugin's code), then the message that names the plugin and the hook.
-    """
+    """Bad input is printed as a message with exit code 2, never a traceback; a plugin
+    failure exits 1 with the plugin's traceback (see ``vaereg.core.run_main.clean_exit``)."""
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        try:
+        from vaereg.core.run_main import clean_exit
+
+        with clean_exit():
             return command(*args, **kwargs)
-        except VaeregError as error:
-            if isinstance(error, PluginError) and error.__cause__ is not None:
-                traceback.print_exception(error.__cause__, file=sys.stderr)
-            click.echo(f"error: {error}", err=True)
-            sys.exit(error.exit_code)
-        except KeyboardInterrupt as error:  # a second Ctrl-C, or one outside the loop
-            click.echo("interrupted: stopped at once; checkpoints written before are kept",
-                       err=True)
-            sys.exit(getattr(error, "exit_code", 130))
     return wrapper
 
 
@@ -38,6 +28,15 @@ def disable_option(command):
         "--disable-plugin", "disabled", multiple=True, metavar="NAME",
         help="Leave out a recipe plugin (its recipe name or installed name) without "
              "uninstalling it. Repeatable; VAEREG_DISABLE_PLUGINS=a,b does the same.")(command)
+
+
+def trainer_option(command):
+    """``--trainer MODULE:CLASS``, the same as ``--set run.trainer=...``."""
+    return click.option(
+        "--trainer", metavar="MODULE:CLASS",
+        help="Train with a vaereg.Trainer subclass, package.module:Class or "
+             "path/to/file.py:Class (the same as --set run.trainer=...). A run records "
+             "its trainer; --resume rebuilds it.")(command)
 
 
 def load_with_disabled(recipe: str, overrides: tuple[str, ...], disabled: tuple[str, ...]):
@@ -62,31 +61,48 @@ def main() -> None:
     Exit codes: 0 done; 1 a plugin failed (import, hook names, an exception in a
     hook; the message names it); 2 bad input (recipe, --set, data, checkpoint, run
     folder); 3 a non-finite loss or gradient stopped the run; 130/143 stopped by
-    Ctrl-C/SIGTERM after writing a checkpoint.
+    Ctrl-C/SIGTERM (the message says which checkpoint to resume from, if any).
     """
 
 
-@main.command()
+class OverrideCommand(click.Command):
+    """A command taking ``--set``: ``--set run.epochs 3`` (a space for '=') gets a message
+    with the right form, not click's "unexpected extra argument" or "no such file: 3"."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for flag, key, *value in zip(args, args[1:], args[2:] + [None]):
+            if flag == "--set" and "=" not in key:
+                shown = value[0] and not value[0].startswith("-") and not value[0].endswith(".toml")
+                example = f"{key}={value[0] if shown else 'VALUE'}"
+                raise click.UsageError(f"--set {key}: expected KEY.PATH=VALUE as one "
+                                       f"argument, with '=' and no spaces around it: "
+                                       f"--set {example}", ctx)
+        return super().parse_args(ctx, args)
+
+
+@main.command(cls=OverrideCommand)
 @click.argument("recipe", type=click.Path(dir_okay=False), required=False)
 @click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
               help="Override a recipe key; VALUE is a TOML literal. Repeatable.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True,
+              help="No progress: no bar on a terminal, no per-epoch lines elsewhere.")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False), metavar="RUN_DIR",
               help="Continue the run in RUN_DIR from its last checkpoint, instead of "
                    "starting RECIPE; --set may raise run.epochs.")
+@trainer_option
 @disable_option
 @click.option("--trace-hooks", is_flag=True,
               help="Print every hook call and the plugins that answered it (implies --quiet).")
 @user_errors
 def run(recipe: str | None, overrides: tuple[str, ...], quiet: bool, resume_dir: str | None,
-        disabled: tuple[str, ...], trace_hooks: bool) -> None:
+        trainer: str | None, disabled: tuple[str, ...], trace_hooks: bool) -> None:
     """Train RECIPE, log to TensorBoard, checkpoint, report test metrics.
 
     Ctrl-C or SIGTERM checkpoints and exits with 130/143 and the command that resumes;
     a second Ctrl-C exits at once. Exit code 2: bad input; 3: non-finite loss.
     """
     from vaereg.core.resume import load_run_recipe
-    from vaereg.core.trainer import Trainer
+    from vaereg.core.run_main import run_main
 
     if (recipe is None) == (resume_dir is None):
         raise VaeregError("give a RECIPE to start a run, or --resume RUN_DIR to continue "
@@ -94,24 +110,53 @@ def run(recipe: str | None, overrides: tuple[str, ...], quiet: bool, resume_dir:
     if resume_dir and disabled:
         raise VaeregError("--disable-plugin cannot change a run being resumed: a resumed run "
                           "keeps the plugins it started with")
+    overrides += trainer_override(trainer)
     loaded = (load_run_recipe(resume_dir, overrides) if resume_dir
               else load_with_disabled(recipe, overrides, disabled))
     trace = functools.partial(click.echo, err=True) if trace_hooks else None
-    trainer = Trainer(loaded, quiet=quiet or trace_hooks, trace_hooks=trace)
-    metrics = trainer.fit(run_dir=resume_dir, resume=resume_dir is not None)
-    click.echo(f"run directory: {trainer.run_dir}  test/neg_elbo: "
-               f"{metrics['test/neg_elbo']:.2f} nats")
+    built = build_trainer(loaded, resume_dir)(loaded, quiet=quiet or trace_hooks,
+                                              trace_hooks=trace)
+    run_main(built, resume_dir, resume=resume_dir is not None)
 
 
-@main.command()
+def trainer_override(trainer: str | None) -> tuple[str, ...]:
+    """``--trainer X`` as ``--set run.trainer="X"`` (a file path made absolute)."""
+    from vaereg.core.import_path import normalize
+
+    return (f"run.trainer={json.dumps(normalize(trainer))}",) if trainer else ()
+
+
+def build_trainer(loaded, resume_dir: str | None) -> type:
+    """The class ``run.trainer`` names; for a resume, a class that cannot be imported
+    here is refused with what to do (continuing with another class would change the run)."""
+    from vaereg.core.trainer_class import trainer_class
+
+    try:
+        return trainer_class(loaded)
+    except VaeregError as error:
+        if resume_dir is None:
+            raise
+        raise type(error)(f"{error}.\nThe run in {resume_dir} was trained by "
+                          f"{loaded.run.trainer}; resuming it with another trainer would "
+                          f"change the run. Make that class importable here and run the "
+                          f"same command again, or resume from your own code: "
+                          f"vaereg.run_main(YourTrainer(vaereg.load_recipe("
+                          f"'{resume_dir}/recipe.toml')), run_dir='{resume_dir}', "
+                          f"resume=True)") from error.__cause__
+
+
+@main.command(cls=OverrideCommand)
 @click.argument("recipe", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
               help="Override a recipe key, as for 'run'.")
+@trainer_option
 @disable_option
 @user_errors
-def validate(recipe: str, overrides: tuple[str, ...], disabled: tuple[str, ...]) -> None:
+def validate(recipe: str, overrides: tuple[str, ...], trainer: str | None,
+             disabled: tuple[str, ...]) -> None:
     """Check RECIPE (and overrides) without training."""
-    loaded = load_with_disabled(recipe, overrides, disabled)
+    loaded = load_with_disabled(recipe, overrides + trainer_override(trainer), disabled)
+    build_trainer(loaded, None)  # run.trainer imports, as run would need
     names = ", ".join(spec.name for spec in loaded.plugins) or "none"
     click.echo(f"{recipe}: valid (model {loaded.model.name}, data {loaded.data.name}, "
                f"plugins: {names})")
@@ -121,23 +166,37 @@ def validate(recipe: str, overrides: tuple[str, ...], disabled: tuple[str, ...])
 @click.argument("name", required=False)
 @user_errors
 def plugins(name: str | None) -> None:
-    """List installed plugins, or show one plugin's options."""
-    from vaereg.core.disable import ENV_VAR, requested
-    from vaereg.core.options import field_help
-    from vaereg.core.registry import PLUGINS
+    """List installed plugins, models and datasets, or show one's options.
 
-    entries = PLUGINS.entries()
+    NAME is looked up among all three (a recipe's [plugins.NAME], [model] name = NAME,
+    [data] name = NAME).
+    """
+    from vaereg.core.disable import ENV_VAR, requested
+    from vaereg.core.errors import did_you_mean
+    from vaereg.core.options import field_help
+    from vaereg.core.registry import DATASETS, MODELS, PLUGINS
+
+    kinds = ((PLUGINS, "plugins", "[plugins.NAME]"), (MODELS, "models", "[model] name"),
+             (DATASETS, "datasets", "[data] name"))
+    listings = [(registry, heading, where, registry.entries()) for registry, heading, where in kinds]
     if name is None:
         disabled = requested()
-        for entry in entries.values():
-            note = f"  (disabled by {ENV_VAR})" if entry.name in disabled else ""
-            click.echo(f"{entry.name:<16} {entry.distribution} {entry.version}{note}")
+        for registry, heading, where, entries in listings:
+            click.echo(f"{heading} ({where}):")
+            for entry in entries.values():
+                note = (f"  (disabled by {ENV_VAR})"
+                        if registry is PLUGINS and entry.name in disabled else "")
+                click.echo(f"{entry.name:<16} {entry.distribution} {entry.version}{note}")
         return
-    if name not in entries:
-        raise VaeregError(PLUGINS.unknown(name))
-    cls = PLUGINS.load(name)
-    entry = entries[name]
-    doc = cls.__doc__ or sys.modules[cls.__module__].__doc__ or "(no description)"
-    click.echo(f"{name} ({entry.origin}): {doc.strip().splitlines()[0]}")
-    for option_name, type_text, default, help_text in field_help(cls.Options):
-        click.echo(f"  {option_name} = {default!r}  ({type_text})\n      {help_text}")
+    matches = [(registry, entries[name]) for registry, _, _, entries in listings
+               if name in entries]
+    if not matches:
+        known = [n for *_, entries in listings for n in entries]
+        raise VaeregError(f"no plugin, model or dataset is called '{name}'"
+                          + did_you_mean(name, known) + "; 'vaereg plugins' lists them")
+    for registry, entry in matches:
+        cls = registry.load(name)
+        doc = cls.__doc__ or sys.modules[cls.__module__].__doc__ or "(no description)"
+        click.echo(f"{name} ({registry.kind}, {entry.origin}): {doc.strip().splitlines()[0]}")
+        for option_name, type_text, default, help_text in field_help(cls.Options):
+            click.echo(f"  {option_name} = {default!r}  ({type_text})\n      {help_text}")

@@ -15,13 +15,16 @@ from typing import Any, Iterable, Literal
 
 import attrs
 
+from vaereg.core.data_seed import pop_data_seed
 from vaereg.core.disable import drop_plugins
 from vaereg.core.errors import PluginError, Problem, RecipeError, VaeregError, did_you_mean
+from vaereg.core.key_origins import KeyOrigins, key_paths
 from vaereg.core.optimizers import OPTIMIZERS
 from vaereg.core.options import build, found, in_range, option, positive, to_table
 from vaereg.core.registry import DATASETS, MODELS, PLUGINS
-from vaereg.core.run_cadence import CheckpointOptions, LoggingOptions
 from vaereg.core.lr_schedule import SchedulerOptions
+from vaereg.core.run_cadence import CheckpointOptions, LoggingOptions
+from vaereg.core.trainer_class import trainer_path
 
 SECTIONS = ("run", "data", "model", "optimizer", "scheduler", "logging", "checkpoint",
             "plugins")
@@ -42,18 +45,22 @@ def _monitor_name(value: str) -> str | None:
 @attrs.frozen
 class RunOptions:
     name: str = option("run", "run name; runs go to <out_dir>/<name>/version_<k>", check=_safe_name)
-    seed: int = option(0, "seed for Python, torch and the data split", check=in_range(0))
+    seed: int = option(0, "seed for Python and torch (initialization, batch order, dropout) "
+                       "and, unless data.seed is set, the data split", check=in_range(0))
     epochs: int = option(10, "number of training epochs", check=in_range(0))
     out_dir: str = option("runs", "folder that holds run folders (any path)")
     device: Literal["auto", "cpu", "cuda"] = option("auto", "'auto' takes CUDA when available")
     log_every_n_steps: int = option(10, "write per-step scalars every n optimizer steps",
                                     check=positive)
-    progress: bool = option(True, "show a progress bar on a terminal")
+    progress: bool = option(True, "show progress: a bar on a terminal, else a line per epoch")
     validate_every_n_epochs: int = option(1, "validate every n epochs (and after the last)",
                                           check=positive)
     monitor: str = option("auto", "validation metric that picks best.pt, early stopping and "
                           "the plateau schedule (lower is better); 'auto' = val/neg_elbo, or "
                           "val/loss for a model without an ELBO", check=_monitor_name)
+    trainer: str = option("", "the Trainer class, package.module:Class or file.py:Class; "
+                          "'' = vaereg.Trainer (a run records the class that trained it)",
+                          check=trainer_path)
     on_nonfinite: Literal["stop", "skip"] = option(
         "stop", "a NaN/inf loss or gradient: 'stop' the run (exit code 3, checkpoints from "
         "before kept) or 'skip' the step (counted in metrics.json as skipped_steps)")
@@ -90,18 +97,28 @@ class Recipe:
     plugins: tuple[PluginSpec, ...]
     source: str
     disabled: tuple[str, ...] = ()  # recipe plugin names turned off by ``load_recipe(disable=)``
+    data_seed: int | None = None  # ``data.seed``; None: follow run.seed
+
+    @property
+    def seed_for_data(self) -> int:
+        """The seed of the data split and subset: ``data.seed``, else ``run.seed``."""
+        return self.run.seed if self.data_seed is None else self.data_seed
 
     def to_table(self) -> dict[str, Any]:
         """The fully resolved recipe (defaults filled in), ready for ``tomli_w``."""
         table: dict[str, Any] = {"run": to_table(self.run)}
-        for section in ("data", "model", "optimizer"):
+        for section, registry in (("data", DATASETS), ("model", MODELS), ("optimizer", None)):
             part = getattr(self, section)
-            table[section] = {"name": part.name, **to_table(part.options)}
+            name = registry.recorded(part.name) if registry else part.name
+            table[section] = {"name": name, **to_table(part.options)}
+        if self.data_seed is not None:
+            table["data"]["seed"] = self.data_seed
         for section in ("scheduler", "logging", "checkpoint"):
             table[section] = to_table(getattr(self, section))
         table["plugins"] = {}
         for spec in self.plugins:
-            entry = {} if spec.use == spec.name else {"use": spec.use}
+            use = PLUGINS.recorded(spec.use)
+            entry = {} if use == spec.name else {"use": use}
             table["plugins"][spec.name] = {**entry, **to_table(spec.options)}
         return table
 
@@ -187,13 +204,13 @@ def apply_overrides(table: dict, overrides: Iterable[str]) -> tuple[dict, set[st
 class _Validator:
     """Collects problems while building each section."""
 
-    def __init__(self, source: str, override_keys: set[str]):
+    def __init__(self, source: str, origins: KeyOrigins):
         self.source = source
-        self.override_keys = override_keys
+        self.origins = origins
         self.problems: list[Problem] = []
 
     def where(self, key: str) -> str:
-        return "--set" if key in self.override_keys else self.source
+        return self.origins.of(key)
 
     def add(self, key: str, message: str) -> None:
         self.problems.append(Problem(self.where(key), key, message))
@@ -271,15 +288,24 @@ class _Validator:
                 self.add(key, message)
 
 
-def validate(table: dict, source: str, override_keys: set[str] = frozenset()) -> Recipe:
-    """Build a :class:`Recipe` from a merged table, or raise every problem at once."""
-    check = _Validator(source, set(override_keys))
+def validate(table: dict, source: str, override_keys: set[str] = frozenset(),
+             file_keys: set[str] | None = None) -> Recipe:
+    """Build a :class:`Recipe` from a merged table, or raise every problem at once.
+
+    ``file_keys``: the key paths the recipe files held before overrides (default: all of
+    ``table``'s); problems elsewhere are blamed on ``--set``.
+    """
+    check = _Validator(source, KeyOrigins(source, key_paths(table) if file_keys is None
+                                          else file_keys, override_keys))
     for key in table:
         if key not in SECTIONS:
             check.add(key, "unknown section" + did_you_mean(key, SECTIONS)
                       + f"; sections: {', '.join(SECTIONS)} (and extends, in recipe files)")
     run = check.build(RunOptions, table.get("run", {}), "run")
-    data = check.component("data", table.get("data", {}), None, DATASETS, "fashion_mnist")
+    data_table, data_seed, seed_problem = pop_data_seed(table.get("data", {}))
+    if seed_problem:
+        check.add("data.seed", seed_problem)
+    data = check.component("data", data_table, None, DATASETS, "fashion_mnist")
     model = check.component("model", table.get("model", {}), None, MODELS, "vanilla")
     optimizer = check.component("optimizer", table.get("optimizer", {}), OPTIMIZERS, None, "adam")
     sections = {name: check.build(cls, table.get(name, {}), name)
@@ -288,7 +314,8 @@ def validate(table: dict, source: str, override_keys: set[str] = frozenset()) ->
     plugins = check.plugins(table.get("plugins", {}))
     if check.problems:
         raise RecipeError(check.problems)
-    recipe = Recipe(run, data, model, optimizer, plugins=plugins, source=source, **sections)
+    recipe = Recipe(run, data, model, optimizer, plugins=plugins, source=source,
+                    data_seed=data_seed, **sections)
     check.whole_recipe(recipe)
     if check.problems:
         raise RecipeError(check.problems)
@@ -306,6 +333,7 @@ def load_recipe(path: str | Path | None = None, overrides: Iterable[str] = (),
         raise ValueError("give a recipe path or a table")
     source = str(path) if table is None else "<recipe table>"
     merged = read_toml(Path(path)) if table is None else copy.deepcopy(table)
+    file_keys = key_paths(merged)
     merged, keys = apply_overrides(merged, overrides)
     merged, dropped = drop_plugins(merged, disable)
-    return attrs.evolve(validate(merged, source, keys), disabled=dropped)
+    return attrs.evolve(validate(merged, source, keys, file_keys), disabled=dropped)

@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from vaereg.core.errors import PluginError, VaeregError, did_you_mean
+from vaereg.core.import_path import class_path, import_object, is_import_path
 
 IN_CODE = "registered in code"
 
@@ -73,8 +74,15 @@ class Registry:
 
     def origin(self, name: str) -> str:
         """Where ``name`` comes from (see :attr:`Entry.origin`)."""
+        if is_import_path(name):
+            return f"imported from {name}"
         entry = self.entries().get(name)
         return entry.origin if entry else "unknown origin"
+
+    def recorded(self, name: str) -> str:
+        """The name a run records: a class registered in code by its import path (a
+        fresh process, resuming the run, does not have the registration), else ``name``."""
+        return class_path(self._in_code[name]) if name in self._in_code else name
 
     def unknown(self, name: str) -> str:
         """The message for a name nobody provides."""
@@ -83,7 +91,10 @@ class Registry:
                 + f"; installed: {', '.join(names) or 'none'}")
 
     def load(self, name: str) -> Any:
-        """The class behind ``name``; a failing import names the entry and distribution."""
+        """The class behind ``name`` (an entry point, a registration or an import path,
+        ``package.module:Class``); a failing import names the entry and distribution."""
+        if is_import_path(name):
+            return import_object(name, self.kind)
         if name in self._in_code:
             return self._in_code[name]
         if name in self._loaded:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from vaereg.core.errors import VaeregError
+from vaereg.core.import_path import class_path
 from vaereg.core.recipe import Recipe, load_recipe
 from vaereg.core.run_dir import RECIPE_FILE
 
@@ -20,6 +21,7 @@ CHANGEABLE = ("run.epochs", "run.device", "run.progress", "run.log_every_n_steps
               "logging.every_n_epochs", "logging.min_seconds", "logging.num_images",
               "checkpoint.every_n_epochs", "checkpoint.min_seconds", "checkpoint.best")
 LAST = Path("checkpoints") / "last.pt"
+TRAINER_KEY = "run.trainer"
 
 
 def resume_command(run_dir: str | Path) -> str:
@@ -33,8 +35,21 @@ def load_run_recipe(run_dir: str | Path, overrides: Iterable[str] = ()) -> Recip
     missing = [str(name) for name in (RECIPE_FILE, LAST) if not (run_dir / name).is_file()]
     if missing:
         raise VaeregError(f"{run_dir} is not a vaereg run folder that can be resumed: "
-                          f"{' and '.join(missing)} not found")
+                          f"{' and '.join(missing)} not found" + _versions_hint(run_dir))
     return load_recipe(run_dir / RECIPE_FILE, overrides)
+
+
+def _versions_hint(folder: Path) -> str:
+    """For ``--resume runs/NAME``: the ``version_<k>`` folders it holds, which to give."""
+    versions = sorted((p for p in folder.glob("version_*") if p.is_dir()),
+                      key=lambda p: (len(p.name), p.name))
+    if not versions:
+        return ""
+    resumable = [p for p in versions if (p / RECIPE_FILE).is_file() and (p / LAST).is_file()]
+    listing = ", ".join(p.name + ("" if p in resumable else " (no checkpoint)") for p in versions)
+    advice = (f"; resume one of them, e.g. {resume_command(resumable[-1])}" if resumable
+              else "; none has a checkpoint to resume from")
+    return f". It holds the runs {listing}{advice}"
 
 
 def _flat(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -58,6 +73,9 @@ def check_resumable(state: dict[str, Any], recipe: Recipe, run_dir: Path) -> Non
         raise VaeregError(f"{run_dir / LAST} does not record the recipe it was trained "
                           f"with: it is not a checkpoint of a vaereg run")
     before, after = _flat(saved), _flat(recipe.to_table())
+    if before.get(TRAINER_KEY, "''") == "''":  # recorded by no Trainer: the plain one
+        from vaereg.core.trainer import Trainer  # (it imports this module)
+        before[TRAINER_KEY] = repr(class_path(Trainer))
     changed = [key for key in sorted(before.keys() | after.keys())
                if key not in CHANGEABLE and before.get(key) != after.get(key)]
     if changed:

@@ -14,6 +14,7 @@ from vaereg.core.registry import DATASETS, MODELS, PLUGINS
 
 RECIPE_FILE = "recipe.toml"
 METRICS_FILE = "metrics.json"
+DATA_SOURCE_FILE = "data_source.json"
 
 
 def new_run_dir(out_dir: str | Path, name: str) -> Path:
@@ -65,3 +66,11 @@ def write_recipe(run_dir: Path, recipe: Recipe) -> None:
 
 def write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
     write_atomic(run_dir / METRICS_FILE, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+
+
+def write_data_source(run_dir: Path, dataset: Any) -> None:
+    """What the data was actually read from, when the dataset says (its optional
+    ``source`` attribute after ``load``: e.g. the folder and a checksum of each file)."""
+    source = getattr(dataset, "source", None)
+    if source is not None:
+        write_atomic(run_dir / DATA_SOURCE_FILE, json.dumps(source, indent=2) + "\n")

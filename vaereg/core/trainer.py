@@ -34,9 +34,10 @@ from vaereg.core.progress import Progress
 from vaereg.core.recipe import Recipe
 from vaereg.core.resume import check_resumable, resume_command
 from vaereg.core.run_cadence import Cadence
-from vaereg.core.run_dir import new_run_dir, write_metrics, write_recipe
+from vaereg.core.run_dir import new_run_dir, write_data_source, write_metrics, write_recipe
 from vaereg.core.seeding import rng_state, seed_everything, set_rng_state
 from vaereg.core.stop_signals import StopRequests
+from vaereg.core.trainer_class import with_trainer
 
 
 def resolve_device(name: str) -> torch.device:
@@ -65,7 +66,7 @@ class Trainer:
     def __init__(self, recipe: Recipe, *, quiet: bool = False,
                  extra_plugins: tuple[tuple[str, Any], ...] = (),
                  trace_hooks: Callable[[str], None] | None = None):
-        self.recipe = recipe
+        self.recipe = with_trainer(recipe, type(self))  # recorded: a resume rebuilds this class
         self.quiet = quiet
         self.epoch = 0
         self.step = 0
@@ -141,7 +142,7 @@ class Trainer:
     def splits(self):
         """The dataset's train/val/test splits, on the device (loaded on first use)."""
         if self._splits is None:
-            splits = self.dataset.load(self.recipe.run.seed)
+            splits = self.dataset.load(self.recipe.seed_for_data)
             self._splits = type(splits)(*(s.to(self.device) for s in
                                           (splits.train, splits.val, splits.test)))
         return self._splits
@@ -372,6 +373,7 @@ class Trainer:
             self._resume()
         write_recipe(self.run_dir, self.recipe)
         self.splits  # load data before the clock starts
+        write_data_source(self.run_dir, self.dataset)
         self.model.train()
         self.hook.on_train_start(trainer=self)
         started = time.perf_counter()
@@ -424,6 +426,7 @@ class Trainer:
                     metrics.update(self.validate())
                 self.hook.on_train_epoch_end(trainer=self, epoch=epoch, metrics=metrics)
                 self.history.append(metrics)
+                progress.end_epoch(metrics)
                 self.tensorboard.scalars({f"epoch/{k}": v for k, v in metrics.items()}, epoch)
                 self.epoch = epoch + 1
                 self._progress = None

@@ -1,12 +1,14 @@
 """Fashion-MNIST (Xiao et al. 2017): 60k training and 10k test images, 28x28 grey.
 
-Where the files come from, in order: torchvision's layout under ``root``; Debian's
-``dataset-fashion-mnist`` package (gzipped IDX, decompressed once into a cache);
-torchvision's download into ``root``.
+Where the files come from: a ``root`` the user set, and only there (its torchvision
+layout, or a download into it). With the default empty root, in order: torchvision's
+layout under the cache; Debian's ``dataset-fashion-mnist`` package (gzipped IDX,
+decompressed once into the cache); torchvision's download into the cache.
 """
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -35,7 +37,9 @@ def cache_dir() -> Path:
 
 @attrs.frozen
 class ImageDataOptions:
-    root: str = option("~/.cache/vaereg/data", "folder searched for (and downloaded into) the data")
+    root: str = option("", "folder holding the data (torchvision's layout), and the only "
+                       "place searched when set; '' = the usual places: "
+                       "$XDG_CACHE_HOME/vaereg/data, Debian's package, a download")
     batch_size: int = option(128, "training batch size", check=positive)
     train_size: int = option(0, "fixed training subset size; 0 = all that remains after validation",
                              check=in_range(0))
@@ -63,31 +67,61 @@ def _torchvision(root: Path, train: bool, download: bool):
     return TorchvisionFashionMNIST(str(root), train=train, download=download)
 
 
-def load_raw(root: str, download: bool) -> tuple[torch.Tensor, ...]:
-    """(train images, train labels, test images, test labels) as uint8/int64 tensors."""
-    root_path = Path(root).expanduser()
-    attempts: list[str] = []
-    candidates = [(root_path, False, f"torchvision files under {root_path}")]
-    if SYSTEM_DIR.is_dir():
-        candidates.append((cache_dir(), False, f"Debian package files in {SYSTEM_DIR} "
-                           f"(decompressed into {cache_dir()})"))
+def default_root() -> Path:
+    """Where an empty ``data.root`` looks first, and downloads into."""
+    return cache_dir() / "data"
+
+
+def _candidates(root: str, download: bool) -> tuple[list[tuple[Path, bool, str]], list[str]]:
+    """(where to look: (folder, download?, label), what was skipped and why). A root the
+    user set is the only place searched: data from elsewhere would be a silent swap."""
+    skipped: list[str] = []
+    if root:
+        root_path = Path(root).expanduser()
+        candidates = [(root_path, False, f"torchvision files under data.root = {root_path} "
+                       f"({root_path / 'FashionMNIST' / 'raw'}/{{{', '.join(FILES)}}})")]
+        skipped.append("other places: not searched, because data.root is set (leave it "
+                       "empty to search the usual places)")
     else:
-        attempts.append(f"Debian package files in {SYSTEM_DIR}: not installed "
-                        "(apt-get install dataset-fashion-mnist)")
+        root_path = default_root()
+        candidates = [(root_path, False, f"torchvision files under {root_path}")]
+        if SYSTEM_DIR.is_dir():
+            candidates.append((cache_dir(), False, f"Debian package files in {SYSTEM_DIR} "
+                               f"(decompressed into {cache_dir()})"))
+        else:
+            skipped.append(f"Debian package files in {SYSTEM_DIR}: not installed "
+                           "(apt-get install dataset-fashion-mnist)")
     if download:
         candidates.append((root_path, True, f"torchvision download into {root_path}"))
     else:
-        attempts.append("torchvision download: disabled by data.download = false")
+        skipped.append("torchvision download: disabled by data.download = false")
+    return candidates, skipped
+
+
+def checksums(folder: Path) -> dict[str, str]:
+    """sha256 of each IDX file read, to tell later which copy a run trained on."""
+    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in FILES}
+
+
+def load_raw(root: str, download: bool) -> tuple[tuple[torch.Tensor, ...], dict]:
+    """((train images, train labels, test images, test labels) as uint8/int64 tensors,
+    where they were read: folder, how found, checksums)."""
+    candidates, skipped = _candidates(root, download)
+    attempts: list[str] = []
     for where, fetch, label in candidates:
         try:
             if where == cache_dir() and not fetch:
                 _decompress_system_copy(SYSTEM_DIR, where / "FashionMNIST" / "raw")
             train = _torchvision(where, True, fetch)
             test = _torchvision(where, False, fetch)
-            return train.data, train.targets, test.data, test.targets
         except READ_ERRORS as error:
             attempts.append(f"{label}: {first_line(error)}")
-    raise VaeregError("Fashion-MNIST not found. Tried:\n" + "\n".join(f"  - {a}" for a in attempts))
+            continue
+        raw = Path(train.raw_folder).resolve()
+        source = {"dataset": "fashion_mnist", "path": str(raw), "found_by": label,
+                  "sha256": checksums(raw)}
+        return (train.data, train.targets, test.data, test.targets), source
+    raise VaeregError("Fashion-MNIST not found. Tried:\n" + "\n".join(f"  - {a}" for a in attempts + skipped))
 
 
 def _to_float(images: torch.Tensor) -> torch.Tensor:
@@ -96,7 +130,10 @@ def _to_float(images: torch.Tensor) -> torch.Tensor:
 
 
 class FashionMNIST:
-    """Dataset plugin API: ``Options``, ``input_shape``, ``num_classes``, ``load(seed)``."""
+    """Fashion-MNIST, 28x28 grey images in [0, 1]; ``source`` says where they were read.
+
+    Dataset plugin API: ``Options``, ``input_shape``, ``num_classes``, ``load(seed)``.
+    """
 
     Options = ImageDataOptions
     input_shape = (1, 28, 28)
@@ -104,10 +141,12 @@ class FashionMNIST:
 
     def __init__(self, options: ImageDataOptions):
         self.options = options
+        self.source: dict | None = None  # set by load()
 
     def load(self, seed: int) -> Splits:
         """Seeded train/validation split of the training set, and the official test set."""
-        train_x, train_y, test_x, test_y = load_raw(self.options.root, self.options.download)
+        (train_x, train_y, test_x, test_y), self.source = load_raw(self.options.root,
+                                                                   self.options.download)
         binarize = self.options.binarize == "dynamic"
         try:
             train, val = split_train_val(_to_float(train_x), train_y, val_size=self.options.val_size,
