@@ -43,7 +43,7 @@ def test_recipe_trains_on_fashion_mnist(tmp_path):
     recipe = load_recipe(RECIPES / "adversarial.toml")
     assert recipe.plugin("adversarial").options.eps == pytest.approx(EPS)
     trainer = make_trainer(recipe.to_table(), tmp_path, overrides=(
-        "run.epochs=1", "run.device=cpu", "run.histograms=false", "data.train_size=256",
+        "run.epochs=1", "run.device=cpu", "logging.histograms=false", "data.train_size=256",
         "data.val_size=64", "model.hidden_dims=[32]", "plugins.adversarial.eval_size=32",
         "plugins.adversarial.eval_steps=2"))
     trainer.fit()

@@ -22,7 +22,7 @@ def test_trains_with_a_finite_decreasing_loss(tmp_path):
     from vaereg import Trainer
     recipe = load_recipe(RECIPE, overrides=[
         "data.train_size=1024", "data.val_size=256", "run.epochs=3", "run.device=cpu",
-        f"run.out_dir='{tmp_path}'", "run.histograms=false", "plugins.adversarial.eval_size=64",
+        f"run.out_dir='{tmp_path}'", "logging.histograms=false", "plugins.adversarial.eval_size=64",
         "plugins.adversarial.eval_steps=3", "plugins.kl_schedule.ramp_steps=8"])
     trainer = Trainer(recipe, quiet=True)
     metrics = trainer.fit()

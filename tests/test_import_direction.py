@@ -41,7 +41,7 @@ def test_core_imports_no_plugin_and_no_concrete_model_or_dataset(path):
     """The core finds plugins, models and datasets through the registries only."""
     modules = imported_modules(path)
     reached = within(modules, "vaereg.plugins") | within(modules, "vaereg.models") \
-        | (within(modules, "vaereg.data") - within(modules, "vaereg.data.batch"))
+        | within(modules, "vaereg.data")
     assert not reached, f"{path.name} imports {sorted(reached)}"
 
 

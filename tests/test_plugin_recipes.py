@@ -10,7 +10,7 @@ RECIPES = Path(__file__).parent.parent / "recipes"
 PLUGINS = {"weight_decay.toml": ["weight_decay"],
            "batchnorm_dropout.toml": ["batchnorm", "dropout"],
            "sparsity.toml": ["sparsity"]}
-SHORT = ("run.epochs=1", "run.device=cpu", "run.progress=false", "run.histograms=false",
+SHORT = ("run.epochs=1", "run.device=cpu", "run.progress=false", "logging.histograms=false",
          "data.train_size=256", "data.val_size=128", "model.hidden_dims=[32, 16]")
 
 

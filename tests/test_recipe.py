@@ -91,7 +91,7 @@ x = 1
     assert all(p.startswith(str(path)) for p in found)
     assert "run.epoch: unknown key (did you mean 'epochs'?)" in text
     assert "run.seed: expected an integer, found boolean true" in text
-    assert "model.latent_dim: expected a positive number, found number 0" in text
+    assert "model.latent_dim: expected a positive finite number, found number 0" in text
     assert "model.likelihood: expected one of 'bernoulli', 'gaussian', found string 'poisson'" in text
     assert "optimizer.lr: expected a number, found string 'fast'" in text
     assert "plugins.dropuot: unknown plugin 'dropuot' (did you mean 'dropout'?)" in text

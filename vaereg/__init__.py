@@ -8,11 +8,12 @@ from vaereg.analysis.variance_shift import variance_shift
 from vaereg.core.errors import (NonFiniteError, PluginError, Problem, RecipeError,
                                 RunInterrupted, VaeregError)
 from vaereg.core.hookspecs import hookimpl
+from vaereg.core.objective import Objective
 from vaereg.core.options import in_range, option, positive
 from vaereg.core.recipe import Recipe, load_recipe
 from vaereg.core.registry import DATASETS, MODELS, PLUGINS
 from vaereg.core.trainer import Trainer
-from vaereg.data.batch import Batch
+from vaereg.core.batch import Batch
 from vaereg.data.tensor_split import Splits, TensorSplit
 from vaereg.functional.attacks import fgsm, pgd
 from vaereg.functional.kl_schedules import free_bits_kl, kl_capacity, kl_weight, scheduled_kl
@@ -22,7 +23,7 @@ from vaereg.models.blocks import Block, hidden_blocks, last_blocks
 __version__ = "0.1.0"
 
 __all__ = [
-    "Batch", "Block", "DATASETS", "MODELS", "NonFiniteError", "PLUGINS", "PluginError",
+    "Batch", "Block", "DATASETS", "MODELS", "NonFiniteError", "Objective", "PLUGINS", "PluginError",
     "Problem", "Recipe", "RecipeError", "RunInterrupted", "Splits", "TensorSplit", "Trainer",
     "VaeregError", "fgsm", "free_bits_kl", "hidden_blocks", "hookimpl", "in_range",
     "kl_capacity", "kl_weight", "last_blocks", "load_recipe", "option", "pgd", "positive",

@@ -69,13 +69,18 @@ class SyntheticImages:
 def tiny_recipe(**sections: dict[str, Any]) -> dict[str, Any]:
     """A 2-epoch MLP run on 64 synthetic images; keyword tables are deep-merged in.
 
+    Checkpoints and images are written after every epoch (no ``min_seconds`` wait), so
+    what a test sees does not depend on the machine's speed.
+
     Runs on the CPU unless ``VAEREG_TEST_DEVICE`` says otherwise (``cuda`` runs a test
     suite's trainers on a GPU).
     """
     base = {
         "run": {"name": "test", "seed": 0, "epochs": 2,
                 "device": os.environ.get("VAEREG_TEST_DEVICE", "cpu"),
-                "log_every_n_steps": 1, "histograms": False, "progress": False},
+                "log_every_n_steps": 1, "progress": False},
+        "logging": {"histograms": False, "min_seconds": 0},
+        "checkpoint": {"min_seconds": 0},
         "data": {"name": "synthetic"},
         "model": {"name": "vanilla", "hidden_dims": [32, 16], "latent_dim": 4},
         "optimizer": {"name": "adam", "lr": 1e-3},

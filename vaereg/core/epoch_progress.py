@@ -40,13 +40,14 @@ class EpochProgress:
                 self.sizes[name].append(n)
 
     def averages(self) -> dict[str, float]:
-        """``train/<term>`` averages over the images of the batches that had the term
-        (none if every step was skipped)."""
+        """``train_running/<term>``: averages over the images of the batches that had
+        the term (none if every step was skipped), measured in training mode while the
+        weights changed; ``train/<term>`` in metrics.json is the final model in eval mode."""
         averages = {}
         for name, values in self.values.items():
             sizes = torch.tensor(self.sizes[name], dtype=torch.float64)
             weighted = _on_cpu(values).double() * sizes
-            averages[f"train/{name}"] = (weighted.sum() / sizes.sum()).item()
+            averages[f"train_running/{name}"] = (weighted.sum() / sizes.sum()).item()
         return averages
 
     def state_dict(self) -> dict[str, Any]:

@@ -5,23 +5,27 @@ test keeps the two in step).
 
 Calling conventions, for every hook:
 
-* Every hook receives the running :class:`vaereg.Trainer` as ``trainer``. It exposes
-  ``model``, ``optimizer``, ``recipe``, ``epoch`` (0-based, the epoch in progress),
-  ``step`` (optimizer steps taken so far), ``device`` and ``log(name, value)``.
-  A plugin declares only the arguments it uses; pluggy passes those.
+* Every hook receives the running :class:`vaereg.Trainer` as ``trainer``; its public
+  state (``model``, ``optimizer``, ``recipe``, ``epoch``, ``step``, ``device``,
+  ``monitor``, ``should_stop``, ``log(name, value)``, ...) is documented in docs/api.md,
+  "Trainer". A plugin declares only the arguments it uses; pluggy passes those.
 * Order: implementations run in the order the plugins appear in the recipe (the core
-  registers them in reverse, because pluggy calls the last registered first). The core's
-  own work at that moment (building the optimizer, stepping it) comes after every plugin
-  answered.
+  registers them in reverse, because pluggy calls the last registered first), then the
+  core's built-in plugins (``vaereg.core.builtin``: TensorBoard pictures, best.pt). The
+  core's own work at that moment (building the optimizer, stepping it) comes after every
+  plugin answered.
 * Unless a hook says "first result wins", all implementations run and their return values
   are collected (``None`` results are dropped).
 * Mutable arguments (``batch``, ``terms``, ``param_groups``, ``metrics``) are shared: a
   plugin sees what earlier plugins did to them.
 
 One step of training calls, in order: ``on_batch_start``, ``transform_batch``, the
-forward pass and model loss (``Trainer.training_step``), ``transform_loss``,
-``compute_penalties``, ``on_before_backward``, backward, ``on_after_backward``,
-``on_before_optimizer_step``, the optimizer step, ``on_batch_end``.
+forward pass and model loss (``Trainer.training_step``), ``transform_objective``,
+``compute_penalties``, the sum of the objective, ``on_before_backward``, backward,
+``on_after_backward``, the learning-rate schedule, ``on_before_optimizer_step``, the
+optimizer step, ``on_batch_end``. A non-finite loss (or, with
+``run.on_nonfinite = "skip"``, gradient) ends the step right after the loss (or the
+backward pass): no later hook of that step runs, so a skipped step changes nothing.
 """
 from __future__ import annotations
 
@@ -99,11 +103,14 @@ def on_train_epoch_start(trainer: Any, epoch: int) -> None:
 
 @hookspec
 def on_train_epoch_end(trainer: Any, epoch: int, metrics: dict[str, float]) -> None:
-    """A training epoch ended, after its validation pass.
+    """A training epoch ended, after its validation pass (if ``run.validate_every_n_epochs``
+    asked for one this epoch).
 
-    ``metrics`` holds this epoch's averages (``train/neg_elbo``, ``val/neg_elbo``, ...)
-    as floats. Plugins may add entries (e.g. ``sparsity/zero_fraction``); every entry is
-    logged to TensorBoard for the epoch.
+    ``metrics`` holds this epoch's averages as floats: ``train_running/<term>`` (the
+    training steps' running averages, training mode) and ``val/<term>`` when validated.
+    Plugins may add entries (e.g. ``sparsity/zero_fraction``); every entry is logged to
+    TensorBoard for the epoch. ``trainer.is_last_epoch`` tells whether training ends
+    after it; a plugin may end it by setting ``trainer.should_stop = True``.
 
     Returns: nothing.
     """
@@ -133,16 +140,23 @@ def transform_batch(trainer: Any, batch: Any) -> None:
 
 
 @hookspec
-def transform_loss(trainer: Any, terms: dict[str, Any], batch: Any) -> None:
-    """Change how the model's loss terms form the objective (KL schedules, free bits).
+def transform_objective(trainer: Any, objective: Any, batch: Any) -> None:
+    """Change how the model's terms form the objective (KL schedules, free bits, an MMD
+    term on the aggregate posterior).
 
     When: every training step, after the forward pass and the model's loss.
 
-    ``terms`` maps names to tensors: at least ``loss`` (the scalar objective minimized),
-    ``neg_elbo``, ``recon`` and ``kl`` (per image, in nats) and ``kl_per_dim`` (per latent
-    dimension, averaged over the batch). Replace ``terms["loss"]`` to change the
-    objective; leave ``neg_elbo``, ``recon`` and ``kl`` as measured so that logs stay
-    comparable. New scalar entries are logged per step.
+    ``objective`` is a :class:`vaereg.Objective`: ``terms`` (per-example tensors
+    ``[batch]`` or ``[batch, ...]``, e.g. ``recon`` and ``kl`` per latent dimension, in
+    nats), ``weights`` (the model's defaults, as changed by earlier plugins), ``outputs``
+    (the model's forward pass: ``posterior``, a ``torch.distributions`` object, ``z``,
+    ``output``) and ``penalties``. Change it only through its methods:
+    ``scale(term, factor)`` multiplies a weight (two plugins scaling one term compose by
+    multiplication); ``reduce_with(term, fn, owner)`` replaces the batch mean of one term
+    by ``fn(term)`` (one owner per term); ``add_term(name, values, weight)``;
+    ``add_penalty(name, scalar)``. The loss is then
+    ``sum_t weight_t * reduce_t(term_t) + sum of penalties``; terms stay as measured, so
+    logs stay comparable.
 
     Returns: nothing.
     """
@@ -150,13 +164,13 @@ def transform_loss(trainer: Any, terms: dict[str, Any], batch: Any) -> None:
 
 @hookspec
 def compute_penalties(trainer: Any, model: Any, batch: Any,
-                      terms: dict[str, Any]) -> dict[str, Any] | None:
+                      objective: Any) -> dict[str, Any] | None:
     """Return named penalty terms to add to the objective (explicit L2, sparsity).
 
-    When: every training step, after ``transform_loss``.
+    When: every training step, after ``transform_objective``.
 
     Returns: a dict ``{name: scalar tensor}`` or None. All results are collected; each
-    penalty is added to ``terms["loss"]`` and logged per step as ``penalty/<name>``.
+    penalty is added to the loss as it is and logged per step as ``penalty/<name>``.
     Two plugins returning the same name is an error.
     """
 
@@ -173,6 +187,8 @@ def on_before_backward(trainer: Any, loss: Any) -> None:
 def on_after_backward(trainer: Any) -> None:
     """Gradients are in ``.grad``; the optimizer has not stepped yet.
 
+    Not called for a step skipped because a gradient was non-finite.
+
     Returns: nothing.
     """
 
@@ -181,16 +197,20 @@ def on_after_backward(trainer: Any) -> None:
 def on_before_optimizer_step(trainer: Any, optimizer: Any) -> None:
     """The optimizer is about to step (gradient clipping, decoupled decay).
 
+    When: after the learning-rate schedule set this step's rates; only for steps whose
+    loss and gradients were found finite.
+
     Returns: nothing.
     """
 
 
 @hookspec
-def on_batch_end(trainer: Any, batch: Any, terms: dict[str, Any], batch_idx: int) -> None:
+def on_batch_end(trainer: Any, batch: Any, objective: Any, batch_idx: int) -> None:
     """The optimizer stepped (``trainer.step`` already counts it).
 
     Use it for proximal steps and constraints on the weights (run under ``torch.no_grad``
-    by the plugin), and for per-step bookkeeping. ``terms`` are this step's loss terms.
+    by the plugin), and for per-step bookkeeping. ``objective`` is this step's
+    :class:`vaereg.Objective`.
     Not called for a step skipped because its loss or gradient was non-finite
     (``run.on_nonfinite = "skip"``).
 
@@ -210,6 +230,10 @@ def on_validation_start(trainer: Any) -> None:
 def on_validation_end(trainer: Any, metrics: dict[str, float]) -> None:
     """A validation pass ended; ``metrics`` holds its ``val/...`` averages (mutable).
 
+    The model is back in training mode. After every plugin answered, the core reads
+    ``metrics[trainer.monitor]`` (an error if it is missing) for the plateau schedule;
+    the built-in best.pt keeper and early stopping read it too.
+
     Returns: nothing.
     """
 
@@ -218,7 +242,8 @@ def on_validation_end(trainer: Any, metrics: dict[str, float]) -> None:
 def on_test_end(trainer: Any, metrics: dict[str, float]) -> None:
     """The final evaluation ended; ``metrics`` is what ``metrics.json`` will hold.
 
-    Plugins may add entries (e.g. ``robust/neg_elbo``) that are saved with the rest.
+    Plugins may add entries (e.g. ``robust/neg_elbo``) that are saved with the rest; the
+    built-in best.pt keeper adds ``best/...``, the best-validation weights' figures.
 
     Returns: nothing.
     """

@@ -74,8 +74,8 @@ def describe_nonfinite(terms: dict[str, Tensor], model: nn.Module) -> str:
                  f"gradients were)" if weights else "")
         return "loss term " + _listing(bad_terms) + cause
     if not torch.isfinite(terms["loss"].detach()).all():
-        return ("the objective 'loss', although every term is finite (a transform_loss "
-                "hook made it non-finite)")
+        return ("the objective 'loss', although every term is finite (a weight set by a "
+                "transform_objective hook made it non-finite)")
     bad_grads = [name for name, p in model.named_parameters()
                  if p.grad is not None and not torch.isfinite(p.grad).all()]
     return f"the gradient of {_listing(bad_grads)} (every loss term is finite)"

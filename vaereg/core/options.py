@@ -62,8 +62,8 @@ def in_range(low: float | None = None, high: float | None = None, *,
 
 
 def positive(value: Any) -> str | None:
-    """Check for strictly positive numbers."""
-    return None if value > 0 else "a positive number"
+    """Check for strictly positive, finite numbers (TOML has ``inf`` and ``nan``)."""
+    return None if value > 0 and math.isfinite(value) else "a positive finite number"
 
 
 def each_positive(values: Any) -> str | None:

@@ -36,18 +36,22 @@ def reject_hook_methods(cls: type, base: type) -> None:
 
 
 def make_plugin_manager(recipe: Recipe, extra: tuple[tuple[str, Any], ...] = (),
-                        trace: Callable[[str], None] | None = None) -> pluggy.PluginManager:
+                        trace: Callable[[str], None] | None = None,
+                        builtins: list[tuple[str, Any]] = ()) -> pluggy.PluginManager:
     """Instantiate each recipe plugin with its options and register it.
 
     pluggy calls the last registered implementation first, so plugins are registered in
     reverse recipe order: hooks then run in the order the recipe lists them. ``extra``
-    (name, object) pairs, e.g. a hook-call recorder, run after the recipe's plugins.
+    (name, object) pairs, e.g. a hook-call recorder, run after the recipe's plugins, and
+    the core's ``builtins`` (``vaereg.core.builtin``) after those.
     ``trace``, when given, receives one line per hook call (see :func:`trace_hook_calls`).
     """
     pm = pluggy.PluginManager("vaereg")
     pm.add_hookspecs(hookspecs)
     if trace is not None:
         trace_hook_calls(pm, trace)
+    for name, plugin in reversed(builtins):
+        register(pm, name, plugin, "built into vaereg")
     for name, plugin in reversed(extra):
         register(pm, name, plugin, PASSED_IN_CODE)
     for spec in reversed(recipe.plugins):

@@ -20,8 +20,11 @@ from vaereg.core.errors import PluginError, Problem, RecipeError, VaeregError, d
 from vaereg.core.optimizers import OPTIMIZERS
 from vaereg.core.options import build, found, in_range, option, positive, to_table
 from vaereg.core.registry import DATASETS, MODELS, PLUGINS
+from vaereg.core.run_cadence import CheckpointOptions, LoggingOptions
+from vaereg.core.lr_schedule import SchedulerOptions
 
-SECTIONS = ("run", "data", "model", "optimizer", "plugins")
+SECTIONS = ("run", "data", "model", "optimizer", "scheduler", "logging", "checkpoint",
+            "plugins")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -29,6 +32,11 @@ def _safe_name(value: str) -> str | None:
     if SAFE_NAME.match(value) and ".." not in value:
         return None
     return "a plain folder name (letters, digits, '.', '_', '-'; no '/', '..' or NUL)"
+
+
+def _monitor_name(value: str) -> str | None:
+    return None if value == "auto" or value.startswith("val/") else \
+        "'auto' or a validation metric such as 'val/neg_elbo'"
 
 
 @attrs.frozen
@@ -40,8 +48,12 @@ class RunOptions:
     device: Literal["auto", "cpu", "cuda"] = option("auto", "'auto' takes CUDA when available")
     log_every_n_steps: int = option(10, "write per-step scalars every n optimizer steps",
                                     check=positive)
-    histograms: bool = option(True, "log weight histograms every epoch")
     progress: bool = option(True, "show a progress bar on a terminal")
+    validate_every_n_epochs: int = option(1, "validate every n epochs (and after the last)",
+                                          check=positive)
+    monitor: str = option("auto", "validation metric that picks best.pt, early stopping and "
+                          "the plateau schedule (lower is better); 'auto' = val/neg_elbo, or "
+                          "val/loss for a model without an ELBO", check=_monitor_name)
     on_nonfinite: Literal["stop", "skip"] = option(
         "stop", "a NaN/inf loss or gradient: 'stop' the run (exit code 3, checkpoints from "
         "before kept) or 'skip' the step (counted in metrics.json as skipped_steps)")
@@ -72,6 +84,9 @@ class Recipe:
     data: Component
     model: Component
     optimizer: Component
+    scheduler: SchedulerOptions
+    logging: LoggingOptions
+    checkpoint: CheckpointOptions
     plugins: tuple[PluginSpec, ...]
     source: str
     disabled: tuple[str, ...] = ()  # recipe plugin names turned off by ``load_recipe(disable=)``
@@ -82,6 +97,8 @@ class Recipe:
         for section in ("data", "model", "optimizer"):
             part = getattr(self, section)
             table[section] = {"name": part.name, **to_table(part.options)}
+        for section in ("scheduler", "logging", "checkpoint"):
+            table[section] = to_table(getattr(self, section))
         table["plugins"] = {}
         for spec in self.plugins:
             entry = {} if spec.use == spec.name else {"use": spec.use}
@@ -244,6 +261,15 @@ class _Validator:
                 specs.append(PluginSpec(name, use, cls, built))
         return tuple(specs)
 
+    def whole_recipe(self, recipe: "Recipe") -> None:
+        """Checks that need the whole recipe: each plugin class's optional
+        ``check_recipe(recipe, name)`` yields ``(key path, message)`` pairs, so
+        ``vaereg validate`` refuses everything ``vaereg run`` would."""
+        for spec in recipe.plugins:
+            check_recipe = getattr(spec.cls, "check_recipe", None)
+            for key, message in (check_recipe(recipe, spec.name) if check_recipe else ()):
+                self.add(key, message)
+
 
 def validate(table: dict, source: str, override_keys: set[str] = frozenset()) -> Recipe:
     """Build a :class:`Recipe` from a merged table, or raise every problem at once."""
@@ -256,10 +282,17 @@ def validate(table: dict, source: str, override_keys: set[str] = frozenset()) ->
     data = check.component("data", table.get("data", {}), None, DATASETS, "fashion_mnist")
     model = check.component("model", table.get("model", {}), None, MODELS, "vanilla")
     optimizer = check.component("optimizer", table.get("optimizer", {}), OPTIMIZERS, None, "adam")
+    sections = {name: check.build(cls, table.get(name, {}), name)
+                for name, cls in (("scheduler", SchedulerOptions), ("logging", LoggingOptions),
+                                  ("checkpoint", CheckpointOptions))}
     plugins = check.plugins(table.get("plugins", {}))
     if check.problems:
         raise RecipeError(check.problems)
-    return Recipe(run, data, model, optimizer, plugins, source)
+    recipe = Recipe(run, data, model, optimizer, plugins=plugins, source=source, **sections)
+    check.whole_recipe(recipe)
+    if check.problems:
+        raise RecipeError(check.problems)
+    return recipe
 
 
 def load_recipe(path: str | Path | None = None, overrides: Iterable[str] = (),

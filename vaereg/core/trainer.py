@@ -7,7 +7,6 @@ override never drops a plugin.
 """
 from __future__ import annotations
 
-import math
 import signal
 import time
 import warnings
@@ -18,24 +17,26 @@ import torch
 from torch import Tensor, nn
 
 from vaereg.core.atomic_file import remove_leftovers
+from vaereg.core.batch import Batch
+from vaereg.core.builtin import builtin_plugins
 from vaereg.core.checkpoint import load_checkpoint, save_checkpoint
 from vaereg.core.epoch_progress import EpochProgress
-from vaereg.core.hook_relay import HookRelay
 from vaereg.core.errors import NonFiniteError, RunInterrupted, VaeregError, first_line
+from vaereg.core.hook_relay import HookRelay
+from vaereg.core.lr_schedule import LRSchedule
 from vaereg.core.nonfinite import (describe_nonfinite, loss_is_finite, nonfinite_weights,
                                    step_is_finite, tensors_are_finite)
+from vaereg.core.objective import Objective, batch_scalars, default_monitor
 from vaereg.core.optimizers import build_optimizer
 from vaereg.core.plugin_manager import (call_each, call_one, make_plugin_manager,
                                         reject_hook_methods)
 from vaereg.core.progress import Progress
 from vaereg.core.recipe import Recipe
 from vaereg.core.resume import check_resumable, resume_command
+from vaereg.core.run_cadence import Cadence
 from vaereg.core.run_dir import new_run_dir, write_metrics, write_recipe
 from vaereg.core.seeding import rng_state, seed_everything, set_rng_state
 from vaereg.core.stop_signals import StopRequests
-from vaereg.data.batch import Batch
-
-REPORTED = ("neg_elbo", "recon", "kl")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -50,9 +51,8 @@ def resolve_device(name: str) -> torch.device:
 class Trainer:
     """Train one recipe. ``fit()`` runs it and returns the final metrics.
 
-    Public state for plugins: ``model``, ``optimizer``, ``recipe``, ``epoch`` (0-based
-    epoch in progress), ``step`` (optimizer steps taken), ``device``, ``run_dir``,
-    ``plugin_manager`` and ``log(name, value)``.
+    Its public state (``model``, ``optimizer``, ``epoch``, ``step``, ``monitor``,
+    ``should_stop``, ``log`` ...) is documented in one place: docs/api.md, "Trainer".
 
     ``extra_plugins``: (name, object) pairs registered after the recipe's plugins.
     ``trace_hooks``: a callable that receives one line per hook call (``--trace-hooks``).
@@ -71,16 +71,22 @@ class Trainer:
         self.step = 0
         self.run_dir: Path | None = None
         self.history: list[dict[str, float]] = []
-        self.best_val = math.inf
         self.skipped_steps = 0
+        self.should_stop = False
         self.device = resolve_device(recipe.run.device)
-        self.plugin_manager = make_plugin_manager(recipe, extra_plugins, trace_hooks)
+        self.plugin_manager = make_plugin_manager(
+            recipe, extra_plugins, trace_hooks, builtins=builtin_plugins(recipe))
         self.hook = HookRelay(self.plugin_manager, always_call=trace_hooks is not None)
         seed_everything(recipe.run.seed)
         self.data_generator = torch.Generator().manual_seed(recipe.run.seed)
         self.dataset = recipe.data.cls(recipe.data.options)
         self.model = self.build_model()
+        self.monitor = (default_monitor(self.model) if recipe.run.monitor == "auto"
+                        else recipe.run.monitor)
         self.optimizer = self.configure_optimizer()
+        self.lr_schedule = LRSchedule(recipe.scheduler, self.optimizer, recipe.run.epochs)
+        self._checkpoint_cadence = Cadence(recipe.checkpoint.every_n_epochs,
+                                           recipe.checkpoint.min_seconds)
         self._splits = None
         self._tensorboard = None
         self._tensorboard_purge_step: int | None = None
@@ -108,18 +114,17 @@ class Trainer:
         spec = self.recipe.optimizer
         return build_optimizer(spec.name, spec.options, groups)
 
-    def compute_loss(self, batch: Batch, outputs: dict[str, Tensor]) -> dict[str, Tensor]:
-        """The model's named loss terms for a batch."""
-        return self.model.loss(outputs, batch.target)
+    def compute_loss(self, batch: Batch, outputs: dict[str, Any]) -> Objective:
+        """The model's per-example terms for a batch, with its default weights."""
+        return Objective(self.model.loss(outputs, batch.target), self.model.term_weights,
+                         outputs)
 
-    def training_step(self, batch: Batch) -> dict[str, Tensor]:
-        """Forward pass and loss terms; ``terms["loss"]`` is the objective."""
-        outputs = self.model(batch.x, batch.y)
-        return self.compute_loss(batch, outputs)
+    def training_step(self, batch: Batch) -> Objective:
+        """Forward pass and the model's objective, before plugins adjust it."""
+        return self.compute_loss(batch, self.model(batch.x, batch.y))
 
-    def validation_step(self, batch: Batch) -> dict[str, Tensor]:
-        outputs = self.model(batch.x, batch.y)
-        return self.compute_loss(batch, outputs)
+    def validation_step(self, batch: Batch) -> Objective:
+        return self.compute_loss(batch, self.model(batch.x, batch.y))
 
     def backward(self, loss: Tensor) -> None:
         loss.backward()
@@ -143,40 +148,47 @@ class Trainer:
         return self._splits
 
     # ----- the loop ----------------------------------------------------------------------
-    def _train_batch(self, batch: Batch, batch_idx: int) -> dict[str, Tensor]:
+    def _train_batch(self, batch: Batch, batch_idx: int) -> dict[str, Tensor] | None:
+        """One step; returns its detached scalars (None for a skipped step).
+
+        The finiteness check comes right after the loss ("stop") or the backward pass
+        ("skip"), before any hook that changes gradients or weights, so a skipped step
+        leaves weights and optimizer state exactly as they were.
+        """
         hook = self.hook
         hook.on_batch_start(trainer=self, batch=batch, batch_idx=batch_idx)
         hook.transform_batch(trainer=self, batch=batch)
-        terms = self.training_step(batch)
-        hook.transform_loss(trainer=self, terms=terms, batch=batch)
+        objective = self.training_step(batch)
+        hook.transform_objective(trainer=self, objective=objective, batch=batch)
         for penalties in hook.compute_penalties(trainer=self, model=self.model, batch=batch,
-                                                terms=terms):
+                                                objective=objective):
             for name, value in penalties.items():
-                key = f"penalty/{name}"
-                if key in terms:
-                    raise VaeregError(f"two plugins return a penalty named '{name}'")
-                terms[key] = value
-                terms["loss"] = terms["loss"] + value
-        loss = terms["loss"]
+                objective.add_penalty(name, value)
+        loss = objective.loss()
+        skip_policy = self.recipe.run.on_nonfinite == "skip"
+        if not skip_policy and not loss_is_finite(loss):
+            return self._nonfinite_step(objective, loss, batch_idx)
         hook.on_before_backward(trainer=self, loss=loss)
         self.backward(loss)
+        if skip_policy and not step_is_finite(loss, self._parameters()):
+            return self._nonfinite_step(objective, loss, batch_idx)
         hook.on_after_backward(trainer=self)
+        if self.lr_schedule.active:
+            self.lr_schedule.apply(self.step, self.epoch)
+            self.log("lr", self.optimizer.param_groups[0]["lr"])
         hook.on_before_optimizer_step(trainer=self, optimizer=self.optimizer)
-        finite = (step_is_finite(loss, self._parameters())
-                  if self.recipe.run.on_nonfinite == "skip" else loss_is_finite(loss))
-        if not finite:
-            self._nonfinite_step(terms, batch_idx)
-            return None
         self.optimizer_step()
         self.step += 1
-        hook.on_batch_end(trainer=self, batch=batch, terms=terms, batch_idx=batch_idx)
-        return terms
+        hook.on_batch_end(trainer=self, batch=batch, objective=objective, batch_idx=batch_idx)
+        return batch_scalars(self.model, objective, loss)
 
     def _parameters(self) -> list[Tensor]:
         return [p for group in self.optimizer.param_groups for p in group["params"]]
 
-    def _nonfinite_step(self, terms: dict[str, Tensor], batch_idx: int) -> None:
+    def _nonfinite_step(self, objective: Objective, loss: Tensor, batch_idx: int) -> None:
         """Stop the run (checkpoints untouched) or skip the step, as the recipe says."""
+        terms = {**objective.terms, **{f"penalty/{k}": v for k, v in objective.penalties.items()},
+                 "loss": loss}
         what = describe_nonfinite(terms, self.model)
         where = (f"step {self.step + 1} (epoch {self.epoch + 1}/{self.recipe.run.epochs}, "
                  f"batch {batch_idx + 1})")
@@ -202,14 +214,14 @@ class Trainer:
         batches = self.splits.train.batches(batch_size, self.data_generator,
                                             start=state.batches_done)
         for batch_idx, batch in enumerate(batches, start=state.batches_done):
-            terms = self._train_batch(batch, batch_idx)
+            scalars = self._train_batch(batch, batch_idx)
             state.batches_done += 1
-            if terms is not None:
-                state.add(terms, len(batch))
-            if terms is not None and self.step % every == 0:
-                scalars = self._step_scalars(terms)
-                self.tensorboard.scalars(scalars, self.step)
-                progress.update(1, loss=scalars["train_step/loss"])
+            if scalars is not None:
+                state.add(scalars, len(batch))
+            if scalars is not None and self.step % every == 0:
+                logged = self._step_scalars(scalars)
+                self.tensorboard.scalars(logged, self.step)
+                progress.update(1, loss=logged["train_step/loss"])
             else:
                 progress.update(1)
             self._stop_if_requested(checkpointed=False)
@@ -229,31 +241,52 @@ class Trainer:
                              f"{self.step}); checkpoint written to {path}.\n"
                              f"Resume with: {resume_command(self.run_dir)}", signum)
 
-    def _step_scalars(self, terms: dict[str, Tensor]) -> dict[str, float]:
-        scalars = {f"train_step/{k}": float(v.detach()) for k, v in terms.items() if v.dim() == 0}
-        scalars.update({k: float(v) for k, v in self._pending_logs.items()})
+    def _step_scalars(self, scalars: dict[str, Tensor]) -> dict[str, float]:
+        logged = {f"train_step/{k}": float(v) for k, v in scalars.items()}
+        logged.update({k: float(v) for k, v in self._pending_logs.items()})
         self._pending_logs.clear()
-        return scalars
+        return logged
 
     @torch.no_grad()
     def evaluate(self, split: Any, prefix: str) -> dict[str, float]:
-        """Average loss terms over a split, model in eval mode (restored afterwards)."""
+        """Average terms over a split (``<prefix>/loss`` at the model's own weights), model
+        in eval mode (restored afterwards)."""
         was_training = self.model.training
         self.model.eval()
-        sums: dict[str, float] = {}
+        sums: dict[str, Tensor] = {}
         count = 0
         for batch in split.batches(self.recipe.data.options.batch_size):
-            terms = self.validation_step(batch)
-            for name in REPORTED:
-                sums[name] = sums.get(name, 0.0) + float(terms[name]) * len(batch)
+            objective = self.validation_step(batch)
+            for name, value in batch_scalars(self.model, objective, objective.loss()).items():
+                sums[name] = sums.get(name, 0.0) + value * len(batch)
             count += len(batch)
         self.model.train(was_training)
-        return {f"{prefix}/{name}": value / count for name, value in sums.items()}
+        return {f"{prefix}/{name}": float(value) / count for name, value in sums.items()}
+
+    def evaluate_splits(self) -> dict[str, float]:
+        """train/, val/ and test/ averages of the current weights, and the gap."""
+        splits = self.splits
+        metrics: dict[str, float] = {}
+        for prefix, split in (("train", splits.train), ("val", splits.val), ("test", splits.test)):
+            metrics.update(self.evaluate(split, prefix))
+        figure = "neg_elbo" if "test/neg_elbo" in metrics else "loss"
+        metrics[f"gap/{figure}"] = metrics[f"test/{figure}"] - metrics[f"train/{figure}"]
+        return metrics
 
     def validate(self) -> dict[str, float]:
-        self.hook.on_validation_start(trainer=self)
-        metrics = self.evaluate(self.splits.val, "val")
+        """A validation pass; ``on_validation_start`` sees the model in eval mode and
+        gradients off."""
+        was_training = self.model.training
+        self.model.eval()
+        with torch.no_grad():
+            self.hook.on_validation_start(trainer=self)
+            metrics = self.evaluate(self.splits.val, "val")
+        self.model.train(was_training)
         self.hook.on_validation_end(trainer=self, metrics=metrics)
+        if self.monitor not in metrics:
+            raise VaeregError(f"run.monitor = {self.monitor!r} is not a validation metric of "
+                              f"this run; it has {', '.join(sorted(metrics))}")
+        self.lr_schedule.on_validation(metrics[self.monitor])
         return metrics
 
     @property
@@ -262,22 +295,6 @@ class Trainer:
             from vaereg.core.tensorboard_log import TensorBoardLog
             self._tensorboard = TensorBoardLog(self.run_dir, self._tensorboard_purge_step)
         return self._tensorboard
-
-    def _log_epoch(self, metrics: dict[str, float]) -> None:
-        log = self.tensorboard
-        log.scalars({f"epoch/{k}": v for k, v in metrics.items()}, self.epoch)
-        if self.recipe.run.histograms:
-            log.histograms(self.model, self.epoch)
-        self.model.eval()
-        with torch.no_grad():
-            first = next(iter(self.splits.val.batches(64)))  # works for streamed splits too
-            x, y = first.x[:32], first.y
-            log.images("images/reconstructions", torch.cat([x, self.model.reconstruct(x, y[:32])]),
-                       self.epoch)
-            generator = torch.Generator(device=self.device).manual_seed(self.recipe.run.seed)
-            log.images("images/samples", self.model.sample(len(y), y=y, generator=generator),
-                       self.epoch)
-        self.model.train()
 
     # ----- checkpoints -------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -289,13 +306,14 @@ class Trainer:
         """
         progress = self._progress
         return {
-            "epoch": self.epoch, "step": self.step, "best_val": self.best_val,
+            "epoch": self.epoch, "step": self.step, "should_stop": self.should_stop,
             "history": self.history, "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(), "rng": rng_state(),
             "data_generator": progress.generator_state if progress
             else self.data_generator.get_state(),
             "epoch_progress": progress.state_dict() if progress else None,
             "skipped_steps": self.skipped_steps,
+            "lr_schedule": self.lr_schedule.state_dict(),
             "pending_logs": {name: float(value) for name, value in self._pending_logs.items()},
             "plugins": call_each(self.plugin_manager, "on_save_checkpoint", trainer=self),
             "recipe": self.recipe.to_table(),
@@ -306,8 +324,9 @@ class Trainer:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
             self.epoch, self.step = int(state["epoch"]), int(state["step"])
-            self.best_val = float(state["best_val"])
+            self.should_stop = bool(state["should_stop"])
             self.history = list(state["history"])
+            self.lr_schedule.load_state_dict(state["lr_schedule"])
             set_rng_state(state["rng"])
             self.data_generator.set_state(state["data_generator"])
             progress = state.get("epoch_progress")
@@ -361,11 +380,15 @@ class Trainer:
             with self._stop:
                 self._train_epochs()
             self.hook.on_train_end(trainer=self)
+            trained = time.perf_counter()
             final = self.final_metrics()
+            final["train_seconds"] = trained - started
+            final["eval_seconds"] = time.perf_counter() - trained
+            self.tensorboard.scalars({f"final/{k}": v for k, v in final.items()
+                                      if isinstance(v, float)}, self.step)
         finally:
             if self._tensorboard is not None:
                 self._tensorboard.close()
-        final["train_seconds"] = time.perf_counter() - started
         write_metrics(self.run_dir, final)
         return final
 
@@ -390,37 +413,43 @@ class Trainer:
         with Progress(total=steps_per_epoch * (run.epochs - self.epoch) - done,
                       enabled=run.progress and not self.quiet) as progress:
             for epoch in range(self.epoch, run.epochs):
+                if self.should_stop:
+                    break
                 self.epoch = epoch
                 progress.describe(f"epoch {epoch + 1}/{run.epochs}")
                 if self._progress is None:
                     self._progress = EpochProgress(self.data_generator.get_state())
                     self.hook.on_train_epoch_start(trainer=self, epoch=epoch)
                 metrics = self._train_epoch(progress)
-                metrics.update(self.validate())
+                if (epoch + 1) % run.validate_every_n_epochs == 0 or epoch + 1 == run.epochs:
+                    metrics.update(self.validate())
                 self.hook.on_train_epoch_end(trainer=self, epoch=epoch, metrics=metrics)
                 self.history.append(metrics)
-                self._log_epoch(metrics)
+                self.tensorboard.scalars({f"epoch/{k}": v for k, v in metrics.items()}, epoch)
                 self.epoch = epoch + 1
                 self._progress = None
-                improved = metrics["val/neg_elbo"] < self.best_val
-                if improved:
-                    self.best_val = metrics["val/neg_elbo"]
-                self.save("last.pt")
-                if improved:
-                    self.save("best.pt")
-                self._stop_if_requested(checkpointed=True)
+                checkpoint = self._checkpoint_cadence.due(self.epoch, self.is_last_epoch)
+                if checkpoint:
+                    self.save("last.pt")
+                    self._checkpoint_cadence.done(self.epoch)
+                self._stop_if_requested(checkpointed=checkpoint)
+
+    @property
+    def is_last_epoch(self) -> bool:
+        """Whether the epoch that just ended (or is ending) is the run's last: the
+        recipe's epochs are done, or a plugin set ``should_stop``."""
+        progress_epoch = self.epoch if self._progress is None else self.epoch + 1
+        return self.should_stop or progress_epoch >= self.recipe.run.epochs
 
     def final_metrics(self) -> dict[str, Any]:
-        """train/val/test averages of the final model (eval mode), and what ran."""
-        metrics: dict[str, Any] = {}
-        splits = self.splits
-        for prefix, split in (("train", splits.train), ("val", splits.val), ("test", splits.test)):
-            metrics.update(self.evaluate(split, prefix))
-        metrics["gap/neg_elbo"] = metrics["test/neg_elbo"] - metrics["train/neg_elbo"]
+        """train/val/test averages of the final model (eval mode), what plugins add in
+        ``on_test_end``, what ran, and the per-epoch history."""
+        metrics: dict[str, Any] = self.evaluate_splits()
+        metrics["monitor"] = self.monitor
         self.hook.on_test_end(trainer=self, metrics=metrics)
         metrics["epochs"] = self.epoch
         metrics["steps"] = self.step
         metrics["skipped_steps"] = self.skipped_steps
-        metrics["best_val/neg_elbo"] = self.best_val if math.isfinite(self.best_val) else None
         metrics["plugins"] = self.recipe.to_table()["plugins"]
+        metrics["history"] = self.history
         return metrics

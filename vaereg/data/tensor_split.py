@@ -11,7 +11,7 @@ import attrs
 import torch
 from torch import Tensor
 
-from vaereg.data.batch import Batch
+from vaereg.core.batch import Batch
 
 
 class TensorSplit:

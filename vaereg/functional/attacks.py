@@ -21,8 +21,11 @@ from typing import Callable, Iterator, Literal
 
 import torch
 from torch import Tensor, nn
+from torch.distributions import Distribution, kl_divergence
 
-Objective = Literal["elbo", "latent"]
+from vaereg.core.objective import neg_elbo, per_example
+
+AttackObjective = Literal["elbo", "latent"]
 
 
 @contextmanager
@@ -36,18 +39,23 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
         model.train(was_training)
 
 
-def symmetric_kl(mu_a: Tensor, logvar_a: Tensor, mu_b: Tensor, logvar_b: Tensor) -> Tensor:
-    """KL(a||b) + KL(b||a) for diagonal Gaussians, per row (summed over dimensions).
-
-    The log-variance terms cancel: 0.5 * sum[(va/vb + vb/va) + (ma-mb)^2 (1/va + 1/vb) - 2].
-    """
-    var_a, var_b = logvar_a.exp(), logvar_b.exp()
-    sq = (mu_a - mu_b).pow(2)
-    per_dim = 0.5 * (var_a / var_b + var_b / var_a + sq * (1 / var_a + 1 / var_b) - 2)
-    return per_dim.sum(1)
+def symmetric_kl(a: Distribution, b: Distribution) -> Tensor:
+    """KL(a||b) + KL(b||a) per example, for any posteriors torch has a KL for (for
+    diagonal Gaussians: 0.5 * sum[(va/vb + vb/va) + (ma-mb)^2 (1/va + 1/vb) - 2])."""
+    return kl_divergence(a, b) + kl_divergence(b, a)
 
 
-def attack_objective(model: nn.Module, objective: Objective, x: Tensor, target: Tensor,
+def example_loss(model: nn.Module, x: Tensor, target: Tensor, y: Tensor | None) -> Tensor:
+    """Per-example negative ELBO of ``target`` given input ``x`` (for a model without an
+    ELBO, its own objective at its default weights)."""
+    terms = model.loss(model(x, y), target)
+    elbo = neg_elbo(model, terms)
+    if elbo is not None:
+        return elbo
+    return sum(weight * per_example(terms[name]) for name, weight in model.term_weights.items())
+
+
+def attack_objective(model: nn.Module, objective: AttackObjective, x: Tensor, target: Tensor,
                      y: Tensor | None) -> Callable[[Tensor], Tensor]:
     """The batch mean an attack maximizes, as a function of the perturbed input.
 
@@ -55,16 +63,16 @@ def attack_objective(model: nn.Module, objective: Objective, x: Tensor, target: 
     gradient has the sign of its own term's.
     """
     if objective == "elbo":
-        return lambda x_adv: model.loss(model(x_adv, y), target)["neg_elbo"]
+        return lambda x_adv: example_loss(model, x_adv, target, y).mean()
     if objective == "latent":
         with torch.no_grad():
-            mu, logvar = model.encode(x, y)
-        return lambda x_adv: symmetric_kl(*model.encode(x_adv, y), mu, logvar).mean()
+            clean = model.encode(x, y)
+        return lambda x_adv: symmetric_kl(model.encode(x_adv, y), clean).mean()
     raise ValueError(f"unknown attack objective {objective!r}; use 'elbo' or 'latent'")
 
 
 def pgd(model: nn.Module, x: Tensor, *, eps: float, alpha: float | None = None,
-        steps: int = 10, random_start: bool = True, objective: Objective = "elbo",
+        steps: int = 10, random_start: bool = True, objective: AttackObjective = "elbo",
         y: Tensor | None = None, target: Tensor | None = None) -> Tensor:
     """Projected gradient ascent in the L-inf ball of radius ``eps`` around ``x``.
 
@@ -90,7 +98,7 @@ def pgd(model: nn.Module, x: Tensor, *, eps: float, alpha: float | None = None,
 
 
 def fgsm(model: nn.Module, x: Tensor, *, eps: float, random_start: bool = False,
-         objective: Objective = "elbo", y: Tensor | None = None,
+         objective: AttackObjective = "elbo", y: Tensor | None = None,
          target: Tensor | None = None) -> Tensor:
     """One step of size ``eps`` along the gradient sign: PGD with ``steps=1``.
 

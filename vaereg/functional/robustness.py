@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from vaereg.functional.attacks import eval_mode, pgd, symmetric_kl
+from vaereg.functional.attacks import eval_mode, example_loss, pgd, symmetric_kl
 
 
 def robustness(model: nn.Module, x: Tensor, y: Tensor | None = None, *, eps: float,
@@ -29,8 +29,8 @@ def robustness(model: nn.Module, x: Tensor, y: Tensor | None = None, *, eps: flo
             x_elbo = pgd(model, xb, objective="elbo", **attack)
             x_latent = pgd(model, xb, objective="latent", **attack)
             with torch.no_grad():
-                neg_elbo = model.loss(model(x_elbo, yb), xb)["neg_elbo"]
-                skl = symmetric_kl(*model.encode(x_latent, yb), *model.encode(xb, yb)).mean()
+                neg_elbo = example_loss(model, x_elbo, xb, yb).mean()
+                skl = symmetric_kl(model.encode(x_latent, yb), model.encode(xb, yb)).mean()
             sums["neg_elbo"] += float(neg_elbo) * len(xb)
             sums["latent_skl"] += float(skl) * len(xb)
     return {name: total / len(x) for name, total in sums.items()}

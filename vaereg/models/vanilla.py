@@ -2,15 +2,18 @@
 Bernoulli or Gaussian decoder; the uniform model API every vaereg model follows."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 import torch
 from torch import Tensor, nn
+from torch.distributions import Distribution
 
 from vaereg.core.options import each_positive, option, positive
 from vaereg.models.backbones import BACKBONES
 from vaereg.models.blocks import Block, hidden_blocks
+from vaereg.models.gaussian import (diagonal_gaussian, kl_to_standard_normal, reparameterize,
+                                    standard_normal)
 from vaereg.models.likelihoods import LIKELIHOODS
 
 
@@ -32,12 +35,14 @@ class VanillaOptions:
 
 
 class VanillaVAE(nn.Module):
-    """``loss`` returns named terms, each per image in nats, averaged over the batch:
-    ``recon`` (-log p(x|z)), ``kl`` (KL(q(z|x) || N(0, I))), ``neg_elbo`` (their sum)
-    and ``loss`` (the objective; equal to ``neg_elbo`` here), plus ``kl_per_dim``.
+    """``loss`` returns per-example terms in nats: ``recon`` (-log p(x|z), ``[batch]``)
+    and ``kl`` (KL(q(z|x) || N(0, I)) per latent dimension, ``[batch, latent_dim]``),
+    both of weight 1, so the objective is the negative ELBO.
     """
 
     Options = VanillaOptions
+    #: the terms whose per-example sum is the negative ELBO
+    elbo_terms = ("recon", "kl")
     #: top-level submodules of each part, for plugins that treat encoder and decoder apart
     #: (``likelihood`` belongs to neither)
     parts = {"encoder": ("encoder", "mu_head", "logvar_head"), "decoder": ("decoder",)}
@@ -55,33 +60,40 @@ class VanillaVAE(nn.Module):
         self.logvar_head = nn.Linear(width, options.latent_dim)
         self.decoder = make_decoder(options.latent_dim, self.input_shape, dims)
         self.likelihood = LIKELIHOODS[options.likelihood]()
+        self.likelihood_name = options.likelihood
+        #: default weight of each term of ``loss``
+        self.term_weights = {"recon": 1.0, "kl": 1.0}
 
     def hidden_blocks(self) -> list[Block]:
         """Hidden blocks of encoder then decoder: where plugins add layers."""
         return list(hidden_blocks(self))
 
-    def encode(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """Mean and log-variance of q(z|x)."""
+    def _moments(self, x: Tensor) -> tuple[Tensor, Tensor]:
         h = self.encoder(x)
         return self.mu_head(h), self.logvar_head(h)
+
+    def encode(self, x: Tensor, y: Tensor | None = None) -> Distribution:
+        """q(z|x), a diagonal Gaussian."""
+        return diagonal_gaussian(*self._moments(x))
+
+    def prior(self) -> Distribution:
+        """p(z) = N(0, I)."""
+        return standard_normal(self.latent_dim, self.mu_head.weight.device)
 
     def decode(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         """Decoder output (logits for Bernoulli, pre-sigmoid mean for Gaussian)."""
         return self.decoder(z)
 
-    def forward(self, x: Tensor, y: Tensor | None = None) -> dict[str, Tensor]:
-        mu, logvar = self.encode(x, y)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)  # sampled in eval too: an ELBO
-        return {"output": self.decode(z, y), "mu": mu, "logvar": logvar, "z": z}
+    def forward(self, x: Tensor, y: Tensor | None = None) -> dict[str, Any]:
+        mu, logvar = self._moments(x)
+        z = reparameterize(mu, logvar)  # sampled in eval too: an ELBO
+        return {"output": self.decode(z, y), "posterior": diagonal_gaussian(mu, logvar),
+                "z": z, "mu": mu, "logvar": logvar}
 
-    def loss(self, outputs: dict[str, Tensor], target: Tensor) -> dict[str, Tensor]:
-        recon = self.likelihood.nll(outputs["output"], target)
-        mu, logvar = outputs["mu"], outputs["logvar"]
-        kl_elem = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
-        kl = kl_elem.sum(1)
-        neg_elbo = (recon + kl).mean()
-        return {"loss": neg_elbo, "neg_elbo": neg_elbo, "recon": recon.mean(),
-                "kl": kl.mean(), "kl_per_dim": kl_elem.mean(0)}
+    def loss(self, outputs: dict[str, Any], target: Tensor) -> dict[str, Tensor]:
+        """Per-example terms (see the class docstring)."""
+        return {"recon": self.likelihood.nll(outputs["output"], target),
+                "kl": kl_to_standard_normal(outputs["mu"], outputs["logvar"])}
 
     @torch.no_grad()
     def sample(self, n: int, y: Tensor | None = None,
@@ -94,5 +106,4 @@ class VanillaVAE(nn.Module):
     @torch.no_grad()
     def reconstruct(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         """Decoded posterior means, in [0, 1]."""
-        mu, _ = self.encode(x, y)
-        return self.likelihood.mean(self.decode(mu, y))
+        return self.likelihood.mean(self.decode(self.encode(x, y).mean, y))

@@ -17,7 +17,8 @@ from vaereg import Batch, fgsm, hookimpl, in_range, option, pgd, positive, robus
 
 
 def _step_size(value: float | None) -> str | None:
-    return None if value is None or value > 0 else "a positive number (or leave it unset)"
+    return None if value is None or positive(value) is None else \
+        "a positive finite number (or leave it unset)"
 
 
 @attrs.frozen

@@ -13,13 +13,13 @@ parameters never. Each decayed parameter group carries its coefficient as ``deca
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Iterator, Literal
 
 import attrs
 import torch
 from torch import Tensor, nn
 
-from vaereg import Problem, RecipeError, VaeregError, hookimpl, in_range, option
+from vaereg import VaeregError, hookimpl, in_range, option
 
 NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
 
@@ -120,18 +120,20 @@ def l2_penalty(param_groups: list[dict]) -> Tensor:
     return torch.stack(terms).sum() if terms else torch.zeros(())
 
 
-def refuse_optimizer_decay(recipe: Any) -> None:
-    """Decaying twice is never what the recipe means: ask for one of the two."""
+def optimizer_decay_problems(recipe: Any, name: str) -> Iterator[tuple[str, str]]:
+    """Decaying twice is never what the recipe means: ask for one of the two. Checked
+    when the recipe loads, so ``vaereg validate`` refuses it too."""
     found = recipe.optimizer.options.weight_decay
     if found:
-        raise RecipeError([Problem(
-            recipe.source, "optimizer.weight_decay",
-            f"expected 0 when plugin weight_decay is used (it applies the decay itself), found "
-            f"{found!r} (adamw's default is 0.01); set optimizer.weight_decay = 0")])
+        yield ("optimizer.weight_decay",
+               f"expected 0 when plugin {name} (weight_decay) is used (it applies the decay "
+               f"itself), found {found!r} (adamw's default is 0.01); set "
+               f"optimizer.weight_decay = 0")
 
 
 class WeightDecay:
     Options = WeightDecayOptions
+    check_recipe = staticmethod(optimizer_decay_problems)
 
     def __init__(self, options: WeightDecayOptions):
         self.options = options
@@ -140,7 +142,6 @@ class WeightDecay:
 
     @hookimpl
     def configure_optimizer(self, trainer: Any, model: nn.Module, param_groups: list[dict]) -> None:
-        refuse_optimizer_decay(trainer.recipe)
         param_groups[:] = split_by_decay(param_groups, decay_coefficients(model, **self.coefficients))
 
     @hookimpl

@@ -1,0 +1,22 @@
+"""The core's own plugins: work a run does by default that is not the loop itself.
+
+They are registered before the recipe's plugins, so their hooks run after every recipe
+plugin's (a best checkpoint then includes what the plugins did in that epoch), and each
+is configured, or switched off, by its recipe section.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from vaereg.core.builtin.best_checkpoint import BestCheckpoint
+from vaereg.core.builtin.epoch_pictures import EpochPictures
+
+
+def builtin_plugins(recipe: Any) -> list[tuple[str, Any]]:
+    """(name, plugin) pairs for what the recipe leaves switched on."""
+    plugins: list[tuple[str, Any]] = []
+    if recipe.logging.images or recipe.logging.histograms:
+        plugins.append(("core.epoch_pictures", EpochPictures(recipe.logging)))
+    if recipe.checkpoint.best:
+        plugins.append(("core.best_checkpoint", BestCheckpoint()))
+    return plugins

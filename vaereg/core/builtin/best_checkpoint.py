@@ -1,0 +1,64 @@
+"""``best.pt``: the weights of the best validation epoch, and their test metrics.
+
+"Best" is the lowest ``run.monitor`` seen at a validation. The weights are copied in
+memory when the monitor improves and written to ``checkpoints/best.pt`` whenever the core
+writes a checkpoint (so at ``[checkpoint]``'s cadence, at the end and on Ctrl-C), which
+keeps a run that improves every epoch from paying a second checkpoint write per epoch.
+At the end the best weights are evaluated on every split too (``best/test/neg_elbo``
+...) beside the final model's figures, with ``best/epoch`` and ``best/monitored`` (the
+monitor's value when it was picked): on small data the best-validation epoch is the
+early-stopping baseline every regularizer has to beat.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from vaereg.core.checkpoint import load_checkpoint, save_checkpoint
+from vaereg.core.hookspecs import hookimpl
+
+FILE = "best.pt"
+
+
+class BestCheckpoint:
+    def __init__(self) -> None:
+        self.value = math.inf
+        self.epoch: int | None = None
+        self.pending: dict[str, Any] | None = None
+
+    @hookimpl
+    def on_validation_end(self, trainer: Any, metrics: dict[str, float]) -> None:
+        value = metrics.get(trainer.monitor, math.nan)
+        if value < self.value:
+            self.value, self.epoch = value, trainer.epoch + 1
+            self.pending = {
+                "model": {k: v.detach().to("cpu", copy=True)
+                          for k, v in trainer.model.state_dict().items()},
+                "epoch": self.epoch, "step": trainer.step, "monitor": trainer.monitor,
+                "value": value, "recipe": trainer.recipe.to_table()}
+
+    @hookimpl
+    def on_save_checkpoint(self, trainer: Any) -> dict[str, Any]:
+        if self.pending is not None and trainer.run_dir is not None:
+            save_checkpoint(self.pending, trainer.run_dir / "checkpoints" / FILE)
+            self.pending = None
+        return {"value": self.value, "epoch": self.epoch}
+
+    @hookimpl
+    def on_load_checkpoint(self, state: dict[str, Any]) -> None:
+        self.value = float(state["value"])
+        self.epoch = None if state["epoch"] is None else int(state["epoch"])
+
+    @hookimpl
+    def on_test_end(self, trainer: Any, metrics: dict[str, Any]) -> None:
+        metrics["best/epoch"] = self.epoch
+        metrics["best/monitored"] = self.value if math.isfinite(self.value) else None
+        path = trainer.run_dir / "checkpoints" / FILE
+        if self.epoch is None or not path.is_file():
+            return
+        final = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+        trainer.model.load_state_dict(load_checkpoint(path, map_location="cpu")["model"])
+        try:
+            metrics.update({f"best/{k}": v for k, v in trainer.evaluate_splits().items()})
+        finally:
+            trainer.model.load_state_dict(final)

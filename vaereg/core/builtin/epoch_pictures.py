@@ -1,0 +1,44 @@
+"""TensorBoard pictures of the model: reconstruction and sample grids, weight histograms.
+
+Configured by ``[logging]``; done at its cadence (``vaereg.core.run_cadence``) and after
+the last epoch. Works for datasets without labels (``y`` is None) and for conditional
+models (samples take the labels of the images shown).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from vaereg.core.hookspecs import hookimpl
+from vaereg.core.run_cadence import Cadence, LoggingOptions
+
+
+class EpochPictures:
+    def __init__(self, options: LoggingOptions):
+        self.options = options
+        self.cadence = Cadence(options.every_n_epochs, options.min_seconds)
+
+    @hookimpl
+    def on_train_epoch_end(self, trainer: Any, epoch: int) -> None:
+        done = epoch + 1
+        if not self.cadence.due(done, last_epoch=done == trainer.recipe.run.epochs):
+            return
+        if self.options.histograms:
+            trainer.tensorboard.histograms(trainer.model, epoch)
+        if self.options.images:
+            self.images(trainer, epoch)
+        self.cadence.done(done)
+
+    @torch.no_grad()
+    def images(self, trainer: Any, epoch: int) -> None:
+        model = trainer.model
+        was_training = model.training
+        model.eval()
+        first = next(iter(trainer.splits.val.batches(self.options.num_images)))
+        x, y = first.x, first.y
+        log = trainer.tensorboard
+        log.images("images/reconstructions", torch.cat([x, model.reconstruct(x, y)]), epoch)
+        generator = torch.Generator(device=trainer.device).manual_seed(trainer.recipe.run.seed)
+        log.images("images/samples", model.sample(len(x), y=y, generator=generator), epoch)
+        model.train(was_training)
