@@ -11,21 +11,23 @@ from vaereg.core.hookspecs import hookimpl
 from vaereg.core.objective import Objective
 from vaereg.core.options import in_range, option, positive
 from vaereg.core.recipe import Recipe, load_recipe
-from vaereg.core.registry import DATASETS, MODELS, PLUGINS
+from vaereg.core.registry import BACKBONES, DATASETS, MODELS, PLUGINS
 from vaereg.core.trainer import Trainer
 from vaereg.core.batch import Batch
 from vaereg.data.tensor_split import Splits, TensorSplit
 from vaereg.functional.attacks import fgsm, pgd
 from vaereg.functional.kl_schedules import free_bits_kl, kl_capacity, kl_weight, scheduled_kl
+from vaereg.functional.mmd import MMDKernelOptions, kernel_matrix, mmd, mmd_per_example, prior_mmd
 from vaereg.functional.robustness import robustness
 from vaereg.models.blocks import Block, hidden_blocks, last_blocks
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Batch", "Block", "DATASETS", "MODELS", "NonFiniteError", "Objective", "PLUGINS", "PluginError",
-    "Problem", "Recipe", "RecipeError", "RunInterrupted", "Splits", "TensorSplit", "Trainer",
+    "BACKBONES", "Batch", "Block", "DATASETS", "MODELS", "MMDKernelOptions", "NonFiniteError",
+    "Objective", "PLUGINS", "PluginError", "Problem", "Recipe", "RecipeError", "RunInterrupted", "Splits", "TensorSplit", "Trainer",
     "VaeregError", "fgsm", "free_bits_kl", "hidden_blocks", "hookimpl", "in_range",
-    "kl_capacity", "kl_weight", "last_blocks", "load_recipe", "option", "pgd", "positive",
+    "kernel_matrix", "kl_capacity", "kl_weight", "last_blocks", "load_recipe", "mmd",
+    "mmd_per_example", "option", "pgd", "positive", "prior_mmd",
     "robustness", "scheduled_kl", "variance_shift",
 ]

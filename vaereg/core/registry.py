@@ -1,4 +1,4 @@
-"""Name -> class registries for plugins, models and datasets, fed by entry points.
+"""Name -> class registries for plugins, models, backbones and datasets, fed by entry points.
 
 Built-ins are declared in vaereg's own ``setup.cfg`` under the same groups third parties
 use, so there is one discovery path. Listing names reads metadata only; a class is
@@ -107,3 +107,4 @@ class Registry:
 PLUGINS = Registry("vaereg.plugins", "plugin")
 MODELS = Registry("vaereg.models", "model")
 DATASETS = Registry("vaereg.datasets", "dataset")
+BACKBONES = Registry("vaereg.backbones", "backbone")
