@@ -83,7 +83,7 @@ def test_beta_vae_is_vanilla_with_a_constant_kl_weight(tmp_path):
     trainer.hook.transform_objective(trainer=trainer, objective=objective, batch=batch)
     terms = objective.terms
     expected = terms["recon"].mean() + 4.0 * terms["kl"].sum(1).mean()
-    assert objective.loss().item() == pytest.approx(float(expected), rel=1e-6)
+    assert objective.loss().item() == pytest.approx(expected.item(), rel=1e-6)
 
 
 def test_capacity_form_is_gamma_times_distance_of_the_kl_to_c(tmp_path):
@@ -96,4 +96,4 @@ def test_capacity_form_is_gamma_times_distance_of_the_kl_to_c(tmp_path):
     trainer.hook.transform_objective(trainer=trainer, objective=objective, batch=batch)
     terms = objective.terms
     expected = terms["recon"].mean() + 1000.0 * (terms["kl"].sum(1).mean() - 2.0).abs()
-    assert objective.loss().item() == pytest.approx(float(expected), rel=1e-6)
+    assert objective.loss().item() == pytest.approx(expected.item(), rel=1e-6)
