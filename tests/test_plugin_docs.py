@@ -20,6 +20,6 @@ def test_section_documents_every_option(name):
 
 def test_every_builtin_plugin_has_a_section():
     builtins = {name for name, entry in PLUGINS.entries().items() if entry.distribution == "vaereg"}
-    assert builtins == {"adversarial", "batchnorm", "dropout", "kl_schedule", "sparsity",
-                        "weight_decay"}
+    assert builtins == {"adversarial", "batchnorm", "dropout", "kl_schedule", "mmd",
+                        "sparsity", "weight_decay"}
     assert builtins <= set(SECTIONS), builtins - set(SECTIONS)
