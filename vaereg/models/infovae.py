@@ -4,8 +4,9 @@ between the aggregate posterior q(z) and the prior, here the MMD:
     recon + (1 - alpha) * KL(q(z|x) || p(z)) + (alpha + lambda - 1) * MMD(q(z) || p(z))
 
 alpha = 1, lambda = 1 is the MMD-VAE; alpha = 0, lambda = 1 the vanilla VAE. The
-paper's experiments use alpha = 0, lambda = 1000 (the defaults), on a log-likelihood
-reconstruction in nats as here.
+paper's experiments use alpha = 0, lambda = 1000; with this module's kernel (seven
+inverse multiquadric scales) 1000 collapsed the posterior (KL 0.03 nats after 3 epochs
+on 5,000 Fashion-MNIST images) where 100, the default, kept it in use (KL 6.4).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from vaereg.models.vanilla import VanillaOptions, VanillaVAE
 class InfoVAEOptions(VanillaOptions, MMDKernelOptions):
     alpha: float = option(0.0, "alpha of Zhao et al.: the KL weight is 1 - alpha",
                           check=in_range(None, 1))
-    lam: float = option(1000.0, "lambda of Zhao et al.: the MMD weight is alpha + lambda - 1",
+    lam: float = option(100.0, "lambda of Zhao et al.: the MMD weight is alpha + lambda - 1",
                         check=positive)
 
     def __attrs_post_init__(self) -> None:
