@@ -33,6 +33,8 @@ class VanillaVAE(GaussianAutoencoder):
 
     def __init__(self, options: VanillaOptions, input_shape: tuple[int, ...],
                  num_classes: int = 0, **widths: Any):
+        """``widths``: ``encoder_shape`` / ``decoder_extra`` of a conditional subclass
+        (see :class:`GaussianAutoencoder`)."""
         super().__init__(options, input_shape, num_classes, **widths)
         #: default weight of each term of ``loss``
         self.term_weights = {"recon": 1.0, "kl": 1.0}
