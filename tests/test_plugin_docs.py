@@ -21,5 +21,5 @@ def test_section_documents_every_option(name):
 def test_every_builtin_plugin_has_a_section():
     builtins = {name for name, entry in PLUGINS.entries().items() if entry.distribution == "vaereg"}
     assert builtins >= {"adversarial", "batchnorm", "dropout", "early_stopping", "grad_clip",
-                        "kl_schedule", "sparsity", "weight_decay"}
+                        "kl_schedule", "mmd", "sparsity", "weight_decay"}
     assert builtins <= set(SECTIONS), builtins - set(SECTIONS)

@@ -75,6 +75,6 @@ def run_main(trainer: Any, run_dir: str | Path | None = None, resume: bool = Fal
     run folder and the headline metric, and returns the final metrics."""
     with clean_exit():
         metrics = fit_or_explain(trainer, run_dir, resume)
-    print(f"run directory: {trainer.run_dir}  test/neg_elbo: "
-          f"{metrics['test/neg_elbo']:.2f} nats")
+    headline = "test/neg_elbo" if "test/neg_elbo" in metrics else "test/loss"
+    print(f"run directory: {trainer.run_dir}  {headline}: {metrics[headline]:.2f} nats")
     return metrics

@@ -1,8 +1,8 @@
 """The diagonal Gaussian posterior and standard normal prior most VAEs use.
 
-The posterior is a ``torch.distributions`` object, so code that needs q(z|x) (attacks,
-importance sampling, mutual information) reads ``.mean``, ``.stddev``, ``.log_prob`` and
-never assumes a ``(mu, logvar)`` pair.
+The posterior is a ``torch.distributions`` object, so code that needs q(z|x) (the KL
+term, attacks, importance sampling, mutual information) reads ``.mean``, ``.stddev``,
+``.rsample()``, ``.log_prob`` and never assumes a ``(mu, logvar)`` pair.
 """
 from __future__ import annotations
 
@@ -12,8 +12,16 @@ from torch.distributions import Distribution, Independent, Normal
 
 
 def diagonal_gaussian(mu: Tensor, logvar: Tensor) -> Distribution:
-    """q(z|x) = N(mu, diag(exp(logvar))), one event of ``latent_dim`` per example."""
+    """q(z|x) = N(mu, diag(exp(logvar))), one event of ``latent_dim`` per example;
+    ``rsample()`` is the reparameterized z = mu + sigma * eps gradients flow through."""
     return Independent(Normal(mu, torch.exp(0.5 * logvar), validate_args=False), 1,
+                       validate_args=False)
+
+
+def point_mass(mu: Tensor) -> Distribution:
+    """A deterministic encoder's q(z|x): a Gaussian of zero variance, so ``rsample()``
+    and ``mean`` are ``mu`` exactly (densities and KLs are not defined for it)."""
+    return Independent(Normal(mu, torch.zeros_like(mu), validate_args=False), 1,
                        validate_args=False)
 
 
@@ -24,12 +32,8 @@ def standard_normal(latent_dim: int, device: torch.device | str = "cpu") -> Dist
                        validate_args=False)
 
 
-def kl_to_standard_normal(mu: Tensor, logvar: Tensor) -> Tensor:
-    """KL(N(mu, exp(logvar)) || N(0, 1)) per latent dimension, ``[batch, latent_dim]``:
-    0.5 * (mu^2 + sigma^2 - 1 - log sigma^2), in closed form."""
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
-
-
-def reparameterize(mu: Tensor, logvar: Tensor) -> Tensor:
-    """z = mu + sigma * eps: a sample of q(z|x) that gradients flow through."""
-    return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+def kl_to_standard_normal(posterior: Distribution) -> Tensor:
+    """KL(q || N(0, I)) of a diagonal Gaussian q per latent dimension,
+    ``[batch, latent_dim]``: 0.5 * (mu^2 + sigma^2 - 1 - log sigma^2), in closed form."""
+    mu, sigma = posterior.mean, posterior.stddev
+    return 0.5 * (mu.pow(2) + sigma.pow(2) - 1.0) - sigma.log()

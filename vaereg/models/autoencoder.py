@@ -1,0 +1,134 @@
+"""What every built-in model shares: a backbone's encoder body with Gaussian heads, its
+decoder, a pixel likelihood, and the uniform model API.
+
+The models differ only in their ``loss`` terms (vanilla, InfoVAE, WAE), in how the
+code z is drawn from the heads (WAE's deterministic encoder), or in what enters encoder
+and decoder besides x and z (the conditional VAE's label); each overrides just that.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import attrs
+import torch
+from torch import Tensor, nn
+from torch.distributions import Distribution
+
+from vaereg.core.errors import did_you_mean
+from vaereg.core.options import each_positive, option, positive
+from vaereg.core.registry import BACKBONES
+from vaereg.models.blocks import Block, hidden_blocks
+from vaereg.models.gaussian import diagonal_gaussian, standard_normal
+from vaereg.models.likelihoods import LIKELIHOODS
+
+
+def _widths(value: tuple[int, ...] | None) -> str | None:
+    if value is None:
+        return None
+    return each_positive(value) if value else "a non-empty list of positive integers"
+
+
+def _backbone(name: str) -> str | None:
+    names = BACKBONES.names()
+    if name in names:
+        return None
+    return f"an installed backbone ({', '.join(names)})" + did_you_mean(name, names)
+
+
+@attrs.frozen
+class AutoencoderOptions:
+    backbone: str = option("mlp", "encoder/decoder body, a name in the vaereg.backbones "
+                           "registry: mlp, conv (28x28), conv64 (64x64)", check=_backbone)
+    hidden_dims: tuple[int, ...] | None = option(
+        None, "hidden widths (mlp) or channels (conv), encoder order; None = the "
+        "backbone's default (mlp 512,256; conv 32,64; conv64 32,64,128,256,512)",
+        check=_widths)
+    latent_dim: int = option(16, "size of the latent code z", check=positive)
+    likelihood: Literal["bernoulli", "gaussian"] = option(
+        "bernoulli", "decoder distribution over pixels")
+
+
+class GaussianAutoencoder(nn.Module):
+    """Encoder body -> (mu, log-variance) heads -> z -> decoder -> likelihood.
+
+    Subclasses set ``term_weights`` and ``elbo_terms`` and define ``loss``; they may
+    override ``posterior`` (what the heads mean) and, to condition on more than x and z,
+    ``encoder_input`` / ``decoder_input`` with the widths passed to ``__init__``.
+    """
+
+    Options = AutoencoderOptions
+    #: top-level submodules of each part, for plugins that treat encoder and decoder apart
+    #: (``likelihood`` belongs to neither)
+    parts = {"encoder": ("encoder", "mu_head", "logvar_head"), "decoder": ("decoder",)}
+
+    def __init__(self, options: AutoencoderOptions, input_shape: tuple[int, ...],
+                 num_classes: int = 0, *, encoder_shape: tuple[int, ...] | None = None,
+                 decoder_extra: int = 0):
+        """``encoder_shape``: the shape ``encoder_input`` gives (default: the image's);
+        ``decoder_extra``: how many values ``decoder_input`` appends to z."""
+        super().__init__()
+        self.options = options
+        self.input_shape = tuple(input_shape)
+        self.num_classes = num_classes
+        self.latent_dim = options.latent_dim
+        backbone = BACKBONES.load(options.backbone)()
+        dims = options.hidden_dims or backbone.default_dims
+        self.encoder, width = backbone.encoder(tuple(encoder_shape or input_shape), dims)
+        self.mu_head = nn.Linear(width, options.latent_dim)
+        self.logvar_head = nn.Linear(width, options.latent_dim)
+        self.decoder = backbone.decoder(options.latent_dim + decoder_extra, self.input_shape,
+                                        dims)
+        self.likelihood = LIKELIHOODS[options.likelihood]()
+        self.likelihood_name = options.likelihood
+
+    def hidden_blocks(self) -> list[Block]:
+        """Hidden blocks of encoder then decoder: where plugins add layers."""
+        return list(hidden_blocks(self))
+
+    def encoder_input(self, x: Tensor, y: Tensor | None) -> Tensor:
+        """What the encoder body reads: the image."""
+        return x
+
+    def decoder_input(self, z: Tensor, y: Tensor | None) -> Tensor:
+        """What the decoder body reads: the code."""
+        return z
+
+    def posterior(self, h: Tensor) -> Distribution:
+        """q(z|x) from the encoder body's features: a diagonal Gaussian."""
+        return diagonal_gaussian(self.mu_head(h), self.logvar_head(h))
+
+    def encode(self, x: Tensor, y: Tensor | None = None) -> Distribution:
+        """q(z|x) (and y, for a conditional model)."""
+        return self.posterior(self.encoder(self.encoder_input(x, y)))
+
+    def prior(self) -> Distribution:
+        """p(z) = N(0, I)."""
+        return standard_normal(self.latent_dim, self.mu_head.weight.device)
+
+    def decode(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        """Decoder output (logits for Bernoulli, pre-sigmoid mean for Gaussian)."""
+        return self.decoder(self.decoder_input(z, y))
+
+    def forward(self, x: Tensor, y: Tensor | None = None) -> dict[str, Any]:
+        """``posterior`` q(z|x), ``z`` a reparameterized draw of it (in eval too, so
+        evaluation reports a true single-sample ELBO) and the decoder's ``output``."""
+        posterior = self.encode(x, y)
+        z = posterior.rsample()
+        return {"output": self.decode(z, y), "posterior": posterior, "z": z}
+
+    def recon(self, outputs: dict[str, Any], target: Tensor) -> Tensor:
+        """-log p(x|z) per example, in nats."""
+        return self.likelihood.nll(outputs["output"], target)
+
+    @torch.no_grad()
+    def sample(self, n: int, y: Tensor | None = None,
+               generator: torch.Generator | None = None) -> Tensor:
+        """``n`` images decoded from prior draws, as means in [0, 1]."""
+        device = self.mu_head.weight.device
+        z = torch.randn(n, self.latent_dim, generator=generator, device=device)
+        return self.likelihood.mean(self.decode(z, y))
+
+    @torch.no_grad()
+    def reconstruct(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        """Decoded posterior means, in [0, 1]."""
+        return self.likelihood.mean(self.decode(self.encode(x, y).mean, y))
