@@ -28,4 +28,14 @@ __all__ = [
     "VaeregError", "fgsm", "free_bits_kl", "hidden_blocks", "hookimpl", "in_range",
     "kl_capacity", "kl_weight", "last_blocks", "load_recipe", "option", "pgd", "positive",
     "robustness", "scheduled_kl", "variance_shift",
+    "load_run",
 ]
+
+
+def __getattr__(name: str):
+    """``load_run`` is imported on first use: ``import vaereg`` stays as cheap as it is."""
+    if name == "load_run":
+        from vaereg.core.run_loading import load_run
+        globals()["load_run"] = load_run
+        return load_run
+    raise AttributeError(f"module 'vaereg' has no attribute {name!r}")
