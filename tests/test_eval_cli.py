@@ -117,7 +117,9 @@ def test_held_out_classes_are_the_anomalies(fmnist_run):
     assert result.exit_code == 0, result.output
     record = json.loads((fmnist_run / "eval.json").read_text())
     assert record["protocol"] == "held-out classes (trained on [0, 1, 2, 3, 4])"
-    assert 0 <= record["metrics"]["anomaly/neg_elbo/auroc"] <= 1
+    # measured 0.848 (neg_elbo), 0.853 (recon): classes 5-9 differ from 0-4 even after
+    # one epoch on 512 images
+    assert record["metrics"]["anomaly/neg_elbo/auroc"] > 0.7
     rows = read_scores(fmnist_run)
     assert all(row["is_anomaly"] == str(int(int(row["label"]) >= 5)) for row in rows)
 
