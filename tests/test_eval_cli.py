@@ -173,3 +173,12 @@ def test_missing_folder_or_checkpoint_exits_2(interrupted_run, make, message):
     result = invoke("eval", make(interrupted_run.run_dir))
     assert result.exit_code == 2 and message in result.output, result.output
     assert "Traceback" not in result.output
+
+
+def test_class_subset_filters_train_and_val_and_keeps_the_test_split():
+    recipe = vaereg.load_recipe(table=tiny_recipe(data={"classes": [1, 3]}))
+    splits = recipe.data.cls(recipe.data.options).load(0)
+    assert set(splits.train.y.tolist()) == {1, 3} and set(splits.val.y.tolist()) <= {1, 3}
+    assert len(splits.test) == 32 and len(set(splits.test.y.tolist())) > 2
+    with pytest.raises(vaereg.RecipeError, match="distinct class labels in 0..9"):
+        vaereg.load_recipe(table=tiny_recipe(data={"classes": [3, 10]}))
