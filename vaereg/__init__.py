@@ -22,6 +22,7 @@ _SOURCES = {
     "vaereg.core.plateau": ("Plateau",),
     "vaereg.core.recipe": ("Recipe", "load_recipe"),
     "vaereg.core.registry": ("BACKBONES", "DATASETS", "MODELS", "PLUGINS"),
+    "vaereg.core.run_loading": ("load_run",),
     "vaereg.core.run_main": ("run_main",),
     "vaereg.core.trainer": ("Trainer",),
     "vaereg.data.tensor_split": ("Splits", "TensorSplit"),

@@ -200,3 +200,97 @@ def plugins(name: str | None) -> None:
         click.echo(f"{name} ({registry.kind}, {entry.origin}): {doc.strip().splitlines()[0]}")
         for option_name, type_text, default, help_text in field_help(cls.Options):
             click.echo(f"  {option_name} = {default!r}  ({type_text})\n      {help_text}")
+
+
+def run_dir_argument(command):
+    """RUN_DIR and ``--checkpoint``: the run folder and which of its weights to load."""
+    command = click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best",
+                           show_default=True,
+                           help="best.pt (best validation loss) or last.pt (also an "
+                                "interrupted run's)")(command)
+    return click.argument("run_dir", type=click.Path())(command)
+
+
+@main.command("eval")
+@run_dir_argument
+@click.option("--split", type=click.Choice(["test", "val", "train"]), default="test",
+              show_default=True)
+@click.option("--iw-samples", type=int, metavar="K",
+              help="Also compute the K-sample importance-weighted bound (iwae_nll).")
+@click.option("--metrics", "metric_names", metavar="A,B,...",
+              help="Registered metrics to run (default: elbo, reconstruction, active_units, "
+                   "mutual_information; elbo, reconstruction with --ood/--anomaly).")
+@click.option("--batch-size", type=click.IntRange(1), default=500, show_default=True)
+@click.option("--ood", metavar="DATASET",
+              help="Anomaly detection: the run's test split against DATASET's test split.")
+@click.option("--set", "ood_options", multiple=True, metavar="KEY=VALUE",
+              help="An option of the --ood dataset (TOML literal). Repeatable.")
+@click.option("--anomaly", is_flag=True,
+              help="Held-out-class anomaly detection: test images of classes outside the "
+                   "run's data.classes are the anomalies.")
+@user_errors
+def eval_(run_dir: str, checkpoint: str, split: str, iw_samples: int | None,
+          metric_names: str | None, batch_size: int, ood: str | None,
+          ood_options: tuple[str, ...], anomaly: bool) -> None:
+    """Evaluate a run: eval.json, scores.csv, latent_space.png (and roc.png) in RUN_DIR,
+    and the figures in TensorBoard's hparams view."""
+    from vaereg.core.run_loading import load_run
+    from vaereg.evaluation.anomaly_sets import held_out_classes, out_of_distribution
+    from vaereg.evaluation.run_evaluation import evaluate_run
+    from vaereg.evaluation.run_outputs import evaluate_and_write
+
+    if ood and anomaly:
+        raise VaeregError("choose one anomaly protocol: --ood DATASET or --anomaly")
+    if ood_options and not ood:
+        raise VaeregError("--set gives options of the --ood dataset; add --ood DATASET")
+    loaded = load_run(run_dir, checkpoint)
+    anomaly_set = (out_of_distribution(loaded, ood, ood_options) if ood
+                   else held_out_classes(loaded) if anomaly else None)
+    names = [name.strip() for name in metric_names.split(",")] if metric_names else None
+    evaluation = evaluate_run(loaded, split=split, metrics=names, iw_samples=iw_samples,
+                              batch_size=batch_size, anomaly_set=anomaly_set)
+    paths = evaluate_and_write(loaded, evaluation)
+    kind = "" if evaluation.is_log_likelihood else ", a loss: not a log-likelihood"
+    click.echo(f"{evaluation.protocol if anomaly_set else split}: {len(evaluation.index)} images, "
+               f"{evaluation.likelihood} likelihood, binarization {evaluation.binarization}{kind}")
+    for name, value in evaluation.summary.items():
+        click.echo(f"  {name}: {value:.4f}")
+    click.echo(f"wrote {', '.join(str(path) for path in paths.values())}")
+
+
+@main.command()
+@run_dir_argument
+@click.option("--n", type=click.IntRange(1), default=64, show_default=True)
+@click.option("--class", "label", type=int, metavar="K",
+              help="Sample class K (conditional models only).")
+@click.option("--out", type=click.Path(dir_okay=False), help="PNG file [RUN_DIR/samples.png]")
+@click.option("--seed", type=int, default=0, show_default=True)
+@user_errors
+def sample(run_dir: str, checkpoint: str, n: int, label: int | None, out: str | None,
+           seed: int) -> None:
+    """A grid of N images sampled from the run's model."""
+    from pathlib import Path
+
+    from vaereg.core.run_loading import load_run
+    from vaereg.evaluation.pictures import sample_grid
+
+    loaded = load_run(run_dir, checkpoint)
+    click.echo(f"wrote {sample_grid(loaded, Path(out or Path(run_dir) / 'samples.png'), n, label, seed)}")
+
+
+@main.command()
+@run_dir_argument
+@click.option("--n", type=click.IntRange(1), default=32, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="PNG file [RUN_DIR/reconstructions.png]")
+@user_errors
+def reconstruct(run_dir: str, checkpoint: str, n: int, out: str | None) -> None:
+    """The first N test images, each beside its reconstruction."""
+    from pathlib import Path
+
+    from vaereg.core.run_loading import load_run
+    from vaereg.evaluation.pictures import reconstruction_grid
+
+    loaded = load_run(run_dir, checkpoint)
+    path = Path(out or Path(run_dir) / "reconstructions.png")
+    click.echo(f"wrote {reconstruction_grid(loaded, path, n)}")

@@ -28,7 +28,7 @@ from vaereg.core.plugin_manager import hook_names
 from vaereg.core.recipe import deep_merge, load_recipe
 from vaereg.core.registry import PLUGINS, Registry
 from vaereg.core.trainer import Trainer
-from vaereg.data.tensor_split import Splits, TensorSplit
+from vaereg.data.tensor_split import Splits, TensorSplit, class_labels_check, keep_classes
 
 
 @attrs.frozen
@@ -40,6 +40,8 @@ class SyntheticOptions:
     image_size: int = option(28, "height and width", check=positive)
     noise: float = option(0.1, "pixel noise around the class prototypes", check=in_range(0))
     binarize: Literal["none", "dynamic"] = option("none", "as for fashion_mnist")
+    classes: tuple[int, ...] = option((), "as for fashion_mnist: train and validation keep "
+                                          "these classes only", check=class_labels_check(10))
 
 
 class SyntheticImages:
@@ -62,8 +64,8 @@ class SyntheticImages:
             noise = o.noise * torch.randn(n, *self.input_shape, generator=generator)
             return TensorSplit((prototypes[y] + noise).clamp(0, 1), y, binarize=binarize)
 
-        return Splits(make(o.train_size, o.binarize == "dynamic"),
-                               make(o.val_size), make(o.test_size))
+        return Splits(keep_classes(make(o.train_size, o.binarize == "dynamic"), o.classes),
+                      keep_classes(make(o.val_size), o.classes), make(o.test_size))
 
 
 def tiny_recipe(**sections: dict[str, Any]) -> dict[str, Any]:

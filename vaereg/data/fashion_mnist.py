@@ -19,7 +19,8 @@ import torch
 
 from vaereg.core.errors import VaeregError, first_line
 from vaereg.core.options import in_range, option, positive
-from vaereg.data.tensor_split import Splits, TensorSplit, fixed_binarization, split_train_val
+from vaereg.data.tensor_split import (Splits, TensorSplit, class_labels_check, fixed_binarization,
+                                     keep_classes, split_train_val)
 
 SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -48,6 +49,11 @@ class ImageDataOptions:
     binarize: Literal["none", "dynamic"] = option(
         "none", "'dynamic' draws Bernoulli pixels anew each batch (evaluation sets once, seeded)")
     download: bool = option(True, "let torchvision download the data when no copy is found")
+    classes: tuple[int, ...] = option(
+        (), "train and validate on these classes only (empty = all; train_size and val_size "
+            "count their images); the test split keeps "
+            "every class, so `vaereg eval --anomaly` scores the unseen ones as anomalies",
+        check=class_labels_check(10))
 
 
 def _decompress_system_copy(source: Path, target: Path) -> None:
@@ -147,6 +153,8 @@ class FashionMNIST:
         """Seeded train/validation split of the training set, and the official test set."""
         (train_x, train_y, test_x, test_y), self.source = load_raw(self.options.root,
                                                                    self.options.download)
+        seen = keep_classes(TensorSplit(train_x, train_y), self.options.classes)
+        train_x, train_y = seen.x, seen.y
         binarize = self.options.binarize == "dynamic"
         try:
             train, val = split_train_val(_to_float(train_x), train_y, val_size=self.options.val_size,

@@ -80,6 +80,23 @@ def split_train_val(x: Tensor, y: Tensor, *, val_size: int, train_size: int, see
     return TensorSplit(x[train_index], y[train_index], binarize=binarize), val
 
 
+def class_labels_check(num_classes: int):
+    """An option check: a list of distinct class labels in [0, num_classes)."""
+    def check(values) -> str | None:
+        ok = all(0 <= v < num_classes for v in values) and len(set(values)) == len(values)
+        return None if ok else f"distinct class labels in 0..{num_classes - 1}"
+    return check
+
+
+def keep_classes(split: TensorSplit, classes: tuple[int, ...]) -> TensorSplit:
+    """The examples of ``split`` whose label is in ``classes`` (all when empty): training
+    on some classes leaves the others unseen, for the held-out-class anomaly protocol."""
+    if not classes:
+        return split
+    keep = torch.isin(split.y, torch.tensor(classes, device=split.y.device))
+    return TensorSplit(split.x[keep], split.y[keep], binarize=split.binarize)
+
+
 def fixed_binarization(split: TensorSplit, seed: int) -> TensorSplit:
     """One seeded Bernoulli draw per pixel, for evaluation sets."""
     generator = torch.Generator().manual_seed(seed + 1)

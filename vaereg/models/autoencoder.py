@@ -57,6 +57,8 @@ class GaussianAutoencoder(nn.Module):
     """
 
     Options = AutoencoderOptions
+    #: whether ``sample(n, y=...)`` draws the classes ``y`` (a conditional model)
+    conditional = False
     #: top-level submodules of each part, for plugins that treat encoder and decoder apart
     #: (``likelihood`` belongs to neither)
     parts = {"encoder": ("encoder", "mu_head", "logvar_head"), "decoder": ("decoder",)}

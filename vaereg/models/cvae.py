@@ -21,6 +21,7 @@ class ConditionalVAE(VanillaVAE):
     """Terms ``recon`` and ``kl`` as the vanilla VAE, given the label."""
 
     Options = VanillaOptions
+    conditional = True
     parts = {"encoder": ("label_plane", "encoder", "mu_head", "logvar_head"),
              "decoder": ("decoder",)}
 

@@ -1,0 +1,184 @@
+"""`vaereg eval`, `sample` and `reconstruct` on real run folders: one made by `vaereg run`
+on a small real Fashion-MNIST subset (classes 0-4, for the held-out-class protocol),
+one interrupted in its first epoch (last.pt only)."""
+import csv
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import plugin_data_pb2
+
+import vaereg
+from vaereg.cli import main
+from vaereg.core.errors import RunInterrupted
+from vaereg.data.fashion_mnist import SYSTEM_DIR
+from vaereg.testing import make_trainer, tiny_recipe
+
+ROOT = Path(__file__).resolve().parents[1]
+PNG = b"\x89PNG"
+
+
+def vaereg_cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "vaereg", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def invoke(*args):
+    """The CLI in this process: for the protocols, where a fresh interpreter adds only
+    start-up time (the end-to-end tests run it as a real subprocess)."""
+    return CliRunner().invoke(main, [str(arg) for arg in args])
+
+
+def read_scores(run_dir):
+    with open(run_dir / "scores.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def fmnist_run(tmp_path_factory):
+    if not SYSTEM_DIR.is_dir():
+        pytest.skip("apt-get install dataset-fashion-mnist")
+    out = tmp_path_factory.mktemp("runs")
+    result = vaereg_cli("run", ROOT / "recipes" / "vanilla_dropout.toml",
+                        "--set", "data.train_size=512", "--set", "data.val_size=256",
+                        "--set", "run.epochs=1", "--set", "data.classes=[0, 1, 2, 3, 4]",
+                        "--set", f"run.out_dir='{out}'", "--quiet", cwd=out)
+    assert result.returncode == 0, result.stderr
+    return out / "vanilla_dropout" / "version_0"
+
+
+class _StopInFirstEpoch:
+    """Stops the run after its first batch, as a SIGTERM would: last.pt only."""
+
+    @vaereg.hookimpl
+    def on_batch_end(self, trainer, batch_idx):
+        trainer._stop.signum = signal.SIGTERM
+
+
+@pytest.fixture(scope="module")
+def interrupted_run(tmp_path_factory):
+    trainer = make_trainer(tiny_recipe(plugins={"batchnorm": {}}), tmp_path_factory.mktemp("stop"),
+                           extra_plugins=(("stop", _StopInFirstEpoch()),))
+    with pytest.raises(RunInterrupted):
+        trainer.fit()
+    assert not (trainer.run_dir / "checkpoints" / "best.pt").exists()
+    return trainer
+
+
+def test_eval_writes_results_scores_pictures_and_hparams(fmnist_run):
+    result = vaereg_cli("eval", fmnist_run, "--metrics", "elbo,active_units", cwd=fmnist_run)
+    assert result.returncode == 0, result.stderr
+    assert "bernoulli likelihood, binarization none, a loss: not a log-likelihood" in result.stdout
+    record = json.loads((fmnist_run / "eval.json").read_text())
+    assert record["checkpoint"] == {"name": "best", "epoch": 1, "step": 4}
+    assert (record["likelihood"], record["binarization"], record["is_log_likelihood"]) == \
+        ("bernoulli", "none", False)
+    assert "not log-likelihood bounds" in record["note"]
+    metrics = record["metrics"]
+    assert metrics["test/neg_elbo"] == pytest.approx(metrics["test/recon"] + metrics["test/kl"])
+    assert 0 <= metrics["test/active_units"] <= metrics["test/latent_dim"] == 16
+    rows = read_scores(fmnist_run)
+    assert len(rows) == 10_000 and list(rows[0]) == ["index", "label", "recon", "kl", "neg_elbo"]
+    assert [int(row["index"]) for row in rows] == list(range(10_000))
+    mean = sum(float(row["neg_elbo"]) for row in rows) / len(rows)
+    assert mean == pytest.approx(metrics["test/neg_elbo"], rel=1e-5)
+    assert (fmnist_run / "latent_space.png").read_bytes()[:4] == PNG
+    events = EventAccumulator(str(fmnist_run / "eval"))
+    events.Reload()
+    hparams = events.PluginTagToContent("hparams")
+    session = plugin_data_pb2.HParamsPluginData.FromString(
+        hparams["_hparams_/session_start_info"]).session_start_info
+    assert session.hparams["plugins.dropout.p"].number_value == pytest.approx(0.2)
+    assert session.hparams["likelihood"].string_value == "bernoulli"
+    assert "test/neg_elbo" in events.Tags()["scalars"]
+
+
+def test_ood_synthetic_noise_is_told_apart(fmnist_run):
+    result = invoke("eval", fmnist_run, "--ood", "synthetic", "--set", "test_size=500",
+                    "--metrics", "elbo,reconstruction")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((fmnist_run / "eval.json").read_text())["metrics"]
+    # measured 0.986 (neg_elbo), 0.998 (mse) after one epoch on 512 images
+    assert metrics["anomaly/neg_elbo/auroc"] > 0.9 and metrics["anomaly/mse/auroc"] > 0.9
+    assert {"anomaly/recon/auprc", "anomaly/neg_elbo/fpr_at_95_tpr"} <= set(metrics)
+    rows = read_scores(fmnist_run)
+    assert len(rows) == 10_500 and sum(int(row["is_anomaly"]) for row in rows) == 500
+    assert (fmnist_run / "roc.png").read_bytes()[:4] == PNG
+
+
+def test_held_out_classes_are_the_anomalies(fmnist_run):
+    result = invoke("eval", fmnist_run, "--anomaly", "--metrics", "elbo")
+    assert result.exit_code == 0, result.output
+    record = json.loads((fmnist_run / "eval.json").read_text())
+    assert record["protocol"] == "held-out classes (trained on [0, 1, 2, 3, 4])"
+    # measured 0.848 (neg_elbo), 0.853 (recon): classes 5-9 differ from 0-4 even after
+    # one epoch on 512 images
+    assert record["metrics"]["anomaly/neg_elbo/auroc"] > 0.7
+    rows = read_scores(fmnist_run)
+    assert all(row["is_anomaly"] == str(int(int(row["label"]) >= 5)) for row in rows)
+
+
+def test_sample_and_reconstruct_grids(fmnist_run, tmp_path):
+    for command in (("sample", "--n", 16), ("reconstruct", "--n", 8)):
+        out = tmp_path / f"{command[0]}.png"
+        result = invoke(command[0], fmnist_run, *command[1:], "--out", out)
+        assert result.exit_code == 0, result.output
+        assert out.read_bytes()[:4] == PNG
+
+
+@pytest.mark.parametrize("args, message", [
+    (("sample", "{run}", "--class", "3"), "is not conditional"),
+    (("eval", "{run}", "--ood", "synthetic", "--set", "image_size=14", "--metrics", "elbo"),
+     "the shapes must match"),
+    (("eval", "{run}", "--ood", "synthetc"), "did you mean 'synthetic'"),
+    (("eval", "{run}", "--set", "test_size=5"), "add --ood DATASET"),
+])
+def test_bad_requests_exit_2_with_a_message(fmnist_run, args, message):
+    result = invoke(*(arg.format(run=fmnist_run) for arg in args))
+    assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_interrupted_run_evaluates_from_last_checkpoint(interrupted_run):
+    run_dir = interrupted_run.run_dir
+    result = vaereg_cli("eval", run_dir, "--checkpoint", "last", cwd=run_dir)
+    assert result.returncode == 0, result.stderr
+    record = json.loads((run_dir / "eval.json").read_text())
+    assert record["checkpoint"]["name"] == "last" and record["checkpoint"]["step"] == 1
+    assert {"test/neg_elbo", "test/ssim", "test/mutual_information"} <= set(record["metrics"])
+    assert len(read_scores(run_dir)) == 32
+
+
+def test_load_run_rebuilds_layer_plugins_before_loading_weights(interrupted_run):
+    """batch norm adds running statistics: its weights load only into a rebuilt model."""
+    loaded = vaereg.load_run(interrupted_run.run_dir, checkpoint="last")
+    assert not loaded.model.training
+    expected = interrupted_run.model.state_dict()
+    assert any("running_mean" in key for key in expected)
+    for key, value in loaded.model.state_dict().items():
+        assert torch.equal(value, expected[key]), key
+    assert torch.equal(loaded.splits.test.x, interrupted_run.splits.test.x)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda run: run.parent / "nowhere", "is not a vaereg run folder"),
+    (lambda run: run, "the run has no best checkpoint; use --checkpoint last"),
+])
+def test_missing_folder_or_checkpoint_exits_2(interrupted_run, make, message):
+    result = invoke("eval", make(interrupted_run.run_dir))
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+def test_class_subset_filters_train_and_val_and_keeps_the_test_split():
+    recipe = vaereg.load_recipe(table=tiny_recipe(data={"classes": [1, 3]}))
+    splits = recipe.data.cls(recipe.data.options).load(0)
+    assert set(splits.train.y.tolist()) == {1, 3} and set(splits.val.y.tolist()) <= {1, 3}
+    assert len(splits.test) == 32 and len(set(splits.test.y.tolist())) > 2
+    with pytest.raises(vaereg.RecipeError, match="distinct class labels in 0..9"):
+        vaereg.load_recipe(table=tiny_recipe(data={"classes": [3, 10]}))

@@ -1,0 +1,102 @@
+"""Pictures of a loaded run: the latent space (PCA of posterior means, coloured by
+class), ROC curves of the anomaly scores, sample grids and reconstructions beside their
+inputs. PNGs are written atomically; matplotlib draws through ``Figure`` (the Agg
+renderer), never pyplot, so no display or global backend is involved."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from vaereg.core.atomic_file import atomic_write
+from vaereg.core.errors import VaeregError
+from vaereg.core.run_loading import LoadedRun
+
+GRID_COLUMNS = 8
+
+
+def _save_figure(figure, path: Path) -> None:
+    atomic_write(path, lambda handle: figure.savefig(handle, format="png", dpi=100))
+
+
+def _save_grid(images: Tensor, path: Path, nrow: int) -> None:
+    from torchvision.utils import save_image
+    atomic_write(path, lambda handle: save_image(images.cpu(), handle, nrow=nrow,
+                                                 padding=2, format="png"))
+
+
+@torch.no_grad()
+def posterior_means(model, split, batch_size: int = 500) -> Tensor:
+    """E_q(z|x)[z] for every image of ``split``, in order."""
+    return torch.cat([model.encode(batch.x, batch.y).mean for batch in split.batches(batch_size)])
+
+
+def pca_2d(points: Tensor) -> Tensor:
+    """The points projected on their first two principal components."""
+    centred = points.double() - points.double().mean(0)
+    _, _, v = torch.linalg.svd(centred, full_matrices=False)
+    return centred @ v[:2].T
+
+
+def latent_space_plot(run: LoadedRun, path: Path) -> Path:
+    """latent_space.png: the test split's posterior means in 2-D, coloured by class."""
+    from matplotlib.figure import Figure
+
+    test = run.splits.test
+    points = pca_2d(posterior_means(run.model, test)).cpu()
+    figure = Figure(figsize=(6, 5))
+    axes = figure.subplots()
+    if points.shape[1] < 2:  # a 1-D latent space: plot it against zero
+        points = torch.cat([points, torch.zeros_like(points)], 1)
+    drawn = axes.scatter(points[:, 0], points[:, 1], c=test.y.cpu(), cmap="tab10", s=2)
+    figure.colorbar(drawn, ax=axes, label="class")
+    axes.set(title=f"test posterior means, PCA ({len(test)} images)", xlabel="PC 1",
+             ylabel="PC 2")
+    _save_figure(figure, path)
+    return path
+
+
+def roc_plot(roc: dict[str, tuple[Tensor, Tensor]], summary: dict[str, float],
+             protocol: str, path: Path) -> Path:
+    """roc.png: one ROC curve per anomaly score, its AUROC in the legend."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(5, 5))
+    axes = figure.subplots()
+    for name, (fpr, tpr) in roc.items():
+        axes.plot(fpr, tpr, label=f"{name} (AUROC {summary[f'anomaly/{name}/auroc']:.3f})")
+    axes.plot([0, 1], [0, 1], color="grey", linestyle=":")
+    axes.set(title=protocol, xlabel="false-positive rate", ylabel="true-positive rate")
+    axes.legend(loc="lower right")
+    _save_figure(figure, path)
+    return path
+
+
+def sample_grid(run: LoadedRun, path: Path, n: int = 64, label: int | None = None,
+                seed: int = 0) -> Path:
+    """``n`` samples from the prior in a grid; ``label`` asks a conditional model
+    (``model.conditional``) for one class."""
+    model = run.model
+    y = None
+    if label is not None:
+        classes = getattr(model, "num_classes", 0)
+        if not getattr(model, "conditional", False):
+            raise VaeregError(f"--class: the model '{run.recipe.model.name}' is not conditional "
+                              f"(it ignores labels), so it cannot sample a chosen class")
+        if not 0 <= label < classes:
+            raise VaeregError(f"--class must be in 0..{classes - 1}, not {label}")
+        y = torch.full((n,), label, dtype=torch.long, device=run.device)
+    generator = torch.Generator(device=run.device).manual_seed(seed)
+    _save_grid(model.sample(n, y=y, generator=generator), path, GRID_COLUMNS)
+    return path
+
+
+@torch.no_grad()
+def reconstruction_grid(run: LoadedRun, path: Path, n: int = 32) -> Path:
+    """The first ``n`` test images, each followed by its reconstruction."""
+    test = run.splits.test
+    x, y = test.x[:n], test.y[:n]
+    pairs = torch.stack([x, run.model.reconstruct(x, y)], 1).flatten(0, 1)
+    _save_grid(pairs, path, 2 * min(len(x), GRID_COLUMNS // 2))
+    return path

@@ -1,0 +1,113 @@
+"""What ``vaereg eval`` leaves in a run folder: ``eval.json`` (figures, with the
+likelihood and binarization they are under), ``scores.csv`` (one row per image) and the
+figures in TensorBoard's hparams view (``eval/`` under the run folder), so runs compare
+there. Files are written atomically: a failure never leaves half a file."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from vaereg.core.run_dir import write_atomic
+from vaereg.core.run_loading import LoadedRun
+from vaereg.evaluation.run_evaluation import RunEvaluation
+
+EVAL_FILE = "eval.json"
+SCORES_FILE = "scores.csv"
+HPARAMS_DIR = "eval"
+#: recipe sections whose options are hyperparameters worth comparing runs by
+HPARAM_SECTIONS = ("data", "model", "optimizer", "plugins")
+NOT_A_LIKELIHOOD = ("a Bernoulli loss on grey (non-binary) pixels: neg_elbo, recon and "
+                    "iwae_nll are losses in nats, not log-likelihood bounds")
+
+
+def eval_record(run: LoadedRun, evaluation: RunEvaluation) -> dict[str, Any]:
+    """The content of eval.json."""
+    record = {
+        "run_dir": str(run.run_dir),
+        "checkpoint": {key: run.checkpoint_info[key] for key in ("name", "epoch", "step")},
+        "split": evaluation.split,
+        "protocol": evaluation.protocol,
+        "examples": len(evaluation.index),
+        "likelihood": evaluation.likelihood,
+        "binarization": evaluation.binarization,
+        "is_log_likelihood": evaluation.is_log_likelihood,
+        "seconds": round(evaluation.seconds, 2),
+        "metrics": evaluation.summary,
+    }
+    if not evaluation.is_log_likelihood:
+        record["note"] = NOT_A_LIKELIHOOD
+    return record
+
+
+def scores_table(evaluation: RunEvaluation) -> str:
+    """CSV text: ``index``, ``label`` (when the split has labels), ``is_anomaly`` (in the
+    anomaly protocols), then one column per per-example score."""
+    columns: dict[str, list] = {"index": evaluation.index.tolist()}
+    if evaluation.labels is not None:
+        columns["label"] = evaluation.labels.tolist()
+    if evaluation.is_anomaly is not None:
+        columns["is_anomaly"] = evaluation.is_anomaly.tolist()
+    for name, values in evaluation.scores.items():
+        columns[name] = [f"{value:.7g}" for value in values.double().tolist()]
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(zip(*columns.values()))
+    return text.getvalue()
+
+
+def flat_hparams(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Dotted keys -> values TensorBoard accepts (numbers, strings, bools; lists as text)."""
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            out.update(flat_hparams(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value if isinstance(value, (bool, int, float, str)) else str(value)
+    return out
+
+
+def write_hparams(run: LoadedRun, evaluation: RunEvaluation) -> Path:
+    """The recipe's options and the evaluation's figures as one hparams session."""
+    from torch.utils.tensorboard import SummaryWriter
+    from torch.utils.tensorboard.summary import hparams
+
+    table = run.recipe.to_table()
+    params = flat_hparams({section: table[section] for section in HPARAM_SECTIONS})
+    params.update({"eval.checkpoint": run.checkpoint_info["name"],
+                   "eval.protocol": evaluation.protocol,
+                   "likelihood": evaluation.likelihood, "binarization": evaluation.binarization})
+    figures = {name: value for name, value in evaluation.summary.items() if math.isfinite(value)}
+    folder = run.run_dir / HPARAMS_DIR
+    with SummaryWriter(log_dir=str(folder)) as writer:
+        for summary in hparams(params, figures):
+            writer.file_writer.add_summary(summary)
+        for name, value in figures.items():
+            writer.add_scalar(name, value)
+    return folder
+
+
+def write_results(run: LoadedRun, evaluation: RunEvaluation) -> dict[str, Path]:
+    """Write eval.json, scores.csv and the hparams session; returns their paths."""
+    paths = {"eval": run.run_dir / EVAL_FILE, "scores": run.run_dir / SCORES_FILE}
+    write_atomic(paths["scores"], scores_table(evaluation))
+    write_atomic(paths["eval"], json.dumps(eval_record(run, evaluation), indent=2) + "\n")
+    paths["hparams"] = write_hparams(run, evaluation)
+    return paths
+
+
+def evaluate_and_write(run: LoadedRun, evaluation: RunEvaluation) -> dict[str, Path]:
+    """All of ``vaereg eval``'s files for a computed evaluation: eval.json, scores.csv,
+    the hparams session, latent_space.png and, in an anomaly protocol, roc.png."""
+    from vaereg.evaluation.pictures import latent_space_plot, roc_plot
+
+    paths = write_results(run, evaluation)
+    paths["latent_space"] = latent_space_plot(run, run.run_dir / "latent_space.png")
+    if evaluation.roc:
+        paths["roc"] = roc_plot(evaluation.roc, evaluation.summary, evaluation.protocol,
+                                run.run_dir / "roc.png")
+    return paths
