@@ -41,8 +41,8 @@ class EpochTimer:
 
 def recipe(hidden, latent, batch_size, train_size, root):
     return {
-        "run": {"name": "bench", "epochs": 1, "device": "cpu", "histograms": False,
-                "progress": False},
+        "run": {"name": "bench", "epochs": 1, "device": "cpu", "progress": False},
+        "logging": {"histograms": False},
         "data": {"name": "fashion_mnist", "batch_size": batch_size, "train_size": train_size,
                  "val_size": 5000, "root": root},
         "model": {"name": "vanilla", "hidden_dims": hidden, "latent_dim": latent},

@@ -36,7 +36,6 @@ class SyntheticOptions:
     train_size: int = option(64, "training images", check=positive)
     val_size: int = option(32, "validation images", check=positive)
     test_size: int = option(32, "test images", check=positive)
-    batch_size: int = option(16, "training batch size", check=positive)
     image_size: int = option(28, "height and width", check=positive)
     noise: float = option(0.1, "pixel noise around the class prototypes", check=in_range(0))
     binarize: Literal["none", "dynamic"] = option("none", "as for fashion_mnist")
@@ -60,7 +59,8 @@ class SyntheticImages:
         def make(n: int, binarize: bool = False) -> TensorSplit:
             y = torch.randint(0, 10, (n,), generator=generator)
             noise = o.noise * torch.randn(n, *self.input_shape, generator=generator)
-            return TensorSplit((prototypes[y] + noise).clamp(0, 1), y, binarize=binarize)
+            return TensorSplit((prototypes[y] + noise).clamp(0, 1), y, binarize=binarize,
+                               seed=seed)
 
         return Splits(make(o.train_size, o.binarize == "dynamic"),
                                make(o.val_size), make(o.test_size))
@@ -81,7 +81,7 @@ def tiny_recipe(**sections: dict[str, Any]) -> dict[str, Any]:
                 "log_every_n_steps": 1, "progress": False},
         "logging": {"histograms": False, "min_seconds": 0},
         "checkpoint": {"min_seconds": 0},
-        "data": {"name": "synthetic"},
+        "data": {"name": "synthetic", "batch_size": 16},
         "model": {"name": "vanilla", "hidden_dims": [32, 16], "latent_dim": 4},
         "optimizer": {"name": "adam", "lr": 1e-3},
         "plugins": {},

@@ -16,7 +16,7 @@ import attrs
 import torch
 
 from vaereg.core.errors import VaeregError, first_line
-from vaereg.core.options import in_range, option, positive
+from vaereg.core.options import in_range, option
 from vaereg.data.tensor_split import Splits, TensorSplit, fixed_binarization, split_train_val
 
 SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -36,7 +36,6 @@ def cache_dir() -> Path:
 @attrs.frozen
 class ImageDataOptions:
     root: str = option("~/.cache/vaereg/data", "folder searched for (and downloaded into) the data")
-    batch_size: int = option(128, "training batch size", check=positive)
     train_size: int = option(0, "fixed training subset size; 0 = all that remains after validation",
                              check=in_range(0))
     val_size: int = option(5000, "validation images held out of the training set",
