@@ -17,7 +17,8 @@ import torch
 
 from vaereg.core.errors import VaeregError, first_line
 from vaereg.core.options import in_range, option
-from vaereg.data.tensor_split import Splits, TensorSplit, fixed_binarization, split_train_val
+from vaereg.data.tensor_split import (Splits, TensorSplit, fixed_binarization, split_train_val,
+                                      to_float)
 
 SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -57,9 +58,10 @@ def _decompress_system_copy(source: Path, target: Path) -> None:
         os.replace(partial, final)
 
 
-def _torchvision(root: Path, train: bool, download: bool):
-    from torchvision.datasets import FashionMNIST as TorchvisionFashionMNIST
-    return TorchvisionFashionMNIST(str(root), train=train, download=download)
+def _torchvision(root: Path, train: bool, download: bool, name: str = "FashionMNIST"):
+    """torchvision's IDX reader for ``name`` (FashionMNIST, MNIST) under ``root``."""
+    import torchvision.datasets
+    return getattr(torchvision.datasets, name)(str(root), train=train, download=download)
 
 
 def load_raw(root: str, download: bool) -> tuple[torch.Tensor, ...]:
@@ -89,11 +91,6 @@ def load_raw(root: str, download: bool) -> tuple[torch.Tensor, ...]:
     raise VaeregError("Fashion-MNIST not found. Tried:\n" + "\n".join(f"  - {a}" for a in attempts))
 
 
-def _to_float(images: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, H, W) -> float (N, 1, H, W) in [0, 1]."""
-    return images.unsqueeze(1).float().div_(255.0)
-
-
 class FashionMNIST:
     """Dataset plugin API: ``Options``, ``input_shape``, ``num_classes``, ``load(seed)``."""
 
@@ -106,13 +103,18 @@ class FashionMNIST:
 
     def load(self, seed: int) -> Splits:
         """Seeded train/validation split of the training set, and the official test set."""
-        train_x, train_y, test_x, test_y = load_raw(self.options.root, self.options.download)
-        binarize = self.options.binarize == "dynamic"
-        try:
-            train, val = split_train_val(_to_float(train_x), train_y, val_size=self.options.val_size,
-                                         train_size=self.options.train_size, seed=seed,
-                                         binarize=binarize)
-        except ValueError as error:
-            raise VaeregError(f"data: {error}") from None
-        test = TensorSplit(_to_float(test_x), test_y)
-        return Splits(train, val, fixed_binarization(test, seed) if binarize else test)
+        return idx_splits(load_raw(self.options.root, self.options.download), self.options, seed)
+
+
+def idx_splits(raw: tuple[torch.Tensor, ...], options: ImageDataOptions, seed: int) -> Splits:
+    """Splits of an MNIST-like set: (train images, labels, test images, labels) as uint8."""
+    train_x, train_y, test_x, test_y = raw
+    binarize = options.binarize == "dynamic"
+    try:
+        train, val = split_train_val(to_float(train_x), train_y, val_size=options.val_size,
+                                     train_size=options.train_size, seed=seed,
+                                     binarize=binarize)
+    except ValueError as error:
+        raise VaeregError(f"data: {error}") from None
+    test = TensorSplit(to_float(test_x), test_y)
+    return Splits(train, val, fixed_binarization(test, seed) if binarize else test)

@@ -77,6 +77,11 @@ class Splits:
     test: TensorSplit
 
 
+def to_float(images: Tensor) -> Tensor:
+    """uint8 (N, H, W) -> float (N, 1, H, W) in [0, 1]."""
+    return images.unsqueeze(1).float().div_(255.0)
+
+
 def split_train_val(x: Tensor, y: Tensor, *, val_size: int, train_size: int, seed: int,
                     binarize: bool) -> tuple[TensorSplit, TensorSplit]:
     """Seeded split of a training set into train and validation; ``train_size`` > 0
