@@ -41,7 +41,8 @@ def test_one_short_epoch_on_idx_files_with_a_class_subset(tmp_path):
 
 
 def test_no_files_and_no_download_names_both(tmp_path):
-    from vaereg.data.mnist import MNIST, ImageDataOptions
+    from vaereg.data.fashion_mnist import ImageDataOptions
+    from vaereg.data.mnist import MNIST
     with pytest.raises(VaeregError) as caught:
         MNIST(ImageDataOptions(root=str(tmp_path), download=False)).load(0)
     text = str(caught.value)

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from vaereg.core.errors import VaeregError, first_line
-from vaereg.data.fashion_mnist import (FILES, READ_ERRORS, ImageDataOptions, _torchvision,
+from vaereg.data.fashion_mnist import (FILES, READ_ERRORS, FashionMNIST, _torchvision,
                                        idx_splits)
 from vaereg.data.tensor_split import Splits
 
@@ -37,16 +37,8 @@ def load_raw(root: str, download: bool) -> tuple[torch.Tensor, ...]:
     raise VaeregError("MNIST not found. Tried:\n" + "\n".join(f"  - {t}" for t in tried))
 
 
-class MNIST:
-    """Dataset API: ``Options``, ``input_shape``, ``num_classes``, ``load(seed)``."""
-
-    Options = ImageDataOptions
-    input_shape = (1, 28, 28)
-    num_classes = 10
-
-    def __init__(self, options: ImageDataOptions):
-        self.options = options
+class MNIST(FashionMNIST):
+    """Fashion-MNIST's dataset API and splits, on MNIST's files."""
 
     def load(self, seed: int) -> Splits:
-        """Seeded train/validation split of the training set, and the official test set."""
         return idx_splits(load_raw(self.options.root, self.options.download), self.options, seed)
