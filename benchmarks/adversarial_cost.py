@@ -52,7 +52,7 @@ def epoch_seconds(overrides: list[str], out_dir: str) -> list[float]:
 @click.option("--ratio", default=1.0, show_default=True, help="fraction of each batch attacked")
 @click.option("--device", default="cpu", show_default=True, type=click.Choice(["cpu", "cuda"]))
 def main(repeats: int, epochs: int, train_size: int, ratio: float, device: str) -> None:
-    common = [f"run.epochs={epochs}", f"run.device={device!r}", "run.histograms=false",
+    common = [f"run.epochs={epochs}", f"run.device={device!r}", "logging.histograms=false",
               "run.progress=false", f"data.train_size={train_size}", "data.val_size=500"]
     adversarial = ["plugins.adversarial.attack='fgsm'", "plugins.adversarial.eps=0.1",
                    f"plugins.adversarial.ratio={ratio}", "plugins.adversarial.eval_size=1",

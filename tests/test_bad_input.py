@@ -93,6 +93,7 @@ CASES = {
     "unknown section": (recipe_with(trainer={}), "trainer: unknown section"),
     "unknown plugin": (recipe_with(plugins={"dropuot": {}}),
                        "unknown plugin 'dropuot' (did you mean 'dropout'?)"),
+    "unknown class": (recipe_with(data={"classes": [3, 12]}), "data.classes: no class 12"),
     "extends cycle": (extends_cycle, "extends: cycle:"),
     "extends missing": (lambda t: ["run", recipe_file(t / "a.toml", text='extends = "no.toml"')],
                         "recipe file not found"),

@@ -1,5 +1,4 @@
 """TensorBoard pictures and checkpoints follow their cadence; data without labels works."""
-import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

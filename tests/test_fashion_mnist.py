@@ -60,14 +60,19 @@ def test_none_found_names_all_three_places(tmp_path, monkeypatch):
     assert "download" in text
 
 
-def test_dynamic_binarization_draws_new_pixels_each_batch(tmp_path):
+def test_dynamic_binarization_draws_new_pixels_each_epoch_from_the_data_generator(tmp_path):
     options = ImageDataOptions(download=False, val_size=10, train_size=64,
                                binarize="dynamic")
     splits = FashionMNIST(options).load(0)
-    first = next(splits.train.batches(64)).x
-    second = next(splits.train.batches(64)).x
+    generator = torch.Generator().manual_seed(0)
+    global_state = torch.get_rng_state()
+    first = next(splits.train.batches(64, generator)).x
+    second = next(splits.train.batches(64, generator)).x
+    again = next(splits.train.batches(64, torch.Generator().manual_seed(0))).x
     assert set(first.unique().tolist()) <= {0.0, 1.0}
     assert not torch.equal(first, second)
+    assert torch.equal(first, again)
+    assert torch.equal(torch.get_rng_state(), global_state)
     assert set(splits.test.x.unique().tolist()) <= {0.0, 1.0}
 
 

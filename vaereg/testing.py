@@ -28,7 +28,7 @@ from vaereg.core.plugin_manager import hook_names
 from vaereg.core.recipe import deep_merge, load_recipe
 from vaereg.core.registry import PLUGINS, Registry
 from vaereg.core.trainer import Trainer
-from vaereg.data.tensor_split import Splits, TensorSplit, class_labels_check, keep_classes
+from vaereg.data.tensor_split import Splits, TensorSplit
 
 
 @attrs.frozen
@@ -36,12 +36,9 @@ class SyntheticOptions:
     train_size: int = option(64, "training images", check=positive)
     val_size: int = option(32, "validation images", check=positive)
     test_size: int = option(32, "test images", check=positive)
-    batch_size: int = option(16, "training batch size", check=positive)
     image_size: int = option(28, "height and width", check=positive)
     noise: float = option(0.1, "pixel noise around the class prototypes", check=in_range(0))
     binarize: Literal["none", "dynamic"] = option("none", "as for fashion_mnist")
-    classes: tuple[int, ...] = option((), "as for fashion_mnist: train and validation keep "
-                                          "these classes only", check=class_labels_check(10))
 
 
 class SyntheticImages:
@@ -62,10 +59,11 @@ class SyntheticImages:
         def make(n: int, binarize: bool = False) -> TensorSplit:
             y = torch.randint(0, 10, (n,), generator=generator)
             noise = o.noise * torch.randn(n, *self.input_shape, generator=generator)
-            return TensorSplit((prototypes[y] + noise).clamp(0, 1), y, binarize=binarize)
+            return TensorSplit((prototypes[y] + noise).clamp(0, 1), y, binarize=binarize,
+                               seed=seed)
 
-        return Splits(keep_classes(make(o.train_size, o.binarize == "dynamic"), o.classes),
-                      keep_classes(make(o.val_size), o.classes), make(o.test_size))
+        return Splits(make(o.train_size, o.binarize == "dynamic"),
+                               make(o.val_size), make(o.test_size))
 
 
 def tiny_recipe(**sections: dict[str, Any]) -> dict[str, Any]:
@@ -83,7 +81,7 @@ def tiny_recipe(**sections: dict[str, Any]) -> dict[str, Any]:
                 "log_every_n_steps": 1, "progress": False},
         "logging": {"histograms": False, "min_seconds": 0},
         "checkpoint": {"min_seconds": 0},
-        "data": {"name": "synthetic"},
+        "data": {"name": "synthetic", "batch_size": 16},
         "model": {"name": "vanilla", "hidden_dims": [32, 16], "latent_dim": 4},
         "optimizer": {"name": "adam", "lr": 1e-3},
         "plugins": {},

@@ -77,7 +77,11 @@ def describe(tp: Any) -> str:
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
     if origin in (tuple, list):
-        return f"a list of {describe(typing.get_args(tp)[0]).removeprefix('a ').removeprefix('an ')}s"
+        item = typing.get_args(tp)[0]
+        arms = typing.get_args(item) if typing.get_origin(item) in (typing.Union, types.UnionType) \
+            else (item,)
+        return "a list of " + " or ".join(
+            f"{describe(arm).removeprefix('a ').removeprefix('an ')}s" for arm in arms)
     if origin in (typing.Union, types.UnionType):
         return " or ".join(describe(a) for a in typing.get_args(tp))
     return {float: "a number", int: "an integer", str: "a string", bool: "true or false",
@@ -133,8 +137,12 @@ def coerce(tp: Any, value: Any) -> tuple[bool, Any]:
     return isinstance(value, tp), value
 
 
-def build(cls: type, table: Any, source: str, prefix: str) -> tuple[Any, list[Problem]]:
-    """Build ``cls`` from a TOML table; return (instance or None, problems)."""
+def build(cls: type, table: Any, source: str, prefix: str,
+          also_known: frozenset[str] = frozenset()) -> tuple[Any, list[Problem]]:
+    """Build ``cls`` from a TOML table; return (instance or None, problems).
+
+    ``also_known``: keys of the same table that another class takes (the core's
+    ``[data]`` keys beside a dataset's own), offered in did-you-mean and key lists."""
     if not isinstance(table, dict):
         return None, [Problem(source, prefix, f"expected a table, found {found(table)}")]
     problems: list[Problem] = []
@@ -144,8 +152,9 @@ def build(cls: type, table: Any, source: str, prefix: str) -> tuple[Any, list[Pr
     for key, value in table.items():
         path = f"{prefix}.{key}" if prefix else key
         if key not in fields:
-            problems.append(Problem(source, path, "unknown key" + did_you_mean(key, fields)
-                                    + f"; known keys: {', '.join(fields) or 'none'}"))
+            known = [*fields, *sorted(also_known)]
+            problems.append(Problem(source, path, "unknown key" + did_you_mean(key, known)
+                                    + f"; known keys: {', '.join(known) or 'none'}"))
             continue
         field = fields[key]
         ok, converted = coerce(hints[key], value)

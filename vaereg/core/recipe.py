@@ -15,6 +15,7 @@ from typing import Any, Iterable, Literal
 
 import attrs
 
+from vaereg.core.data_options import LOADER_KEYS, LoaderOptions
 from vaereg.core.data_seed import pop_data_seed
 from vaereg.core.disable import drop_plugins
 from vaereg.core.errors import PluginError, Problem, RecipeError, VaeregError, did_you_mean
@@ -76,6 +77,14 @@ class Component:
 
 
 @attrs.frozen
+class DataSpec(Component):
+    """The ``[data]`` table: the dataset (``name``, ``cls``, its own ``options``) and the
+    keys the core owns for every dataset (``loader``: batch size, workers, classes)."""
+
+    loader: LoaderOptions = LoaderOptions()
+
+
+@attrs.frozen
 class PluginSpec:
     """One ``[plugins.<name>]`` table: ``use`` is the registry entry (default: name)."""
 
@@ -88,7 +97,7 @@ class PluginSpec:
 @attrs.frozen
 class Recipe:
     run: RunOptions
-    data: Component
+    data: DataSpec
     model: Component
     optimizer: Component
     scheduler: SchedulerOptions
@@ -107,7 +116,9 @@ class Recipe:
     def to_table(self) -> dict[str, Any]:
         """The fully resolved recipe (defaults filled in), ready for ``tomli_w``."""
         table: dict[str, Any] = {"run": to_table(self.run)}
-        for section, registry in (("data", DATASETS), ("model", MODELS), ("optimizer", None)):
+        table["data"] = {"name": DATASETS.recorded(self.data.name),
+                         **to_table(self.data.loader), **to_table(self.data.options)}
+        for section, registry in (("model", MODELS), ("optimizer", None)):
             part = getattr(self, section)
             name = registry.recorded(part.name) if registry else part.name
             table[section] = {"name": name, **to_table(part.options)}
@@ -215,14 +226,16 @@ class _Validator:
     def add(self, key: str, message: str) -> None:
         self.problems.append(Problem(self.where(key), key, message))
 
-    def build(self, cls: type, table: Any, prefix: str) -> Any:
-        instance, problems = build(cls, table, self.source, prefix)
+    def build(self, cls: type, table: Any, prefix: str,
+              also_known: frozenset[str] = frozenset()) -> Any:
+        instance, problems = build(cls, table, self.source, prefix, also_known)
         for p in problems:
             self.problems.append(attrs.evolve(p, source=self.where(p.key)))
         return instance
 
     def component(self, section: str, table: Any, choices: dict[str, Any] | None,
-                  registry: Any = None, default: str | None = None) -> Component | None:
+                  registry: Any = None, default: str | None = None,
+                  also_known: frozenset[str] = frozenset()) -> Component | None:
         if not isinstance(table, dict):
             self.add(section, f"expected a table, found {found(table)}")
             return None
@@ -245,8 +258,28 @@ class _Validator:
             self.add(f"{section}.name", str(error))
             return None
         options_cls = cls if choices is not None else cls.Options
-        options = self.build(options_cls, table, section)
+        options = self.build(options_cls, table, section, also_known)
         return Component(name, cls, options) if options is not None else None
+
+    def data(self, table: Any) -> DataSpec | None:
+        """``[data]``: the core's keys (:class:`LoaderOptions`) and the dataset's own."""
+        if not isinstance(table, dict):
+            self.add("data", f"expected a table, found {found(table)}")
+            return None
+        loader = self.build(LoaderOptions, {k: v for k, v in table.items() if k in LOADER_KEYS},
+                            "data")
+        dataset = self.component("data", {k: v for k, v in table.items() if k not in LOADER_KEYS},
+                                 None, DATASETS, "fashion_mnist", also_known=LOADER_KEYS)
+        if dataset is None or loader is None:
+            return None
+        clash = sorted(LOADER_KEYS & {f.name for f in attrs.fields(dataset.cls.Options)})
+        if clash:
+            self.add("data.name", f"dataset '{dataset.name}' declares {', '.join(clash)} in its "
+                     f"Options, but the core owns these [data] keys for every dataset: remove "
+                     f"them from {dataset.cls.Options.__qualname__} (read "
+                     f"trainer.recipe.data.loader instead)")
+            return None
+        return DataSpec(dataset.name, dataset.cls, dataset.options, loader)
 
     def plugins(self, table: Any) -> tuple[PluginSpec, ...]:
         if not isinstance(table, dict):
@@ -305,7 +338,7 @@ def validate(table: dict, source: str, override_keys: set[str] = frozenset(),
     data_table, data_seed, seed_problem = pop_data_seed(table.get("data", {}))
     if seed_problem:
         check.add("data.seed", seed_problem)
-    data = check.component("data", data_table, None, DATASETS, "fashion_mnist")
+    data = check.data(data_table)
     model = check.component("model", table.get("model", {}), None, MODELS, "vanilla")
     optimizer = check.component("optimizer", table.get("optimizer", {}), OPTIMIZERS, None, "adam")
     sections = {name: check.build(cls, table.get(name, {}), name)

@@ -2,7 +2,8 @@
 
 A resume must reproduce the run its checkpoint came from, so only keys that do not change
 the training trajectory may differ from the checkpoint's recipe: more epochs, logging,
-the progress bar, the non-finite policy (to skip a step that stopped the run) and the
+the progress bar, the non-finite policy (to skip a step that stopped the run), the data
+loader's workers and memory settings (results do not depend on them) and the
 device (results then match to float tolerance only, not bit for bit).
 """
 from __future__ import annotations
@@ -19,7 +20,8 @@ from vaereg.core.run_dir import RECIPE_FILE
 CHANGEABLE = ("run.epochs", "run.device", "run.progress", "run.log_every_n_steps",
               "run.on_nonfinite", "logging.images", "logging.histograms",
               "logging.every_n_epochs", "logging.min_seconds", "logging.num_images",
-              "checkpoint.every_n_epochs", "checkpoint.min_seconds", "checkpoint.best")
+              "checkpoint.every_n_epochs", "checkpoint.min_seconds", "checkpoint.best",
+              "data.num_workers", "data.pin_memory", "data.prefetch_factor")
 LAST = Path("checkpoints") / "last.pt"
 TRAINER_KEY = "run.trainer"
 

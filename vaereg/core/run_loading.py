@@ -19,6 +19,7 @@ from vaereg.core.errors import VaeregError, first_line
 from vaereg.core.plugin_manager import make_plugin_manager
 from vaereg.core.recipe import Recipe, load_recipe
 from vaereg.core.run_dir import RECIPE_FILE
+from vaereg.core.split_preparation import prepare_splits
 
 CHECKPOINTS = {"best": Path("checkpoints") / "best.pt", "last": Path("checkpoints") / "last.pt"}
 
@@ -90,8 +91,7 @@ def load_run(run_dir: str | Path, checkpoint: Literal["best", "last"] = "best",
         raise VaeregError(f"the weights in {path} do not fit the model of {run_dir / RECIPE_FILE}: "
                           f"{first_line(error)}") from None
     model.eval()
-    splits = dataset.load(recipe.run.seed)
-    splits = type(splits)(*(s.to(device) for s in (splits.train, splits.val, splits.test)))
+    splits = prepare_splits(dataset, recipe.seed_for_data, recipe.data.loader, device)
     info = {"name": checkpoint, "path": str(path), "epoch": state.get("epoch"),
             "step": state.get("step")}
     return LoadedRun(run_dir, recipe, dataset, model, splits, device, info)

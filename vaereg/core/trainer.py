@@ -36,6 +36,7 @@ from vaereg.core.resume import check_resumable, resume_command
 from vaereg.core.run_cadence import Cadence
 from vaereg.core.run_dir import new_run_dir, write_data_source, write_metrics, write_recipe
 from vaereg.core.seeding import rng_state, seed_everything, set_rng_state
+from vaereg.core.split_preparation import prepare_splits
 from vaereg.core.stop_signals import StopRequests
 from vaereg.core.trainer_class import with_trainer
 
@@ -142,9 +143,8 @@ class Trainer:
     def splits(self):
         """The dataset's train/val/test splits, on the device (loaded on first use)."""
         if self._splits is None:
-            splits = self.dataset.load(self.recipe.seed_for_data)
-            self._splits = type(splits)(*(s.to(self.device) for s in
-                                          (splits.train, splits.val, splits.test)))
+            self._splits = prepare_splits(self.dataset, self.recipe.seed_for_data,
+                                          self.recipe.data.loader, self.device)
         return self._splits
 
     # ----- the loop ----------------------------------------------------------------------
@@ -209,7 +209,7 @@ class Trainer:
     def _train_epoch(self, progress: Progress) -> dict[str, float]:
         """Train the rest of the epoch that ``self._progress`` describes."""
         state = self._progress
-        batch_size = self.recipe.data.options.batch_size
+        batch_size = self.recipe.data.loader.batch_size
         every = self.recipe.run.log_every_n_steps
         batches = self.splits.train.batches(batch_size, self.data_generator,
                                             start=state.batches_done)
@@ -255,7 +255,7 @@ class Trainer:
         self.model.eval()
         sums: dict[str, Tensor] = {}
         count = 0
-        for batch in split.batches(self.recipe.data.options.batch_size):
+        for batch in split.batches(self.recipe.data.loader.batch_size):
             objective = self.validation_step(batch)
             for name, value in batch_scalars(objective, objective.loss()).items():
                 sums[name] = sums.get(name, 0.0) + value * len(batch)
@@ -409,7 +409,7 @@ class Trainer:
         """Epochs from ``self.epoch`` (possibly half done) to ``run.epochs``, checkpointing
         after each; a mid-epoch resume does not call ``on_train_epoch_start`` again."""
         run = self.recipe.run
-        steps_per_epoch = self.splits.train.num_batches(self.recipe.data.options.batch_size)
+        steps_per_epoch = self.splits.train.num_batches(self.recipe.data.loader.batch_size)
         done = self._progress.batches_done if self._progress else 0
         with Progress(total=steps_per_epoch * (run.epochs - self.epoch) - done,
                       enabled=run.progress and not self.quiet) as progress:

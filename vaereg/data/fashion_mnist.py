@@ -18,9 +18,9 @@ import attrs
 import torch
 
 from vaereg.core.errors import VaeregError, first_line
-from vaereg.core.options import in_range, option, positive
-from vaereg.data.tensor_split import (Splits, TensorSplit, class_labels_check, fixed_binarization,
-                                     keep_classes, split_train_val)
+from vaereg.core.options import in_range, option
+from vaereg.data.tensor_split import (Splits, TensorSplit, fixed_binarization, split_train_val,
+                                      to_float)
 
 SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -41,7 +41,6 @@ class ImageDataOptions:
     root: str = option("", "folder holding the data (torchvision's layout), and the only "
                        "place searched when set; '' = the usual places: "
                        "$XDG_CACHE_HOME/vaereg/data, Debian's package, a download")
-    batch_size: int = option(128, "training batch size", check=positive)
     train_size: int = option(0, "fixed training subset size; 0 = all that remains after validation",
                              check=in_range(0))
     val_size: int = option(5000, "validation images held out of the training set",
@@ -49,11 +48,6 @@ class ImageDataOptions:
     binarize: Literal["none", "dynamic"] = option(
         "none", "'dynamic' draws Bernoulli pixels anew each batch (evaluation sets once, seeded)")
     download: bool = option(True, "let torchvision download the data when no copy is found")
-    classes: tuple[int, ...] = option(
-        (), "train and validate on these classes only (empty = all; train_size and val_size "
-            "count their images); the test split keeps "
-            "every class, so `vaereg eval --anomaly` scores the unseen ones as anomalies",
-        check=class_labels_check(10))
 
 
 def _decompress_system_copy(source: Path, target: Path) -> None:
@@ -68,9 +62,10 @@ def _decompress_system_copy(source: Path, target: Path) -> None:
         os.replace(partial, final)
 
 
-def _torchvision(root: Path, train: bool, download: bool):
-    from torchvision.datasets import FashionMNIST as TorchvisionFashionMNIST
-    return TorchvisionFashionMNIST(str(root), train=train, download=download)
+def _torchvision(root: Path, train: bool, download: bool, name: str = "FashionMNIST"):
+    """torchvision's IDX reader for ``name`` (FashionMNIST, MNIST) under ``root``."""
+    import torchvision.datasets
+    return getattr(torchvision.datasets, name)(str(root), train=train, download=download)
 
 
 def default_root() -> Path:
@@ -130,11 +125,6 @@ def load_raw(root: str, download: bool) -> tuple[tuple[torch.Tensor, ...], dict]
     raise VaeregError("Fashion-MNIST not found. Tried:\n" + "\n".join(f"  - {a}" for a in attempts + skipped))
 
 
-def _to_float(images: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, H, W) -> float (N, 1, H, W) in [0, 1]."""
-    return images.unsqueeze(1).float().div_(255.0)
-
-
 class FashionMNIST:
     """Fashion-MNIST, 28x28 grey images in [0, 1]; ``source`` says where they were read.
 
@@ -151,16 +141,19 @@ class FashionMNIST:
 
     def load(self, seed: int) -> Splits:
         """Seeded train/validation split of the training set, and the official test set."""
-        (train_x, train_y, test_x, test_y), self.source = load_raw(self.options.root,
-                                                                   self.options.download)
-        seen = keep_classes(TensorSplit(train_x, train_y), self.options.classes)
-        train_x, train_y = seen.x, seen.y
-        binarize = self.options.binarize == "dynamic"
-        try:
-            train, val = split_train_val(_to_float(train_x), train_y, val_size=self.options.val_size,
-                                         train_size=self.options.train_size, seed=seed,
-                                         binarize=binarize)
-        except ValueError as error:
-            raise VaeregError(f"data: {error}") from None
-        test = TensorSplit(_to_float(test_x), test_y)
-        return Splits(train, val, fixed_binarization(test, seed) if binarize else test)
+        raw, self.source = load_raw(self.options.root, self.options.download)
+        return idx_splits(raw, self.options, seed)
+
+
+def idx_splits(raw: tuple[torch.Tensor, ...], options: ImageDataOptions, seed: int) -> Splits:
+    """Splits of an MNIST-like set: (train images, labels, test images, labels) as uint8."""
+    train_x, train_y, test_x, test_y = raw
+    binarize = options.binarize == "dynamic"
+    try:
+        train, val = split_train_val(to_float(train_x), train_y, val_size=options.val_size,
+                                     train_size=options.train_size, seed=seed,
+                                     binarize=binarize)
+    except ValueError as error:
+        raise VaeregError(f"data: {error}") from None
+    test = TensorSplit(to_float(test_x), test_y)
+    return Splits(train, val, fixed_binarization(test, seed) if binarize else test)

@@ -12,23 +12,35 @@ import torch
 from torch import Tensor
 
 from vaereg.core.batch import Batch
+from vaereg.data.example_seeds import draw_seed, generator_for
 
 
 class TensorSplit:
     """Images ``x`` (N, C, H, W) in [0, 1] and labels ``y`` (N,), or None for data
-    without labels."""
+    without labels.
 
-    def __init__(self, x: Tensor, y: Tensor | None, *, binarize: bool = False):
+    ``binarize``: draw Bernoulli pixels anew for every batch; ``seed`` seeds the draws of
+    passes without a shuffling generator (evaluating the training split).
+    """
+
+    def __init__(self, x: Tensor, y: Tensor | None, *, binarize: bool = False, seed: int = 0):
         self.x = x
         self.y = y
         self.binarize = binarize
+        self.seed = seed
 
     def __len__(self) -> int:
         return self.x.shape[0]
 
     def to(self, device: torch.device) -> "TensorSplit":
         y = None if self.y is None else self.y.to(device)
-        return TensorSplit(self.x.to(device), y, binarize=self.binarize)
+        return TensorSplit(self.x.to(device), y, binarize=self.binarize, seed=self.seed)
+
+    def select(self, index: Tensor) -> "TensorSplit":
+        """The examples at ``index`` (a class subset)."""
+        y = None if self.y is None else self.y[index.to(self.y.device)]
+        return TensorSplit(self.x[index.to(self.x.device)], y, binarize=self.binarize,
+                           seed=self.seed)
 
     def num_batches(self, batch_size: int) -> int:
         return -(-len(self) // batch_size)
@@ -38,17 +50,20 @@ class TensorSplit:
         """Batches in order, or shuffled by ``generator`` (a CPU generator).
 
         ``start`` skips the first batches of the epoch's order (mid-epoch resume).
-        Dynamic binarization draws from torch's global generator, so it is seeded and
-        checkpointed with the rest of the run.
+        Dynamic binarization draws batch ``b`` from a generator seeded by the epoch's seed
+        (drawn from ``generator`` after the order) and ``b``, so a resumed epoch draws the
+        same pixels and the global random stream is left alone.
         """
         n = len(self)
         order = torch.randperm(n, generator=generator).to(self.x.device) if generator else None
-        for begin in range(start * batch_size, n, batch_size):
+        if self.binarize:
+            epoch_seed = draw_seed(generator) if generator else self.seed
+        for number, begin in enumerate(range(start * batch_size, n, batch_size), start=start):
             index = slice(begin, begin + batch_size) if order is None \
                 else order[begin:begin + batch_size]
             x, y = self.x[index], None if self.y is None else self.y[index]
             if self.binarize:
-                x = torch.bernoulli(x)
+                x = torch.bernoulli(x, generator=generator_for(epoch_seed, number, x.device))
             yield Batch(x=x, target=x, y=y)
 
 
@@ -60,6 +75,11 @@ class Splits:
     train: TensorSplit
     val: TensorSplit
     test: TensorSplit
+
+
+def to_float(images: Tensor) -> Tensor:
+    """uint8 (N, H, W) -> float (N, 1, H, W) in [0, 1]."""
+    return images.unsqueeze(1).float().div_(255.0)
 
 
 def split_train_val(x: Tensor, y: Tensor, *, val_size: int, train_size: int, seed: int,
@@ -77,24 +97,7 @@ def split_train_val(x: Tensor, y: Tensor, *, val_size: int, train_size: int, see
     val = TensorSplit(x[val_index], y[val_index])
     if binarize:
         val = fixed_binarization(val, seed)
-    return TensorSplit(x[train_index], y[train_index], binarize=binarize), val
-
-
-def class_labels_check(num_classes: int):
-    """An option check: a list of distinct class labels in [0, num_classes)."""
-    def check(values) -> str | None:
-        ok = all(0 <= v < num_classes for v in values) and len(set(values)) == len(values)
-        return None if ok else f"distinct class labels in 0..{num_classes - 1}"
-    return check
-
-
-def keep_classes(split: TensorSplit, classes: tuple[int, ...]) -> TensorSplit:
-    """The examples of ``split`` whose label is in ``classes`` (all when empty): training
-    on some classes leaves the others unseen, for the held-out-class anomaly protocol."""
-    if not classes:
-        return split
-    keep = torch.isin(split.y, torch.tensor(classes, device=split.y.device))
-    return TensorSplit(split.x[keep], split.y[keep], binarize=split.binarize)
+    return TensorSplit(x[train_index], y[train_index], binarize=binarize, seed=seed), val
 
 
 def fixed_binarization(split: TensorSplit, seed: int) -> TensorSplit:

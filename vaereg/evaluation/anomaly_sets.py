@@ -12,6 +12,7 @@ import attrs
 import torch
 from torch import Tensor
 
+from vaereg.core.class_subset import class_labels
 from vaereg.core.errors import VaeregError
 from vaereg.core.recipe import load_recipe
 from vaereg.core.registry import DATASETS
@@ -35,14 +36,14 @@ class AnomalySet:
 
 def held_out_classes(run: LoadedRun) -> AnomalySet:
     """The full test split; classes outside the run's ``data.classes`` are anomalies."""
-    classes = tuple(getattr(run.recipe.data.options, "classes", ()))
-    if not classes:
+    if not run.recipe.data.loader.classes:
         raise VaeregError(f"--anomaly needs a run trained on a class subset (data.classes), "
                           f"but {run.run_dir} was trained on every class; use --ood DATASET")
+    classes = class_labels(run.recipe.data.loader.classes, run.dataset, "data.classes")
     test = run.splits.test
-    unseen = ~torch.isin(test.y, torch.tensor(classes, device=test.y.device))
+    unseen = ~torch.isin(test.y, classes.to(test.y.device))
     return AnomalySet(test, torch.arange(len(test)), unseen.long().cpu(),
-                      f"held-out classes (trained on {list(classes)})", "test")
+                      f"held-out classes (trained on {classes.tolist()})", "test")
 
 
 def out_of_distribution(run: LoadedRun, name: str, overrides: tuple[str, ...] = ()) -> AnomalySet:

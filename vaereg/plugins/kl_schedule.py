@@ -76,7 +76,7 @@ class KLSchedule:
     @hookimpl
     def on_train_start(self, trainer) -> None:
         if not self.total_steps:
-            batch_size = trainer.recipe.data.options.batch_size
+            batch_size = trainer.recipe.data.loader.batch_size
             self.total_steps = self.options.total_steps or \
                 trainer.recipe.run.epochs * trainer.splits.train.num_batches(batch_size)
 

@@ -16,7 +16,6 @@ class BarsOptions:
     train_size: int = vaereg.option(256, "training images", check=vaereg.positive)
     val_size: int = vaereg.option(64, "validation images", check=vaereg.positive)
     test_size: int = vaereg.option(64, "test images", check=vaereg.positive)
-    batch_size: int = vaereg.option(32, "training batch size", check=vaereg.positive)
 
 
 def make_bars(n: int, size: int, probability: float,

@@ -1,0 +1,89 @@
+"""Bad data through the CLI in a subprocess: exit 2, a message naming the file, no traceback."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tomli_w
+
+from vaereg.testing import tiny_recipe
+
+from image_fixtures import celeba_folder, class_folders, write_images
+
+
+def truncated(folder: Path) -> Path:
+    paths = write_images(folder, 12, size=32)
+    paths[3].write_bytes(paths[3].read_bytes()[:200])
+    return folder
+
+
+def not_an_image(folder: Path) -> Path:
+    write_images(folder, 12)
+    (folder / "notes.png").write_text("these are not pixels")
+    return folder
+
+
+def mixed_sizes(folder: Path) -> Path:
+    write_images(folder, 10)
+    write_images(folder, 2, size=9, start=10)
+    return folder
+
+
+def mixed_modes(folder: Path) -> Path:
+    write_images(folder, 10)
+    write_images(folder, 2, mode="L", start=10)
+    return folder
+
+
+def empty(folder: Path) -> Path:
+    folder.mkdir()
+    return folder
+
+
+def no_partition(folder: Path) -> Path:
+    celeba_folder(folder)
+    (folder / "list_eval_partition.txt").unlink()
+    return folder
+
+
+CASES = {
+    "missing folder": (lambda f: f, {}, "no such folder"),
+    "empty folder": (empty, {}, "no images in"),
+    "not an image": (not_an_image, {}, "notes.png: not an image"),
+    "truncated image": (truncated, {}, "0003.png: not a readable image"),
+    "mixed sizes": (mixed_sizes, {}, "images of different sizes"),
+    "mixed modes": (mixed_modes, {}, "images of different modes"),
+    "unknown class": (lambda f: class_folders(f, {"cat": 6, "dog": 6}), {"classes": ["zebra"]},
+                      "data.classes: no class 'zebra'"),
+    "celeba without a partition file": (no_partition, {"name": "celeba", "size": 16},
+                                        "list_eval_partition.txt not found"),
+}
+
+
+def run_cli(tmp_path: Path, data: dict) -> subprocess.CompletedProcess:
+    table = tiny_recipe(run={"epochs": 1, "out_dir": str(tmp_path / "runs")},
+                        data={"name": "image_folder", "batch_size": 4, **data})
+    (tmp_path / "recipe.toml").write_text(tomli_w.dumps(table))
+    return subprocess.run([sys.executable, "-m", "vaereg", "run", "recipe.toml", "--quiet"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_data_exits_2_naming_what_is_wrong(case, tmp_path):
+    make, data, expected = CASES[case]
+    folder = make(tmp_path / "data")
+    result = run_cli(tmp_path, {"root": str(folder), **data})
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert expected in result.stderr
+
+
+def test_skip_leaves_bad_files_out_with_a_warning(tmp_path):
+    folder = truncated(tmp_path / "data")
+    (folder / "notes.png").write_text("not pixels")
+    result = run_cli(tmp_path, {"root": str(folder), "on_bad_file": "skip"})
+    assert result.returncode == 0, result.stderr
+    assert "skipped" in result.stderr and "notes.png" in result.stderr
+    assert "0003.png: not a readable image" in result.stderr

@@ -1,0 +1,23 @@
+"""From a dataset's ``load(seed)`` to the splits the trainer iterates: class subsets,
+the device, and the loader settings of streamed splits (the core's ``[data]`` keys)."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from vaereg.core.data_options import LoaderOptions
+from vaereg.core.class_subset import restrict_classes
+
+
+def prepare_splits(dataset: Any, seed: int, loader: LoaderOptions,
+                   device: torch.device) -> Any:
+    """Load, keep the recipe's classes, and move each split to ``device``; a split that
+    streams (has ``with_loader``) also gets the recipe's workers and pinned memory."""
+    splits = restrict_classes(dataset.load(seed), loader, dataset)
+    ready = []
+    for split in (splits.train, splits.val, splits.test):
+        split = split.to(device)
+        configure = getattr(split, "with_loader", None)
+        ready.append(configure(loader) if configure else split)
+    return type(splits)(*ready)

@@ -1,0 +1,115 @@
+"""``image_folder``: any folder of images, streamed (the medical-imaging use case).
+
+Layouts (see ``folder_layout``): flat, class subfolders (labels, so ``data.classes``
+works by folder name), or ``train/``, ``val/``, ``test/``. Without ``val/`` or ``test/``
+those parts are drawn from the training images with a seeded split. Headers are checked
+before training (not an image, mixed sizes or modes); decoding happens in the workers.
+"""
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import attrs
+import torch
+
+from vaereg.core.errors import VaeregError
+from vaereg.core.options import in_range, option
+from vaereg.data.folder_layout import find_parts
+from vaereg.data.image_files import ImageFileOptions, ImageReader, common_shape, scan_headers
+from vaereg.data.stream_split import StreamSplit, Transforms
+from vaereg.data.tensor_split import Splits
+
+CHANNELS = {"auto": 0, "grayscale": 1, "rgb": 3}
+
+
+@attrs.frozen
+class ImageFolderOptions(ImageFileOptions):
+    size: int = option(0, "resize (shorter side) and center-crop every image to size x size; "
+                       "0 = the images' own size, which must then be the same for all",
+                       check=in_range(0))
+    channels: Literal["auto", "grayscale", "rgb"] = option(
+        "auto", "convert to grey (1 channel) or RGB (3); 'auto' = the images' own mode, "
+        "which must then be the same for all")
+    val_fraction: float = option(0.1, "share of the training images held out for validation "
+                                 "when the folder has no val/", check=in_range(0, 1, high_open=True))
+    test_fraction: float = option(0.1, "share held out for testing when the folder has no "
+                                  "test/", check=in_range(0, 1, high_open=True))
+    binarize: Literal["none", "dynamic"] = option(
+        "none", "'dynamic' draws Bernoulli pixels anew each epoch (evaluation: once, seeded)")
+
+
+def _carve(examples: list, fraction: float, seed: int, what: str) -> tuple[list, list]:
+    """A seeded share of ``examples`` (at least one) and the rest."""
+    count = max(1, round(fraction * len(examples)))
+    if count >= len(examples):
+        raise VaeregError(f"{len(examples)} training images are too few to hold out "
+                          f"{what} images; add images or a {what}/ folder")
+    order = torch.randperm(len(examples), generator=torch.Generator().manual_seed(seed))
+    chosen = set(order[:count].tolist())
+    return ([e for i, e in enumerate(examples) if i in chosen],
+            [e for i, e in enumerate(examples) if i not in chosen])
+
+
+class ImageFolder:
+    """Dataset API: ``Options``, ``input_shape``, ``num_classes``, ``class_names``,
+    ``load(seed)``; the folder is scanned once, when first needed."""
+
+    Options = ImageFolderOptions
+
+    def __init__(self, options: ImageFolderOptions):
+        self.options = options
+
+    @cached_property
+    def _catalog(self) -> tuple[dict[str, list[tuple[Path, str | None]]], tuple[int, int, int]]:
+        o = self.options
+        if not o.root:
+            raise VaeregError("data.root: set it to the folder of images")
+        parts = find_parts(Path(o.root).expanduser())
+        kept, headers = {}, []
+        for name, examples in parts.items():
+            scanned = scan_headers([path for path, _ in examples], o.on_bad_file)
+            good = {path for path, _, _ in scanned}
+            kept[name] = [(path, label) for path, label in examples if path in good]
+            headers += scanned
+        if not headers:
+            raise VaeregError(f"no readable images in {o.root}")
+        return kept, common_shape(headers, CHANNELS[o.channels], o.size)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return self._catalog[1]
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(sorted({label for examples in self._catalog[0].values()
+                             for _, label in examples if label is not None}))
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def load(self, seed: int) -> Splits:
+        o = self.options
+        parts = dict(self._catalog[0])
+        train = parts.pop("train", None) or parts.pop("all")
+        test = parts.get("test")
+        if test is None:
+            test, train = _carve(train, o.test_fraction, seed, "test")
+        val = parts.get("val")
+        if val is None:
+            val, train = _carve(train, o.val_fraction, seed + 1, "val")
+        return Splits(self._split(train, seed, o.flip), self._split(val, seed + 2, False),
+                      self._split(test, seed + 3, False))
+
+    def _split(self, examples: list[tuple[Path, str | None]], seed: int,
+               flip: bool) -> StreamSplit:
+        channels, _, _ = self.input_shape
+        names = self.class_names
+        y = torch.tensor([names.index(label) for _, label in examples]) if names else None
+        reader = ImageReader(tuple(str(path) for path, _ in examples), channels, self.options.size)
+        return StreamSplit(reader, len(examples), y, seed=seed,
+                           transforms=Transforms(flip=flip,
+                                                 binarize=self.options.binarize == "dynamic"),
+                           on_bad_file=self.options.on_bad_file)
