@@ -46,6 +46,10 @@ class TinyMLPVAE(nn.Module):
             nn.Unflatten(1, self.input_shape))
         self.term_weights = {"recon": 1.0, "kl": 1.0}
 
+    def hidden_blocks(self) -> list[vaereg.Block]:
+        """Where layer plugins (dropout, batch norm) fill slots."""
+        return list(vaereg.hidden_blocks(self))
+
     def encode(self, x: Tensor, y: Tensor | None = None) -> Distribution:
         mu, logvar = self.heads(self.encoder(x)).chunk(2, dim=1)
         return Independent(Normal(mu, torch.exp(0.5 * logvar)), 1)

@@ -159,3 +159,21 @@ def test_one_plugin_runs_twice_under_two_names_with_equal_options(tmp_path, name
     plugins = {"a": {"use": name}, "b": {"use": name}}
     trainer = make_trainer(tiny_recipe(plugins=plugins), tmp_path)
     assert trainer.plugin_manager.get_plugin("a") is not trainer.plugin_manager.get_plugin("b")
+
+
+@attrs.define  # value equality: two equal instances look like one plugin to pluggy
+class ValueEqual:
+    Options = TracerOptions
+    options: TracerOptions
+
+    @vaereg.hookimpl
+    def on_batch_start(self, trainer):
+        pass
+
+
+def test_a_value_equal_plugin_class_run_twice_is_a_clear_error(tmp_path):
+    with vaereg.testing.registered("value_equal", ValueEqual):
+        with pytest.raises(vaereg.VaeregError, match="plugin 'b' .*ValueEqual compares by "
+                                                     "value.*eq=False"):
+            make_trainer(tiny_recipe(plugins={"a": {"use": "value_equal"},
+                                              "b": {"use": "value_equal"}}), tmp_path)

@@ -48,3 +48,18 @@ def test_evaluation_names_are_documented():
 def test_docs_document_nothing_that_is_not_public():
     public = set(vaereg.__all__) | set(dir(vaereg.testing)) | set(vaereg.evaluation.__all__)
     assert documented() <= public, documented() - public
+
+
+def test_every_trainer_attribute_the_api_page_lists_exists(tmp_path):
+    """docs/api.md's table of the Trainer's public state is the one place it is described:
+    it names nothing the Trainer lacks."""
+    import re
+    from vaereg.testing import make_trainer, tiny_recipe
+    text = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text()
+    table = text[text.index("| attribute | what it is |"):text.index("### `Objective`")]
+    names = set()
+    for cell in re.findall(r"^\| (`[^|]+)\|", table, re.M):  # first column: `a`, `b(...)`
+        names |= {re.sub(r"\(.*", "", name) for name in re.findall(r"`([^`]+)`", cell)}
+    trainer = make_trainer(tiny_recipe(), tmp_path)
+    missing = sorted(name for name in names if not hasattr(trainer, name))
+    assert len(names) > 15 and not missing, missing

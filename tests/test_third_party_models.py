@@ -24,6 +24,8 @@ def test_registered_model_trains_by_name_and_gets_dropout(tmp_path):
         metrics = trainer.fit()
     assert isinstance(trainer.model, module.TinyMLPVAE)
     assert [m.p for m in trainer.model.modules() if isinstance(m, nn.Dropout)] == [0.25, 0.25]
+    assert [(b.part, b.dropout.p) for b in trainer.model.hidden_blocks()] == \
+        [("encoder", 0.25), ("decoder", 0.25)]
     assert trainer.history[-1]["train_running/neg_elbo"] < trainer.history[0]["train_running/neg_elbo"]
     assert metrics["test/neg_elbo"] > 0
     assert "tiny_mlp" not in vaereg.MODELS.names()

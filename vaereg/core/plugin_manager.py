@@ -70,13 +70,20 @@ def make_plugin_manager(recipe: Recipe, extra: tuple[tuple[str, Any], ...] = (),
 def register(pm: pluggy.PluginManager, name: str, plugin: Any, origin: str) -> None:
     """Register ``plugin``, reject hooks that do not exist or are not marked as hooks,
     and attribute its failures."""
+    if type(plugin).__hash__ is None:  # what attrs' default eq=True leaves
+        raise VaeregError(
+            f"plugin '{name}' ({origin}): {type(plugin).__name__} compares by value and is "
+            f"unhashable, so pluggy cannot hold it, and two instances with equal options would "
+            f"look like one plugin: give it identity equality, e.g. @attrs.define(eq=False)")
     try:
         pm.register(plugin, name=name)
     except pluggy.PluginValidationError as error:
         raise PluginError(f"plugin '{name}' ({origin}) does not fit the hook reference "
                           f"(docs/hooks.md): {error}") from error
-    except ValueError as error:
-        raise VaeregError(f"plugin '{name}' cannot be registered: {error}") from None
+    except ValueError as error:  # an equal plugin is registered already (value equality)
+        raise VaeregError(f"plugin '{name}' cannot be registered: {error}; if its class "
+                          f"compares by value (attrs' default), give it identity equality, "
+                          f"e.g. @attrs.define(eq=False)") from None
     known = hook_names()
     callers = pm.get_hookcallers(plugin) or []
     implemented = {caller.name for caller in callers}
