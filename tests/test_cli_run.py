@@ -76,6 +76,10 @@ def test_tensorboard_events_hold_steps_epochs_histograms_images(finished_run):
     for name in ("train_running/neg_elbo", "val/neg_elbo", "val/kl"):
         assert [e.step for e in events.Scalars(f"epoch/{name}")] == [0, 1]
     assert "weights/mu_head.weight" in tags["histograms"]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    for name in ("test/neg_elbo", "gap/neg_elbo", "best/test/neg_elbo"):
+        [event] = events.Scalars(f"final/{name}")
+        assert (event.step, event.value) == (steps, pytest.approx(metrics[name]))
     assert {"images/reconstructions", "images/samples"} <= set(tags["images"])
     assert len(events.Images("images/samples")) == 2
 
