@@ -294,3 +294,53 @@ def reconstruct(run_dir: str, checkpoint: str, n: int, out: str | None) -> None:
     loaded = load_run(run_dir, checkpoint)
     path = Path(out or Path(run_dir) / "reconstructions.png")
     click.echo(f"wrote {reconstruction_grid(loaded, path, n)}")
+
+
+def metric_names_option(text: str | None) -> list[str]:
+    """``--metrics a,b`` as names, each checked against the metric registry now, so a
+    typo fails before hours of training, not after."""
+    from vaereg.evaluation.metric import make_metric
+
+    names = [name.strip() for name in text.split(",") if name.strip()] if text else []
+    for name in names:
+        make_metric(name)
+    return names
+
+
+@main.command(cls=OverrideCommand)
+@click.argument("recipes", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--seeds", type=click.IntRange(1), default=3, show_default=True,
+              help="Seeds 0..N-1 (run.seed), the same for every recipe.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
+              help="Override a key of every recipe, as for 'run'. Repeatable.")
+@click.option("--metrics", "metric_names", metavar="A,B,...",
+              help="Registered metrics to evaluate on the test split, for the final model "
+                   "and the best checkpoint (e.g. diversity,active_units), besides "
+                   "test/neg_elbo, best/test/neg_elbo and gap/neg_elbo.")
+@click.option("--out", type=click.Path(file_okay=False), default="runs/compare",
+              show_default=True, help="Folder of the runs and the reports.")
+@click.option("--jobs", type=click.IntRange(1), default=1, show_default=True,
+              help="Runs trained in parallel (subprocesses).")
+@user_errors
+def compare(recipes: tuple[str, ...], seeds: int, overrides: tuple[str, ...],
+            metric_names: str | None, out: str, jobs: int) -> None:
+    """Run each RECIPE with the same seeds and compare them: means with 95% intervals and
+    each recipe's paired change against the first. Writes compare.md, compare.json and
+    compare.png in --out; finished runs are reused, interrupted ones resumed."""
+    from pathlib import Path
+
+    from vaereg.experiments.compare_report import markdown, summarize, write_reports
+    from vaereg.experiments.compare_runs import plan_runs, train_missing
+    from vaereg.experiments.run_figures import run_figures
+
+    names = metric_names_option(metric_names)
+    out_dir = Path(out)
+    planned = plan_runs(recipes, seeds, overrides, out_dir)
+    folders = train_missing(planned, jobs, functools.partial(click.echo, err=True))
+    labels = list(dict.fromkeys(run.label for run in planned))
+    figures = {label: [run_figures(folders[run], names) for run in planned if run.label == label]
+               for label in labels}
+    summary = summarize(labels, figures, list(range(seeds)))
+    paths = write_reports(summary, out_dir)
+    click.echo(markdown(summary))
+    click.echo(f"wrote {', '.join(str(path) for path in paths)}")

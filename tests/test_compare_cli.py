@@ -1,0 +1,62 @@
+"""vaereg compare end to end in subprocesses: 2 recipes x 2 seeds, reports written,
+finished runs reused, an interrupted one resumed in place."""
+import json
+
+import tomli_w
+
+from cli_process import vaereg
+from vaereg.testing import tiny_recipe
+
+
+def write_recipes(folder):
+    (folder / "base.toml").write_text(tomli_w.dumps(tiny_recipe()))
+    (folder / "dropout.toml").write_text(tomli_w.dumps(tiny_recipe(plugins={"dropout": {"p": 0.2}})))
+
+
+def test_compare_writes_reports_and_reuses_runs(tmp_path):
+    write_recipes(tmp_path)
+    args = ("compare", "base.toml", "dropout.toml", "--seeds", "2", "--jobs", "2", "--out", "cmp")
+    first = vaereg(*args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    out = tmp_path / "cmp"
+    assert all((out / name).is_file() for name in ("compare.md", "compare.json", "compare.png"))
+    summary = json.loads((out / "compare.json").read_text())
+    assert summary["recipes"] == ["base", "dropout"] and summary["seeds"] == [0, 1]
+    row = summary["metrics"]["test/neg_elbo"]["dropout"]
+    assert len(row["values"]) == 2 and row["low"] <= row["mean"] <= row["high"]
+    assert "change" in row and "change" not in summary["metrics"]["test/neg_elbo"]["base"]
+    assert "| dropout |" in first.stdout
+    seeds = list(out.glob("*/seed_*/version_*/metrics.json"))
+    assert len(seeds) == 4
+    stamps = {p: p.stat().st_mtime_ns for p in seeds}
+
+    second = vaereg(*args, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "4 of 4 runs already done; training 0" in second.stderr
+    assert {p: p.stat().st_mtime_ns for p in seeds} == stamps
+    assert json.loads((out / "compare.json").read_text())["metrics"] == summary["metrics"]
+
+
+def test_interrupted_run_is_resumed_and_a_changed_recipe_retrained(tmp_path):
+    write_recipes(tmp_path)
+    args = ("compare", "base.toml", "--seeds", "1", "--out", "cmp")
+    assert vaereg(*args, cwd=tmp_path).returncode == 0
+    run = tmp_path / "cmp" / "base" / "seed_0" / "version_0"
+    (run / "metrics.json").unlink()  # as if stopped after its last checkpoint
+    resumed = vaereg(*args, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert (run / "metrics.json").is_file()
+    assert sorted(p.name for p in run.parent.glob("version_*")) == ["version_0"]
+
+    changed = vaereg(*args, "--set", "model.latent_dim=3", cwd=tmp_path)
+    assert changed.returncode == 0, changed.stderr
+    assert (run.parent / "version_1" / "metrics.json").is_file()
+
+
+def test_compare_refuses_bad_input_before_training(tmp_path):
+    write_recipes(tmp_path)
+    unknown = vaereg("compare", "base.toml", "--metrics", "diversty", "--out", "cmp", cwd=tmp_path)
+    assert unknown.returncode == 2 and "did you mean 'diversity'" in unknown.stderr
+    bad_key = vaereg("compare", "base.toml", "--set", "model.latent=3", "--out", "cmp", cwd=tmp_path)
+    assert bad_key.returncode == 2 and "Traceback" not in bad_key.stderr
+    assert not (tmp_path / "cmp").exists()
