@@ -344,3 +344,40 @@ def compare(recipes: tuple[str, ...], seeds: int, overrides: tuple[str, ...],
     paths = write_reports(summary, out_dir)
     click.echo(markdown(summary))
     click.echo(f"wrote {', '.join(str(path) for path in paths)}")
+
+
+@main.command(cls=OverrideCommand)
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option("--param", "param_specs", multiple=True, metavar="KEY=SPEC",
+              help="A recipe key to search: a grid 1e-5,1e-4,1e-3, loguniform(lo, hi), "
+                   "uniform(lo, hi), int(lo, hi) or choice(a, b, ...). Repeatable.")
+@click.option("--trials", type=click.IntRange(1), metavar="N",
+              help="The study's total trials, not N more [the grid's size when every "
+                   "--param is a grid, else 20].")
+@click.option("--objective", default="val/neg_elbo", show_default=True, metavar="METRIC",
+              help="A metric of the run (the best validation value for the monitored one).")
+@click.option("--maximize", is_flag=True, help="Maximize the objective (default: minimize).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
+              help="Override a recipe key in every trial, as for 'run'. Repeatable.")
+@click.option("--out", type=click.Path(file_okay=False), default="runs/sweep", show_default=True,
+              help="The sweep folder: study.db, trials/, trials.csv, sweep.png, best.toml.")
+@click.option("--storage", metavar="URL",
+              help="An Optuna storage URL shared by machines (postgresql://...) "
+                   "[sqlite:///OUT/study.db].")
+@click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
+              help="Worker processes running trials on the same study.")
+@click.option("--prune-after", type=click.IntRange(0), default=5, show_default=True, metavar="N",
+              help="Median pruning once N trials have finished.")
+@click.option("--worker", "as_worker", is_flag=True, hidden=True)
+@user_errors
+def sweep(recipe: str, param_specs: tuple[str, ...], trials: int | None, objective: str,
+          maximize: bool, overrides: tuple[str, ...], out: str, storage: str | None,
+          workers: int, prune_after: int, as_worker: bool) -> None:
+    """Search recipe keys with Optuna (grid sampler for grids, TPE otherwise), pruning
+    bad trials from per-epoch reports. The same command again resumes the study."""
+    from pathlib import Path
+
+    from vaereg.experiments.sweep_runner import run_sweep
+
+    run_sweep(recipe, param_specs, trials, objective, maximize, overrides, Path(out), storage,
+              workers, prune_after, as_worker, functools.partial(click.echo, err=True))

@@ -1,0 +1,196 @@
+"""The Optuna study behind ``vaereg sweep``: one trial = one in-process run of the recipe
+with the trial's values set, its objective read from the run's metrics.
+
+* Pruning: :class:`PruningReporter` (an ``extra_plugins`` entry) reports the objective
+  after every epoch; when the pruner says so it sets ``trainer.should_stop``, so the run
+  ends cleanly (final metrics, checkpoint) and the trial is told PRUNED, not FAIL.
+* Failures (NaN with ``on_nonfinite = "stop"``, a plugin error, bad data) are recorded
+  FAIL with the message in the ``error`` user attribute; the study goes on.
+* Resuming: ``--trials`` is the study's total. A trial counts when COMPLETE, PRUNED or
+  FAIL with an ``error``; a trial cut short (Ctrl-C, a killed process: RUNNING left
+  behind, or failed by Optuna's heartbeat) has no ``error`` and is queued again once
+  with the same values, so nothing finished is lost or repeated.
+"""
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+import attrs
+import optuna
+from optuna.trial import TrialState
+
+from vaereg.core.errors import RunInterrupted, VaeregError
+from vaereg.core.hookspecs import hookimpl
+from vaereg.core.recipe import load_recipe
+from vaereg.core.trainer_class import trainer_class
+from vaereg.experiments.param_specs import Param
+
+STUDY_NAME = "vaereg-sweep"
+#: seconds between a trial's heartbeats, and after which a silent trial is failed
+HEARTBEAT, GRACE = 20, 120
+
+
+class TrialFailed(Exception):
+    """A trial's run failed; the message is in its ``error`` attribute."""
+
+
+@attrs.frozen
+class SweepSetup:
+    """What every trial shares: the recipe, ``--set`` overrides, the searched params,
+    the objective and where trial runs go."""
+
+    recipe: str
+    overrides: tuple[str, ...]
+    params: tuple[Param, ...]
+    objective: str
+    maximize: bool
+    out: Path
+    prune_after: int = 5
+
+    def signature(self) -> dict[str, Any]:
+        """What a resumed study must have been started with."""
+        return {"recipe": str(Path(self.recipe).resolve()), "overrides": list(self.overrides),
+                "params": [p.text for p in self.params], "objective": self.objective,
+                "maximize": self.maximize}
+
+    def trial_overrides(self, values: dict[str, Any]) -> tuple[str, ...]:
+        return (*self.overrides, *(p.override(values[p.key]) for p in self.params))
+
+
+class PruningReporter:
+    """Reports ``metrics[objective]`` to the trial after each epoch that has it, and
+    stops the run when the pruner prunes the trial."""
+
+    def __init__(self, trial: optuna.Trial, objective: str):
+        self.trial, self.objective, self.pruned_at = trial, objective, None
+
+    @hookimpl
+    def on_train_epoch_end(self, trainer, epoch: int, metrics: dict[str, float]) -> None:
+        if self.objective in metrics:
+            self.trial.report(float(metrics[self.objective]), epoch)
+            if self.trial.should_prune():
+                self.pruned_at = epoch
+                trainer.should_stop = True
+
+
+def objective_value(metrics: dict[str, Any], objective: str) -> float:
+    """The run's figure for ``objective``: the best validation value for the monitored
+    metric (``best/monitored``), else the final figure, else the last epoch's."""
+    if objective == metrics.get("monitor") and "best/monitored" in metrics:
+        return float(metrics["best/monitored"])
+    if isinstance(metrics.get(objective), (int, float)):
+        return float(metrics[objective])
+    for epoch in reversed(metrics.get("history", [])):
+        if objective in epoch:
+            return float(epoch[objective])
+    known = sorted(k for k, v in metrics.items() if isinstance(v, (int, float)) and "/" in k)
+    raise VaeregError(f"--objective {objective}: the run reports no such metric; it has "
+                      f"{', '.join(known)}")
+
+
+def run_trial(trial: optuna.Trial, setup: SweepSetup) -> float:
+    values = {param.key: param.suggest(trial) for param in setup.params}
+    overrides = setup.trial_overrides(values) + (
+        f"run.out_dir={json.dumps(str(setup.out / 'trials'))}", f"run.name=\"trial_{trial.number}\"")
+    try:
+        recipe = load_recipe(setup.recipe, overrides)
+        reporter = PruningReporter(trial, setup.objective)
+        trainer = trainer_class(recipe)(recipe, quiet=True,
+                                        extra_plugins=(("sweep_pruning", reporter),))
+        metrics = trainer.fit()
+    except RunInterrupted:
+        raise  # no ``error``: the next call runs these values again
+    except VaeregError as error:
+        trial.set_user_attr("error", f"{type(error).__name__}: {error}")
+        raise TrialFailed(str(error)) from None
+    trial.set_user_attr("run_dir", str(trainer.run_dir))
+    value = objective_value(metrics, setup.objective)
+    if reporter.pruned_at is not None:
+        raise optuna.TrialPruned(f"pruned after epoch {reporter.pruned_at + 1}")
+    return value
+
+
+def open_study(setup: SweepSetup, storage_url: str | None) -> optuna.Study:
+    """Create or load the study; one started with other arguments is refused."""
+    url = storage_url or f"sqlite:///{(setup.out / 'study.db').resolve()}"
+    setup.out.mkdir(parents=True, exist_ok=True)
+    kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    try:
+        storage = optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT,
+                                             grace_period=GRACE, engine_kwargs=kwargs)
+    except Exception as error:  # SQLAlchemy's many error types: a bad URL or no server
+        raise VaeregError(f"--storage {url}: {error}") from None
+    grid = all(param.is_grid for param in setup.params)
+    sampler = (optuna.samplers.GridSampler({p.key: list(p.values) for p in setup.params}, seed=0)
+               if grid else optuna.samplers.TPESampler())
+    study = optuna.create_study(storage=storage, study_name=STUDY_NAME, sampler=sampler,
+                                pruner=setup_pruner(setup.prune_after), load_if_exists=True,
+                                direction="maximize" if setup.maximize else "minimize")
+    started = study.user_attrs.get("setup")
+    if started is None:
+        study.set_user_attr("setup", setup.signature())
+    elif started != setup.signature():
+        raise VaeregError(f"the study in {url} was started with other arguments "
+                          f"({json.dumps(started)}); repeat those, or use another --out")
+    return study
+
+
+def setup_pruner(prune_after: int) -> optuna.pruners.BasePruner:
+    """Median pruning (a trial worse than the median of the others at the same epoch
+    stops), once ``prune_after`` trials have finished."""
+    return optuna.pruners.MedianPruner(n_startup_trials=prune_after, n_warmup_steps=0)
+
+
+def counted(study: optuna.Study) -> int:
+    """Trials that count towards ``--trials``: finished, or failed with an error."""
+    return sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED)
+               or (t.state == TrialState.FAIL and "error" in t.user_attrs)
+               for t in study.get_trials(deepcopy=False))
+
+
+def requeue_interrupted(study: optuna.Study, local: bool) -> int:
+    """Queue again, once, the values of each trial cut short. With the sweep's own file
+    (``local``) a RUNNING trial can only be left by a killed process: it is failed first."""
+    storage, again = study._storage, 0
+    for trial in study.get_trials(deepcopy=False):
+        if local and trial.state == TrialState.RUNNING:
+            storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        elif trial.state != TrialState.FAIL:
+            continue
+        if "error" not in trial.user_attrs and "requeued" not in trial.user_attrs:
+            storage.set_trial_user_attr(trial._trial_id, "requeued", True)
+            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+            again += 1
+    return again
+
+
+def work(study: optuna.Study, setup: SweepSetup, total: int, echo) -> None:
+    """Run trials until ``total`` count (finished, or running elsewhere)."""
+    def report(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                          for k, v in trial.params.items())
+        tail = (f"{setup.objective} {trial.value:.4f}" if trial.value is not None
+                else trial.user_attrs.get("error", "").splitlines()[0] if trial.user_attrs.get("error")
+                else "")
+        echo(f"trial {trial.number} {trial.state.name}: {shown}  {tail}".rstrip())
+
+    while counted(study) + len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))) < total:
+        study.optimize(lambda trial: run_trial(trial, setup), n_trials=1,
+                       catch=(TrialFailed,), callbacks=[report])
+
+
+def trials_table(study: optuna.Study, params: Sequence[Param]) -> list[dict[str, Any]]:
+    """One row per trial, for trials.csv."""
+    rows = []
+    for trial in study.get_trials(deepcopy=False):
+        row = {"number": trial.number, "state": trial.state.name, "value": trial.value}
+        row.update({p.key: trial.params.get(p.key) for p in params})
+        duration = trial.duration.total_seconds() if trial.duration else None
+        row.update({"seconds": duration, "error": trial.user_attrs.get("error", ""),
+                    "run_dir": trial.user_attrs.get("run_dir", "")})
+        rows.append(row)
+    return rows
