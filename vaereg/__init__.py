@@ -25,6 +25,7 @@ _SOURCES = {
     "vaereg.core.run_loading": ("load_run",),
     "vaereg.core.run_main": ("run_main",),
     "vaereg.core.trainer": ("Trainer",),
+    "vaereg.data.split_images": ("split_images",),
     "vaereg.data.tensor_split": ("Splits", "TensorSplit"),
     "vaereg.functional.attacks": ("fgsm", "pgd"),
     "vaereg.functional.kl_schedules": ("free_bits_kl", "kl_capacity", "kl_weight",

@@ -67,9 +67,11 @@ class ImageReader:
         return TF.pil_to_tensor(image).float().div_(255.0)
 
 
-def scan_headers(paths: list[Path], on_bad_file: str) -> list[tuple[Path, tuple[int, int], str]]:
-    """(path, (width, height), mode) of each image, read from the headers only; a file
-    that is not an image stops the run or is skipped with a warning, as the recipe says."""
+def scan_headers(paths: list[Path], on_bad_file: str
+                 ) -> tuple[list[tuple[Path, tuple[int, int], str]], list[str]]:
+    """((path, (width, height), mode) of each image, read from the headers only; what was
+    skipped, "path: reason" each). A file that is not an image stops the run or is
+    skipped with a warning, as the recipe says."""
     found, skipped = [], []
     for path in paths:
         try:
@@ -80,13 +82,13 @@ def scan_headers(paths: list[Path], on_bad_file: str) -> list[tuple[Path, tuple[
                       f"other file PIL reads"
             if on_bad_file == "stop":
                 raise VaeregError(f"{message}. {SKIP_ADVICE.capitalize()}") from None
-            skipped.append(path)
+            skipped.append(message)
             warnings.warn(f"skipped {message} (data.on_bad_file = \"skip\")", RuntimeWarning,
                           stacklevel=2)
     if skipped:
         warnings.warn(f"skipped {len(skipped)} files that are not images", RuntimeWarning,
                       stacklevel=2)
-    return found
+    return found, skipped
 
 
 def common_shape(headers: list[tuple[Path, tuple[int, int], str]], channels: int,

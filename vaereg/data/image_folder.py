@@ -54,12 +54,15 @@ def _carve(examples: list, fraction: float, seed: int, what: str) -> tuple[list,
 
 class ImageFolder:
     """Dataset API: ``Options``, ``input_shape``, ``num_classes``, ``class_names``,
-    ``load(seed)``; the folder is scanned once, when first needed."""
+    ``load(seed)``; the folder is scanned once, when first needed. ``skipped_files``:
+    the files the scan left out as not images ("path: reason"; files that fail only
+    when decoded are in each split's ``skipped_files``)."""
 
     Options = ImageFolderOptions
 
     def __init__(self, options: ImageFolderOptions):
         self.options = options
+        self.skipped_files: list[str] = []
 
     @cached_property
     def _catalog(self) -> tuple[dict[str, list[tuple[Path, str | None]]], tuple[int, int, int]]:
@@ -69,7 +72,8 @@ class ImageFolder:
         parts = find_parts(Path(o.root).expanduser())
         kept, headers = {}, []
         for name, examples in parts.items():
-            scanned = scan_headers([path for path, _ in examples], o.on_bad_file)
+            scanned, skipped = scan_headers([path for path, _ in examples], o.on_bad_file)
+            self.skipped_files += skipped
             good = {path for path, _, _ in scanned}
             kept[name] = [(path, label) for path, label in examples if path in good]
             headers += scanned

@@ -13,7 +13,7 @@ private generator, so creating one leaves torch's global stream (dropout) alone.
 A file that cannot be decoded is reported by the worker, not raised there (a worker's
 exception would reach the user as a traceback): ``on_bad_file = "stop"`` ends the run
 with a message naming the file, ``"skip"`` leaves it out of its batch with a warning and
-counts it in ``skipped_files``.
+counts it in ``skipped_files`` (each file once; ``skipped_index`` holds their positions).
 """
 from __future__ import annotations
 
@@ -67,10 +67,11 @@ class _SeededExamples(Dataset):
         return index, x
 
 
-def _collate(items: list[tuple[int, Tensor | str]]) -> tuple[Tensor, Tensor | None, list[str]]:
-    """(indices of the good examples, their images stacked, reasons for the bad ones)."""
+def _collate(items: list[tuple[int, Tensor | str]]
+             ) -> tuple[Tensor, Tensor | None, list[tuple[int, str]]]:
+    """(indices of the good examples, their images stacked, (index, reason) of the bad)."""
     good = [(i, x) for i, x in items if not isinstance(x, str)]
-    bad = [x for _, x in items if isinstance(x, str)]
+    bad = [(i, x) for i, x in items if isinstance(x, str)]
     if not good:
         return torch.empty(0, dtype=torch.long), None, bad
     return torch.tensor([i for i, _ in good]), torch.stack([x for _, x in good]), bad
@@ -90,6 +91,7 @@ class StreamSplit:
         self.transforms, self.seed, self.on_bad_file = transforms, seed, on_bad_file
         self.loader, self.device = loader, device
         self.skipped_files: list[str] = []
+        self.skipped_index: set[int] = set()  # positions of the skipped examples
 
     def _copy(self, **changes: Any) -> "StreamSplit":
         fields = {"read": self.read, "size": self.size, "y": self.y,
@@ -140,19 +142,22 @@ class StreamSplit:
             self._bad_files(bad)
             if x is None:
                 raise VaeregError(f"every file of batch {number + 1} is unreadable (the "
-                                  f"first: {bad[0]}); check the data folder")
+                                  f"first: {bad[0][1]}); check the data folder")
             y = None if self.y is None else self.y[indices].to(self.device, non_blocking=True)
             x = x.to(self.device, non_blocking=True)
             yield Batch(x=x, target=x, y=y)
 
-    def _bad_files(self, reasons: list[str]) -> None:
-        if not reasons:
+    def _bad_files(self, bad: list[tuple[int, str]]) -> None:
+        if not bad:
             return
         if self.on_bad_file == "stop":
-            raise VaeregError(f"cannot read {reasons[0]}. Replace or remove the file, or set "
+            raise VaeregError(f"cannot read {bad[0][1]}. Replace or remove the file, or set "
                               f"data.on_bad_file = \"skip\" to leave such files out (counted, "
                               f"with a warning)")
-        for reason in reasons:
+        for index, reason in bad:
+            if index in self.skipped_index:  # once a file, though every pass meets it
+                continue
+            self.skipped_index.add(index)
             self.skipped_files.append(reason)
             warnings.warn(f"skipped {reason} (data.on_bad_file = \"skip\"; "
                           f"{len(self.skipped_files)} skipped so far)", RuntimeWarning,

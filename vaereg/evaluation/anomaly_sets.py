@@ -17,6 +17,7 @@ from vaereg.core.errors import VaeregError
 from vaereg.core.recipe import load_recipe
 from vaereg.core.registry import DATASETS
 from vaereg.core.run_loading import LoadedRun
+from vaereg.data.split_images import read_positions, split_images
 from vaereg.data.tensor_split import TensorSplit
 
 
@@ -40,9 +41,9 @@ def held_out_classes(run: LoadedRun) -> AnomalySet:
         raise VaeregError(f"--anomaly needs a run trained on a class subset (data.classes), "
                           f"but {run.run_dir} was trained on every class; use --ood DATASET")
     classes = class_labels(run.recipe.data.loader.classes, run.dataset, "data.classes")
-    test = run.splits.test
-    unseen = ~torch.isin(test.y, classes.to(test.y.device))
-    return AnomalySet(test, torch.arange(len(test)), unseen.long().cpu(),
+    x, y = split_images(run.splits.test)
+    unseen = ~torch.isin(y, classes.to(y.device))
+    return AnomalySet(TensorSplit(x, y), read_positions(run.splits.test), unseen.long().cpu(),
                       f"held-out classes (trained on {classes.tolist()})", "test")
 
 
@@ -67,8 +68,14 @@ def out_of_distribution(run: LoadedRun, name: str, overrides: tuple[str, ...] = 
     if tuple(dataset.input_shape) != tuple(run.dataset.input_shape):
         raise VaeregError(f"--ood {name}: its images are {tuple(dataset.input_shape)}, the run's "
                           f"are {tuple(run.dataset.input_shape)}; the shapes must match")
-    normal, other = run.splits.test, dataset.load(run.recipe.run.seed).test.to(run.device)
-    split = TensorSplit(torch.cat([normal.x, other.x]), torch.cat([normal.y, other.y.long()]))
-    index = torch.cat([torch.arange(len(normal)), torch.arange(len(other))])
+    # one tensor of both sets: images as each split gives them (streamed ones too)
+    normal_split = run.splits.test
+    other_split = dataset.load(run.recipe.run.seed).test.to(run.device)
+    normal, normal_y = split_images(normal_split)
+    other, other_y = split_images(other_split)
+    labels = None if normal_y is None or other_y is None else \
+        torch.cat([normal_y, other_y.to(normal_y)])
+    split = TensorSplit(torch.cat([normal, other]), labels)
+    index = torch.cat([read_positions(normal_split), read_positions(other_split)])
     is_anomaly = torch.cat([torch.zeros(len(normal)), torch.ones(len(other))]).long()
     return AnomalySet(split, index, is_anomaly, f"out of distribution ({name})", "test+ood")

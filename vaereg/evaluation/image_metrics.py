@@ -8,6 +8,7 @@ from torch import Tensor
 
 from vaereg.core.errors import VaeregError
 from vaereg.core.options import in_range, option, positive
+from vaereg.data.split_images import split_images
 from vaereg.evaluation.feature_classifier import classifier_frechet_distance, load_feature_classifier
 from vaereg.evaluation.metric import Metric, MetricContext, MetricResult
 from vaereg.evaluation.reconstruction import reconstruction_errors
@@ -39,7 +40,7 @@ class Diversity(Metric):
 
     def compute(self, context: MetricContext) -> MetricResult:
         n = self.options.samples
-        reference = context.subset(context.split.x, n)
+        reference, _ = context.images(n)
         return context.result(summary={"diversity": sample_diversity(_samples(context, n),
                                                                       reference)})
 
@@ -57,10 +58,14 @@ class Memorization(Metric):
     Options = SampleOptions
 
     def compute(self, context: MetricContext) -> MetricResult:
-        train = _train_split(context, "memorization").x
+        train = _train_split(context, "memorization")
         n = self.options.samples
-        distances = nearest_distances(_samples(context, n), train)
-        unseen = nearest_distances(context.subset(context.split.x, n), train)
+
+        def training_images():  # streamed, a batch at a time: never all in memory
+            return (batch.x for batch in train.batches(context.batch_size))
+
+        distances = nearest_distances(_samples(context, n), training_images())
+        unseen = nearest_distances(context.images(n)[0], training_images())
         return context.result(summary={
             "memorization/nearest_mean": distances.mean().item(),
             "memorization/nearest_min": distances.min().item(),
@@ -85,11 +90,15 @@ class ClassifierFrechet(Metric):
     Options = ClassifierFrechetOptions
 
     def compute(self, context: MetricContext) -> MetricResult:
-        train = _train_split(context, "classifier_frechet")
-        classifier = load_feature_classifier(self.options.classifier, train.x.to(context.device),
-                                             train.y.to(context.device),
+        x, y = split_images(_train_split(context, "classifier_frechet"),
+                            batch_size=context.batch_size)
+        if y is None:
+            raise VaeregError("metric 'classifier_frechet' trains a classifier on the "
+                              "training split's labels, but this dataset has none")
+        classifier = load_feature_classifier(self.options.classifier, x.to(context.device),
+                                             y.to(context.device),
                                              epochs=self.options.epochs, seed=0)
         n = self.options.samples
-        distance = classifier_frechet_distance(_samples(context, n),
-                                               context.subset(context.split.x, n), classifier)
+        distance = classifier_frechet_distance(_samples(context, n), context.images(n)[0],
+                                               classifier)
         return context.result(summary={"classifier_frechet_distance": distance})

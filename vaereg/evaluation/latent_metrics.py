@@ -33,9 +33,7 @@ class MutualInformation(Metric):
     """``mutual_information``: I(x; z) in nats with the aggregate posterior over the split."""
 
     def compute(self, context: MetricContext) -> MetricResult:
-        batches = list(context.batches())  # the pixels the model sees (binarized if so)
-        x = torch.cat([b.x for b in batches])
-        y = None if batches[0].y is None else torch.cat([b.y for b in batches])
+        x, y = context.images()  # the pixels the model sees (binarized if so)
         with torch.no_grad():
             mi = mutual_information(context.model, x, y, batch_size=context.batch_size)
         return context.result(summary={"mutual_information": mi})

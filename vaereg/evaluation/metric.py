@@ -20,6 +20,7 @@ from vaereg.core.errors import RecipeError, VaeregError
 from vaereg.core.options import build
 from vaereg.core.registry import METRICS
 from vaereg.core.batch import Batch
+from vaereg.data.split_images import dynamic_binarization, is_binary, split_images
 
 
 @attrs.frozen
@@ -60,19 +61,20 @@ class MetricResult:
         return not (self.likelihood == "bernoulli" and self.binarization == "none")
 
 
-def binarization_of(split: Any) -> str:
+def binarization_of(split: Any, batch_size: int = 500) -> str:
     """How the pixels of ``split`` are binarized: 'dynamic', 'binary' or 'none'."""
-    if getattr(split, "binarize", False):
+    if dynamic_binarization(split):
         return "dynamic"
-    return "binary" if bool(((split.x == 0) | (split.x == 1)).all()) else "none"
+    return "binary" if is_binary(split, batch_size) else "none"
 
 
 @attrs.frozen
 class MetricContext:
     """What a metric computes from: the model (in eval mode), the split evaluated, the
     training split (None when not given), the device, a generator on that device seeded
-    afresh for each metric, and the batch size. Torch's global generator is seeded
-    afresh for each metric too (``Distribution.sample`` and dynamic binarization use it)."""
+    afresh for each metric, the batch size and the split's binarization. Torch's global
+    generator is seeded afresh for each metric too (``Distribution.sample`` and dynamic
+    binarization use it)."""
 
     model: Any
     split: Any
@@ -80,6 +82,7 @@ class MetricContext:
     device: torch.device
     generator: torch.Generator
     batch_size: int
+    binarization: str = "none"
 
     @property
     def likelihood(self) -> str:
@@ -95,10 +98,13 @@ class MetricContext:
         parts = [score(batch) for batch in self.batches()]
         return {name: torch.cat([part[name] for part in parts]) for name in parts[0]}
 
-    def subset(self, images: Tensor, n: int) -> Tensor:
-        """``n`` images drawn without replacement (all of them when fewer), seeded."""
-        order = torch.randperm(len(images), generator=self.generator, device=self.device)
-        return images[order[:n].to(images.device)]
+    def images(self, n: int | None = None) -> tuple[Tensor, Tensor | None]:
+        """(images, labels or None) of the split, as the model sees them: all in order, or
+        ``n`` drawn without replacement (all when fewer), seeded. Only those are read."""
+        if n is None:
+            return split_images(self.split, batch_size=self.batch_size)
+        order = torch.randperm(len(self.split), generator=self.generator, device=self.device)
+        return split_images(self.split, index=order[:n].cpu(), batch_size=self.batch_size)
 
     def result(self, per_example: dict[str, Tensor] | None = None,
                summary: dict[str, float] | None = None) -> MetricResult:
@@ -107,7 +113,7 @@ class MetricContext:
         per_example = per_example or {}
         means = {name: values.double().mean().item() for name, values in per_example.items()}
         return MetricResult({**means, **(summary or {})}, per_example, self.likelihood,
-                            binarization_of(self.split))
+                            self.binarization)
 
 
 def make_metric(name: str, options: dict[str, Any] | None = None, source: str = "code") -> Any:
@@ -140,6 +146,7 @@ def evaluate(model: Any, split: Any, metrics: Sequence[Any], *, train: Any = Non
     The model is put in eval mode and its mode restored afterwards.
     """
     device = _device_of(model)
+    binarization = binarization_of(split, batch_size)
     summary: dict[str, float] = {}
     per_example: dict[str, Tensor] = {}
     was_training = model.training
@@ -148,7 +155,8 @@ def evaluate(model: Any, split: Any, metrics: Sequence[Any], *, train: Any = Non
         for metric in metrics:
             metric = make_metric(metric) if isinstance(metric, str) else metric
             generator = torch.Generator(device=device).manual_seed(seed)
-            context = MetricContext(model, split, train, device, generator, batch_size)
+            context = MetricContext(model, split, train, device, generator, batch_size,
+                                    binarization)
             devices = [device] if device.type == "cuda" else []
             with torch.random.fork_rng(devices=devices):
                 torch.manual_seed(seed)
@@ -159,7 +167,7 @@ def evaluate(model: Any, split: Any, metrics: Sequence[Any], *, train: Any = Non
                 per_example[_unique(name, per_example, metric)] = values
     finally:
         model.train(was_training)
-    return MetricResult(summary, per_example, model.likelihood_name, binarization_of(split))
+    return MetricResult(summary, per_example, model.likelihood_name, binarization)
 
 
 def _unique(name: str, taken: dict[str, Any], metric: Any) -> str:

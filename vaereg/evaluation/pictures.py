@@ -12,6 +12,7 @@ from torch import Tensor
 from vaereg.core.atomic_file import atomic_write
 from vaereg.core.errors import VaeregError
 from vaereg.core.run_loading import LoadedRun
+from vaereg.data.split_images import split_images
 
 GRID_COLUMNS = 8
 
@@ -49,8 +50,11 @@ def latent_space_plot(run: LoadedRun, path: Path) -> Path:
     axes = figure.subplots()
     if points.shape[1] < 2:  # a 1-D latent space: plot it against zero
         points = torch.cat([points, torch.zeros_like(points)], 1)
-    drawn = axes.scatter(points[:, 0], points[:, 1], c=test.y.cpu(), cmap="tab10", s=2)
-    figure.colorbar(drawn, ax=axes, label="class")
+    if test.y is None:  # no labels: one colour
+        axes.scatter(points[:, 0], points[:, 1], s=2)
+    else:
+        drawn = axes.scatter(points[:, 0], points[:, 1], c=test.y.cpu(), cmap="tab10", s=2)
+        figure.colorbar(drawn, ax=axes, label="class")
     axes.set(title=f"test posterior means, PCA ({len(test)} images)", xlabel="PC 1",
              ylabel="PC 2")
     _save_figure(figure, path)
@@ -95,8 +99,7 @@ def sample_grid(run: LoadedRun, path: Path, n: int = 64, label: int | None = Non
 @torch.no_grad()
 def reconstruction_grid(run: LoadedRun, path: Path, n: int = 32) -> Path:
     """The first ``n`` test images, each followed by its reconstruction."""
-    test = run.splits.test
-    x, y = test.x[:n], test.y[:n]
+    x, y = split_images(run.splits.test, n)
     pairs = torch.stack([x, run.model.reconstruct(x, y)], 1).flatten(0, 1)
     _save_grid(pairs, path, 2 * min(len(x), GRID_COLUMNS // 2))
     return path

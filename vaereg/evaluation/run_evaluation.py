@@ -9,11 +9,11 @@ import time
 from typing import Sequence
 
 import attrs
-import torch
 from torch import Tensor
 
 from vaereg.core.errors import VaeregError
 from vaereg.core.run_loading import LoadedRun
+from vaereg.data.split_images import read_positions
 from vaereg.evaluation.anomaly import anomaly_metrics, roc_curve
 from vaereg.evaluation.anomaly_sets import AnomalySet
 from vaereg.evaluation.metric import evaluate, make_metric
@@ -86,8 +86,11 @@ def evaluate_run(run: LoadedRun, *, split: str = "test", metrics: Sequence[str] 
                 fpr, tpr, _ = roc_curve(scores, labels)
                 roc[name] = (fpr, tpr)
     seconds = time.perf_counter() - start
-    index = anomaly_set.index if anomaly_set is not None else torch.arange(len(data))
-    labels = getattr(data, "y", None)
+    if anomaly_set is not None:
+        index, labels = anomaly_set.index, data.y
+    else:  # a streamed split leaves out unreadable files (data.on_bad_file = "skip")
+        index = read_positions(data)
+        labels = None if data.y is None else data.y.cpu()[index]
     return RunEvaluation(split, anomaly_set.protocol if anomaly_set is not None else "none",
                          summary, {k: v.detach().cpu() for k, v in result.per_example.items()},
                          index, None if labels is None else labels.cpu(),

@@ -8,6 +8,8 @@
 """
 from __future__ import annotations
 
+from typing import Iterable
+
 import torch
 from torch import Tensor
 
@@ -24,20 +26,23 @@ def sample_diversity(samples: Tensor, reference: Tensor) -> float:
     return mean_pairwise_distance(samples) / mean_pairwise_distance(reference)
 
 
-def nearest_distances(queries: Tensor, images: Tensor, chunk: int = 4096) -> Tensor:
+def nearest_distances(queries: Tensor, images: Tensor | Iterable[Tensor],
+                      chunk: int = 4096) -> Tensor:
     """For each query, the L2 distance to its nearest image among ``images``: [N_queries].
 
-    Neighbours are found with the fast (matrix-product) form, chunked over ``images``;
-    the distance to the neighbour found is then recomputed directly, so an exact copy
-    gives exactly 0.
+    ``images`` is a tensor [M, ...] (read ``chunk`` at a time) or an iterable of such
+    blocks, e.g. a streamed split's batches, so the images need never all be in memory.
+    Neighbours are found with the fast (matrix-product) form; the distance to the
+    neighbour found is then recomputed directly, so an exact copy gives exactly 0.
     """
+    blocks = images.split(chunk) if isinstance(images, Tensor) else images
     flat = queries.flatten(1)
     best = torch.full((len(flat),), float("inf"), device=flat.device)
-    nearest = torch.zeros(len(flat), dtype=torch.long, device=flat.device)
-    for start in range(0, len(images), chunk):
-        block = images[start:start + chunk].flatten(1).to(flat)
+    nearest = torch.zeros_like(flat)
+    for block in blocks:
+        block = block.flatten(1).to(flat)
         distance, index = torch.cdist(flat, block).min(dim=1)
         closer = distance < best
         best = torch.where(closer, distance, best)
-        nearest = torch.where(closer, index + start, nearest)
-    return (flat - images[nearest.to(images.device)].flatten(1).to(flat)).norm(dim=1)
+        nearest = torch.where(closer[:, None], block[index], nearest)
+    return (flat - nearest).norm(dim=1)

@@ -13,7 +13,8 @@ from typing import Literal
 import attrs
 import torch
 
-from vaereg import Batch, fgsm, hookimpl, in_range, option, pgd, positive, robustness
+from vaereg import (Batch, fgsm, hookimpl, in_range, option, pgd, positive, robustness,
+                    split_images)
 
 
 def _step_size(value: float | None) -> str | None:
@@ -74,8 +75,7 @@ class Adversarial:
 
     @hookimpl
     def on_test_end(self, trainer, metrics: dict) -> None:
-        test = trainer.splits.test
-        size = self.options.eval_size or len(test)
-        scores = robustness(trainer.model, test.x[:size], test.y[:size], eps=self.options.eps,
+        x, y = split_images(trainer.splits.test, self.options.eval_size or None)
+        scores = robustness(trainer.model, x, y, eps=self.options.eps,
                             steps=self.options.eval_steps)
         metrics.update({f"robust/{name}": value for name, value in scores.items()})

@@ -10,6 +10,7 @@ from typing import Any
 
 from vaereg.core.builtin.best_checkpoint import BestCheckpoint
 from vaereg.core.builtin.epoch_pictures import EpochPictures
+from vaereg.core.builtin.skipped_files import SkippedFilesReport
 
 
 def builtin_plugins(recipe: Any) -> list[tuple[str, Any]]:
@@ -19,4 +20,5 @@ def builtin_plugins(recipe: Any) -> list[tuple[str, Any]]:
         plugins.append(("core.epoch_pictures", EpochPictures(recipe.logging)))
     if recipe.checkpoint.best:
         plugins.append(("core.best_checkpoint", BestCheckpoint()))
+    plugins.append(("core.skipped_files", SkippedFilesReport()))
     return plugins
