@@ -15,7 +15,7 @@ from vaereg.core.checkpoint import save_checkpoint
 from vaereg.core.recipe import load_recipe
 from vaereg.core.run_dir import write_recipe
 from vaereg.core.trainer import Trainer
-from vaereg.data import fashion_mnist
+from vaereg.data import fashion_mnist, idx_dataset
 from vaereg.testing import tiny_recipe
 
 
@@ -45,7 +45,7 @@ def corrupt_mnist(tmp: Path) -> list[str]:
     """Garbage in the default root, and a system copy that is valid gzip of garbage."""
     raw = tmp / "cache" / "vaereg" / "data" / "FashionMNIST" / "raw"
     raw.mkdir(parents=True)
-    for name in fashion_mnist.FILES:
+    for name in idx_dataset.FILES:
         (raw / name).write_bytes(b"\x00\x00\x09\x05 not an IDX file")
         (tmp / "system" / f"{name}.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x03garbage"))
     return ["run", mnist_recipe(tmp, None)]

@@ -10,7 +10,8 @@ import torch
 
 from cli_process import vaereg
 from vaereg import Trainer, load_recipe
-from vaereg.data.fashion_mnist import FILES, SYSTEM_DIR
+from vaereg.data.fashion_mnist import SYSTEM_DIR
+from vaereg.data.idx_dataset import FILES
 from vaereg.testing import SyntheticImages, SyntheticOptions, tiny_recipe
 
 ROOT = Path(__file__).resolve().parents[1]

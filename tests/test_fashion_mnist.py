@@ -6,7 +6,8 @@ import torch
 
 from vaereg import VaeregError
 from vaereg.data import fashion_mnist
-from vaereg.data.fashion_mnist import FashionMNIST, ImageDataOptions
+from vaereg.data.fashion_mnist import FashionMNIST
+from vaereg.data.idx_dataset import FILES, ImageDataOptions
 
 pytestmark = pytest.mark.skipif(not fashion_mnist.SYSTEM_DIR.is_dir(),
                                 reason="apt-get install dataset-fashion-mnist")
@@ -45,7 +46,7 @@ def test_system_copy_is_decompressed_into_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     FashionMNIST(ImageDataOptions(download=False, val_size=10, train_size=10)).load(0)
     raw = tmp_path / "cache" / "vaereg" / "FashionMNIST" / "raw"
-    assert sorted(p.name for p in raw.iterdir()) == sorted(fashion_mnist.FILES)
+    assert sorted(p.name for p in raw.iterdir()) == sorted(FILES)
     assert (raw / "t10k-images-idx3-ubyte").stat().st_size == 16 + 10000 * 28 * 28
 
 
@@ -88,5 +89,5 @@ def test_source_names_the_folder_and_checksums_read(splits):
     dataset = FashionMNIST(ImageDataOptions(download=False, val_size=10, train_size=10))
     dataset.load(0)
     assert Path(dataset.source["path"]).name == "raw"
-    assert sorted(dataset.source["sha256"]) == sorted(fashion_mnist.FILES)
+    assert sorted(dataset.source["sha256"]) == sorted(FILES)
     assert all(len(digest) == 64 for digest in dataset.source["sha256"].values())

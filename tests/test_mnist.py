@@ -1,6 +1,8 @@
 """mnist from IDX files in torchvision's layout, written by the test."""
 from __future__ import annotations
 
+import hashlib
+import json
 import struct
 from pathlib import Path
 
@@ -8,6 +10,8 @@ import pytest
 import torch
 
 from vaereg.core.errors import VaeregError
+from vaereg.data.idx_dataset import FILES, ImageDataOptions
+from vaereg.data.mnist import MNIST
 from vaereg.testing import make_trainer, tiny_recipe
 
 
@@ -40,11 +44,26 @@ def test_one_short_epoch_on_idx_files_with_a_class_subset(tmp_path):
     assert metrics["test/neg_elbo"] == metrics["test/neg_elbo"]
 
 
-def test_no_files_and_no_download_names_both(tmp_path):
-    from vaereg.data.fashion_mnist import ImageDataOptions
-    from vaereg.data.mnist import MNIST
+def test_a_root_without_the_files_names_what_was_looked_for_and_nothing_else(tmp_path):
     with pytest.raises(VaeregError) as caught:
-        MNIST(ImageDataOptions(root=str(tmp_path), download=False)).load(0)
+        MNIST(ImageDataOptions(root=str(tmp_path / "mine"), download=False)).load(0)
     text = str(caught.value)
-    assert f"torchvision files under {tmp_path}" in text
-    assert "download" in text
+    assert text.startswith("MNIST not found")
+    assert f"under data.root = {tmp_path / 'mine'} ({tmp_path / 'mine' / 'MNIST' / 'raw'}" in text
+    assert "train-images-idx3-ubyte" in text and "not searched, because data.root is set" in text
+    assert "download: disabled by data.download = false" in text
+
+
+def test_the_default_root_is_the_cache_and_the_run_records_what_was_read(tmp_path, monkeypatch):
+    """data.root = "" reads torchvision's layout under $XDG_CACHE_HOME/vaereg/data, as for
+    Fashion-MNIST; data_source.json names the folder and each file's sha256."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    raw = mnist_root(tmp_path / "cache" / "vaereg" / "data") / "MNIST" / "raw"
+    table = tiny_recipe(run={"epochs": 1}, data={"name": "mnist", "download": False,
+                                                 "val_size": 10})
+    trainer = make_trainer(table, tmp_path / "runs")
+    trainer.fit()
+    source = json.loads((trainer.run_dir / "data_source.json").read_text())
+    assert (source["dataset"], Path(source["path"])) == ("mnist", raw.resolve())
+    assert source["sha256"] == {name: hashlib.sha256((raw / name).read_bytes()).hexdigest()
+                                for name in FILES}
