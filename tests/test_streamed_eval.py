@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 
 import pytest
 import tomli_w
 import torch
+from click.testing import CliRunner
+from PIL import Image
 
 import vaereg
 from cli_process import vaereg as vaereg_cli
+from vaereg.cli import main
 from vaereg.testing import tiny_recipe
 
 from image_fixtures import write_images
@@ -97,3 +101,27 @@ def test_sample_metrics_and_an_image_folder_as_ood_set(folder_run):
     with open(run_dir / "scores.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert sum(int(row["is_anomaly"]) for row in rows) == 6  # half of the 12 noise images
+
+
+def test_ood_defaults_score_the_complexity_corrected_likelihood(folder_run):
+    """--ood without --metrics runs elbo, reconstruction and complexity: S(x) has its
+    AUROC, AUPRC and FPR95 and a scores.csv column equal to neg_elbo in bits - png_bits."""
+    root, run_dir, _ = folder_run
+    flat = root / "flat"
+    flat.mkdir()
+    for k in range(8):  # constant images: far simpler than the training noise
+        Image.new("L", (SIZE, SIZE), color=30 * k).save(flat / f"{k}.png")
+    result = CliRunner().invoke(main, ["eval", str(run_dir), "--ood", "image_folder",
+                                       "--set", f"root='{flat}'", "--set", "test_fraction=0.5"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((run_dir / "eval.json").read_text())["metrics"]
+    for figure in ("auroc", "auprc", "fpr_at_95_tpr"):
+        assert 0 <= metrics[f"anomaly/complexity_corrected/{figure}"] <= 1
+    with open(run_dir / "scores.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        expected = float(row["neg_elbo"]) / math.log(2) - float(row["png_bits"])
+        assert float(row["complexity_corrected"]) == pytest.approx(expected, rel=1e-5)
+    normal = [float(r["png_bits"]) for r in rows if r["is_anomaly"] == "0"]
+    constant = [float(r["png_bits"]) for r in rows if r["is_anomaly"] == "1"]
+    assert max(constant) < min(normal)

@@ -1,5 +1,6 @@
-"""Registered metrics ``elbo`` and ``iwae``: the negative ELBO with its terms, and the
-importance-weighted bound, per example in nats (see docs/metrics.md)."""
+"""Registered metrics ``elbo``, ``iwae`` and ``complexity``: the negative ELBO with its
+terms and the importance-weighted bound, per example in nats, and the
+complexity-corrected ELBO for out-of-distribution detection (see docs/metrics.md)."""
 from __future__ import annotations
 
 import attrs
@@ -7,6 +8,7 @@ from torch import Tensor
 
 from vaereg.core.options import option, positive
 from vaereg.core.batch import Batch
+from vaereg.evaluation.input_complexity import complexity_corrected, png_bits
 from vaereg.evaluation.iwae import iwae_nll
 from vaereg.evaluation.metric import Metric, MetricContext, MetricResult
 
@@ -44,3 +46,18 @@ class IWAE(Metric):
         return context.result(context.per_example(lambda b: {
             "iwae_nll": iwae_nll(context.model, b.x, b.y, k=k, chunk=chunk)}),
             summary={"iwae_k": float(k)})
+
+
+class Complexity(Metric):
+    """Per-example ``png_bits`` (L(x), a lossless PNG's length) and
+    ``complexity_corrected`` (S(x) = neg_elbo in bits - L(x); Serrà et al. 2020).
+
+    The negative ELBO is drawn as the ``elbo`` metric draws it (same seed, same order),
+    so with both in one evaluation S(x) is that column's value in bits minus L(x)."""
+
+    def compute(self, context: MetricContext) -> MetricResult:
+        def score(batch: Batch) -> dict[str, Tensor]:
+            neg_elbo = negative_elbo_terms(context.model, batch)["neg_elbo"]
+            bits = png_bits(batch.x)
+            return {"png_bits": bits, "complexity_corrected": complexity_corrected(neg_elbo, bits)}
+        return context.result(context.per_example(score))

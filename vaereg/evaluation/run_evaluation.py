@@ -21,9 +21,9 @@ from vaereg.evaluation.metric import evaluate, make_metric
 DEFAULT_METRICS = ("elbo", "reconstruction", "active_units", "mutual_information")
 #: what the anomaly protocols score by default: figures over normal and anomalous images
 #: mixed (active units, mutual information) would describe neither
-ANOMALY_METRICS = ("elbo", "reconstruction")
+ANOMALY_METRICS = ("elbo", "reconstruction", "complexity")
 #: per-example scores where higher means more anomalous
-ANOMALY_SCORES = ("neg_elbo", "recon", "mse", "iwae_nll")
+ANOMALY_SCORES = ("neg_elbo", "recon", "mse", "iwae_nll", "complexity_corrected")
 SPLITS = ("test", "val", "train")
 
 
