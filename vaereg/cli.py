@@ -203,12 +203,25 @@ def plugins(name: str | None) -> None:
 
 
 def run_dir_argument(command):
-    """RUN_DIR and ``--checkpoint``: the run folder and which of its weights to load."""
-    command = click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best",
-                           show_default=True,
-                           help="best.pt (best validation loss) or last.pt (also an "
-                                "interrupted run's)")(command)
-    return click.argument("run_dir", type=click.Path())(command)
+    """RUN_DIR, ``--checkpoint`` and ``--device``: the run folder, which of its weights to
+    load and onto what; the command gets the loaded run as ``loaded`` (bad input in the
+    loading or the command: exit 2, see :func:`user_errors`)."""
+    @user_errors
+    @functools.wraps(command)
+    def with_run(run_dir: str, checkpoint: str, device: str, **kwargs):
+        from vaereg.core.run_loading import load_run
+
+        return command(loaded=load_run(run_dir, checkpoint, device), **kwargs)
+
+    with_run = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]),
+                            default="auto", show_default=True,
+                            help="Where to load the model and data (auto: CUDA when "
+                                 "available).")(with_run)
+    with_run = click.option("--checkpoint", type=click.Choice(["best", "last"]),
+                            default="best", show_default=True,
+                            help="best.pt (best validation loss) or last.pt (also an "
+                                 "interrupted run's)")(with_run)
+    return click.argument("run_dir", type=click.Path())(with_run)
 
 
 @main.command("eval")
@@ -219,7 +232,8 @@ def run_dir_argument(command):
               help="Also compute the K-sample importance-weighted bound (iwae_nll).")
 @click.option("--metrics", "metric_names", metavar="A,B,...",
               help="Registered metrics to run (default: elbo, reconstruction, active_units, "
-                   "mutual_information; elbo, reconstruction with --ood/--anomaly).")
+                   "mutual_information; elbo, reconstruction, complexity with "
+                   "--ood/--anomaly).")
 @click.option("--batch-size", type=click.IntRange(1), default=500, show_default=True)
 @click.option("--ood", metavar="DATASET",
               help="Anomaly detection: the run's test split against DATASET's test split.")
@@ -228,13 +242,15 @@ def run_dir_argument(command):
 @click.option("--anomaly", is_flag=True,
               help="Held-out-class anomaly detection: test images of classes outside the "
                    "run's data.classes are the anomalies.")
-@user_errors
-def eval_(run_dir: str, checkpoint: str, split: str, iw_samples: int | None,
-          metric_names: str | None, batch_size: int, ood: str | None,
-          ood_options: tuple[str, ...], anomaly: bool) -> None:
+@click.option("--projector-points", type=click.IntRange(0), default=2000, show_default=True,
+              metavar="N", help="Test posterior means written for TensorBoard's embedding "
+                                "projector (the first N; 0 = none).")
+def eval_(loaded, split: str, iw_samples: int | None, metric_names: str | None,
+          batch_size: int, ood: str | None, ood_options: tuple[str, ...], anomaly: bool,
+          projector_points: int) -> None:
     """Evaluate a run: eval.json, scores.csv, latent_space.png (and roc.png) in RUN_DIR,
-    and the figures in TensorBoard's hparams view."""
-    from vaereg.core.run_loading import load_run
+    the figures in TensorBoard's hparams view and the test posterior means in its
+    embedding projector."""
     from vaereg.evaluation.anomaly_sets import held_out_classes, out_of_distribution
     from vaereg.evaluation.run_evaluation import evaluate_run
     from vaereg.evaluation.run_outputs import evaluate_and_write
@@ -243,19 +259,25 @@ def eval_(run_dir: str, checkpoint: str, split: str, iw_samples: int | None,
         raise VaeregError("choose one anomaly protocol: --ood DATASET or --anomaly")
     if ood_options and not ood:
         raise VaeregError("--set gives options of the --ood dataset; add --ood DATASET")
-    loaded = load_run(run_dir, checkpoint)
     anomaly_set = (out_of_distribution(loaded, ood, ood_options) if ood
                    else held_out_classes(loaded) if anomaly else None)
     names = [name.strip() for name in metric_names.split(",")] if metric_names else None
     evaluation = evaluate_run(loaded, split=split, metrics=names, iw_samples=iw_samples,
                               batch_size=batch_size, anomaly_set=anomaly_set)
-    paths = evaluate_and_write(loaded, evaluation)
+    paths = evaluate_and_write(loaded, evaluation, projector_points=projector_points)
     kind = "" if evaluation.is_log_likelihood else ", a loss: not a log-likelihood"
     click.echo(f"{evaluation.protocol if anomaly_set else split}: {len(evaluation.index)} images, "
                f"{evaluation.likelihood} likelihood, binarization {evaluation.binarization}{kind}")
     for name, value in evaluation.summary.items():
         click.echo(f"  {name}: {value:.4f}")
     click.echo(f"wrote {', '.join(str(path) for path in paths.values())}")
+
+
+def picture_path(out: str | None, loaded, name: str):
+    """--out, or RUN_DIR/name."""
+    from pathlib import Path
+
+    return Path(out) if out else loaded.run_dir / name
 
 
 @main.command()
@@ -265,17 +287,11 @@ def eval_(run_dir: str, checkpoint: str, split: str, iw_samples: int | None,
               help="Sample class K (conditional models only).")
 @click.option("--out", type=click.Path(dir_okay=False), help="PNG file [RUN_DIR/samples.png]")
 @click.option("--seed", type=int, default=0, show_default=True)
-@user_errors
-def sample(run_dir: str, checkpoint: str, n: int, label: int | None, out: str | None,
-           seed: int) -> None:
+def sample(loaded, n: int, label: int | None, out: str | None, seed: int) -> None:
     """A grid of N images sampled from the run's model."""
-    from pathlib import Path
-
-    from vaereg.core.run_loading import load_run
     from vaereg.evaluation.pictures import sample_grid
 
-    loaded = load_run(run_dir, checkpoint)
-    click.echo(f"wrote {sample_grid(loaded, Path(out or Path(run_dir) / 'samples.png'), n, label, seed)}")
+    click.echo(f"wrote {sample_grid(loaded, picture_path(out, loaded, 'samples.png'), n, label, seed)}")
 
 
 @main.command()
@@ -283,17 +299,35 @@ def sample(run_dir: str, checkpoint: str, n: int, label: int | None, out: str | 
 @click.option("--n", type=click.IntRange(1), default=32, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False),
               help="PNG file [RUN_DIR/reconstructions.png]")
-@user_errors
-def reconstruct(run_dir: str, checkpoint: str, n: int, out: str | None) -> None:
+def reconstruct(loaded, n: int, out: str | None) -> None:
     """The first N test images, each beside its reconstruction."""
-    from pathlib import Path
-
-    from vaereg.core.run_loading import load_run
     from vaereg.evaluation.pictures import reconstruction_grid
 
-    loaded = load_run(run_dir, checkpoint)
-    path = Path(out or Path(run_dir) / "reconstructions.png")
+    path = picture_path(out, loaded, "reconstructions.png")
     click.echo(f"wrote {reconstruction_grid(loaded, path, n)}")
+
+
+@main.command()
+@run_dir_argument
+@click.option("--from", "start", type=int, required=True, metavar="I",
+              help="Position of the first image in the split.")
+@click.option("--to", "end", type=int, required=True, metavar="J",
+              help="Position of the last image in the split.")
+@click.option("--steps", type=int, default=10, show_default=True,
+              help="Images in the row, both ends included.")
+@click.option("--split", type=click.Choice(["test", "val", "train"]), default="test",
+              show_default=True)
+@click.option("--class", "label", type=int, metavar="K",
+              help="Decode with class K (conditional models; default: the class of --from).")
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="PNG file [RUN_DIR/interpolation.png]")
+def interpolate(loaded, start: int, end: int, steps: int, split: str, label: int | None,
+                out: str | None) -> None:
+    """Decodes along the line between the posterior means of images I and J."""
+    from vaereg.evaluation.pictures import interpolation_grid
+
+    path = picture_path(out, loaded, "interpolation.png")
+    click.echo(f"wrote {interpolation_grid(loaded, path, start, end, steps, split, label)}")
 
 
 def metric_names_option(text: str | None) -> list[str]:

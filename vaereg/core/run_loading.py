@@ -62,9 +62,23 @@ def build_model(recipe: Recipe, dataset: Any, device: torch.device) -> nn.Module
     return model.to(device)
 
 
+def load_device(device: str | torch.device) -> torch.device:
+    """``"auto"``: CUDA when available, else the CPU; ``"cuda"`` where no CUDA device is
+    available is refused (a message, not torch's assertion deep inside the load)."""
+    from vaereg.core.trainer import resolve_device
+
+    try:
+        return resolve_device(str(device))
+    except VaeregError:
+        raise VaeregError(f"device {str(device)!r} was asked for, but no CUDA device is "
+                          f"available here (torch.cuda.is_available() is false); use 'cpu' "
+                          f"or 'auto'") from None
+
+
 def load_run(run_dir: str | Path, checkpoint: Literal["best", "last"] = "best",
              device: str | torch.device = "cpu") -> LoadedRun:
-    """Load the run in ``run_dir`` with the weights of its ``best`` or ``last`` checkpoint.
+    """Load the run in ``run_dir`` with the weights of its ``best`` or ``last`` checkpoint,
+    onto ``device`` (``"cpu"``, ``"cuda"`` or ``"auto"``).
 
     Raises ``VaeregError`` (exit code 2 from the CLI) for a folder that is not a run, a
     missing checkpoint (an interrupted run has ``last.pt`` only) or weights that do not
@@ -81,7 +95,7 @@ def load_run(run_dir: str | Path, checkpoint: Literal["best", "last"] = "best",
         hint = f"; use --checkpoint {present[0]}" if present else ""
         raise VaeregError(f"{path} not found: the run has no {checkpoint} checkpoint{hint}")
     recipe = load_recipe(run_dir / RECIPE_FILE)
-    device = torch.device(device)
+    device = load_device(device)
     state = load_checkpoint(path, map_location=device)
     dataset = recipe.data.cls(recipe.data.options)
     model = build_model(recipe, dataset, device)

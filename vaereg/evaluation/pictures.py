@@ -77,22 +77,29 @@ def roc_plot(roc: dict[str, tuple[Tensor, Tensor]], summary: dict[str, float],
     return path
 
 
+def chosen_label(run: LoadedRun, label: int | None, n: int) -> Tensor | None:
+    """``n`` copies of class ``label`` for a conditional model (``model.conditional``), or
+    None when no class was asked for; a class for a model that ignores labels, or one
+    outside its classes, is refused."""
+    if label is None:
+        return None
+    model = run.model
+    classes = getattr(model, "num_classes", 0)
+    if not getattr(model, "conditional", False):
+        raise VaeregError(f"--class: the model '{run.recipe.model.name}' is not conditional "
+                          f"(it ignores labels), so it cannot draw a chosen class")
+    if not 0 <= label < classes:
+        raise VaeregError(f"--class must be in 0..{classes - 1}, not {label}")
+    return torch.full((n,), label, dtype=torch.long, device=run.device)
+
+
 def sample_grid(run: LoadedRun, path: Path, n: int = 64, label: int | None = None,
                 seed: int = 0) -> Path:
-    """``n`` samples from the prior in a grid; ``label`` asks a conditional model
-    (``model.conditional``) for one class."""
-    model = run.model
-    y = None
-    if label is not None:
-        classes = getattr(model, "num_classes", 0)
-        if not getattr(model, "conditional", False):
-            raise VaeregError(f"--class: the model '{run.recipe.model.name}' is not conditional "
-                              f"(it ignores labels), so it cannot sample a chosen class")
-        if not 0 <= label < classes:
-            raise VaeregError(f"--class must be in 0..{classes - 1}, not {label}")
-        y = torch.full((n,), label, dtype=torch.long, device=run.device)
+    """``n`` samples from the prior in a grid; ``label`` asks a conditional model for one
+    class."""
+    y = chosen_label(run, label, n)
     generator = torch.Generator(device=run.device).manual_seed(seed)
-    _save_grid(model.sample(n, y=y, generator=generator), path, GRID_COLUMNS)
+    _save_grid(run.model.sample(n, y=y, generator=generator), path, GRID_COLUMNS)
     return path
 
 
@@ -102,4 +109,39 @@ def reconstruction_grid(run: LoadedRun, path: Path, n: int = 32) -> Path:
     x, y = split_images(run.splits.test, n)
     pairs = torch.stack([x, run.model.reconstruct(x, y)], 1).flatten(0, 1)
     _save_grid(pairs, path, 2 * min(len(x), GRID_COLUMNS // 2))
+    return path
+
+
+@torch.no_grad()
+def interpolation(run: LoadedRun, start: int, end: int, steps: int = 10, split: str = "test",
+                  label: int | None = None) -> Tensor:
+    """``steps`` images decoded at evenly spaced points of the line from the posterior
+    mean of image ``start`` of ``split`` to that of image ``end`` (both ends included).
+
+    Each end is encoded with its own label; the decoder gets the label of ``start``
+    (a conditional model's), or class ``label`` when given."""
+    if steps < 2:
+        raise VaeregError(f"--steps must be at least 2 (the two ends), not {steps}")
+    data = getattr(run.splits, split)
+    for name, position in (("--from", start), ("--to", end)):
+        if not 0 <= position < len(data):
+            raise VaeregError(f"{name} {position}: the {split} split has images "
+                              f"0..{len(data) - 1}")
+    x, y = split_images(data, index=torch.tensor([start, end]))
+    if len(x) < 2:
+        raise VaeregError(f"image {start} or {end} of the {split} split is an unreadable file")
+    model = run.model
+    means = model.encode(x, y).mean
+    t = torch.linspace(0, 1, steps, device=means.device).unsqueeze(1)
+    z = (1 - t) * means[0] + t * means[1]
+    decoder_y = chosen_label(run, label, steps)
+    if decoder_y is None and y is not None:
+        decoder_y = y[:1].expand(steps)
+    return model.likelihood.mean(model.decode(z, decoder_y))
+
+
+def interpolation_grid(run: LoadedRun, path: Path, start: int, end: int, steps: int = 10,
+                       split: str = "test", label: int | None = None) -> Path:
+    """One row of :func:`interpolation`'s images, ``start``'s decode first."""
+    _save_grid(interpolation(run, start, end, steps, split, label), path, steps)
     return path

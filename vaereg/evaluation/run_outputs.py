@@ -29,6 +29,7 @@ def eval_record(run: LoadedRun, evaluation: RunEvaluation) -> dict[str, Any]:
     record = {
         "run_dir": str(run.run_dir),
         "checkpoint": {key: run.checkpoint_info[key] for key in ("name", "epoch", "step")},
+        "device": str(run.device),
         "split": evaluation.split,
         "protocol": evaluation.protocol,
         "examples": len(evaluation.index),
@@ -100,13 +101,18 @@ def write_results(run: LoadedRun, evaluation: RunEvaluation) -> dict[str, Path]:
     return paths
 
 
-def evaluate_and_write(run: LoadedRun, evaluation: RunEvaluation) -> dict[str, Path]:
+def evaluate_and_write(run: LoadedRun, evaluation: RunEvaluation,
+                       projector_points: int = 2000) -> dict[str, Path]:
     """All of ``vaereg eval``'s files for a computed evaluation: eval.json, scores.csv,
-    the hparams session, latent_space.png and, in an anomaly protocol, roc.png."""
+    the hparams session, latent_space.png, the embedding projector's files (the first
+    ``projector_points`` test images; 0 = none) and, in an anomaly protocol, roc.png."""
+    from vaereg.evaluation.embedding_projector import write_projector
     from vaereg.evaluation.pictures import latent_space_plot, roc_plot
 
     paths = write_results(run, evaluation)
     paths["latent_space"] = latent_space_plot(run, run.run_dir / "latent_space.png")
+    if projector_points:
+        paths["projector"] = write_projector(run, projector_points)
     if evaluation.roc:
         paths["roc"] = roc_plot(evaluation.roc, evaluation.summary, evaluation.protocol,
                                 run.run_dir / "roc.png")
