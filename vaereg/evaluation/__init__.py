@@ -11,6 +11,7 @@ from vaereg.evaluation.feature_classifier import (FeatureClassifier, classifier_
                                                   load_feature_classifier,
                                                   train_feature_classifier)
 from vaereg.evaluation.frechet import frechet_distance
+from vaereg.evaluation.input_complexity import complexity_corrected, png_bits
 from vaereg.evaluation.iwae import iwae_nll
 from vaereg.evaluation.metric import (Metric, MetricContext, MetricResult, NoOptions, evaluate,
                                       make_metric)
@@ -21,8 +22,9 @@ from vaereg.evaluation.sample_distances import (mean_pairwise_distance, nearest_
 
 __all__ = [
     "METRICS", "FeatureClassifier", "Metric", "MetricContext", "MetricResult", "NoOptions",
-    "active_units", "anomaly_metrics", "classifier_frechet_distance", "evaluate",
+    "active_units", "anomaly_metrics", "classifier_frechet_distance", "complexity_corrected",
+    "evaluate",
     "frechet_distance", "iwae_nll", "load_feature_classifier", "make_metric",
-    "mean_pairwise_distance", "mutual_information", "nearest_distances",
+    "mean_pairwise_distance", "mutual_information", "nearest_distances", "png_bits",
     "reconstruction_errors", "roc_curve", "sample_diversity", "train_feature_classifier",
 ]
