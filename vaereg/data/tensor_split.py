@@ -70,7 +70,8 @@ class TensorSplit:
 @attrs.frozen
 class Splits:
     """What a dataset's ``load(seed)`` returns: three splits, each with ``to(device)``,
-    ``batches(batch_size, generator)``, ``num_batches``, ``len``, ``x`` and ``y``."""
+    ``batches(batch_size, generator)``, ``num_batches``, ``len``, ``select(index)`` and
+    ``y``; only one-tensor splits have ``x`` (read any split with ``split_images``)."""
 
     train: TensorSplit
     val: TensorSplit
