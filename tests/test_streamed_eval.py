@@ -16,7 +16,7 @@ from PIL import Image
 import vaereg
 from cli_process import vaereg as vaereg_cli
 from vaereg.cli import main
-from vaereg.testing import tiny_recipe
+from vaereg.testing import make_trainer, tiny_recipe
 
 from image_fixtures import write_images
 
@@ -60,9 +60,13 @@ def test_skipped_files_are_counted_in_metrics_json_and_warned_about(folder_run):
     assert "notes.png: not an image" in result.stderr
 
 
-def test_datasets_that_cannot_skip_files_report_nothing(tmp_path):
-    metrics = vaereg.testing.make_trainer(tiny_recipe(run={"epochs": 1}), tmp_path).fit()
-    assert "data/skipped_files" not in metrics
+def test_a_run_that_skips_nothing_says_so_and_one_that_cannot_skip_is_silent(tmp_path):
+    write_images(tmp_path / "images", 12, size=SIZE, mode="L")
+    folder = {"name": "image_folder", "root": str(tmp_path / "images"), "batch_size": 8}
+    for on_bad_file, expected in (("skip", 0), ("stop", None)):
+        table = tiny_recipe(run={"epochs": 1}, data={**folder, "on_bad_file": on_bad_file})
+        metrics = make_trainer(table, tmp_path / on_bad_file).fit()
+        assert metrics.get("data/skipped_files") == expected
 
 
 def test_eval_with_default_metrics_on_a_streamed_split(folder_run):

@@ -20,5 +20,6 @@ def builtin_plugins(recipe: Any) -> list[tuple[str, Any]]:
         plugins.append(("core.epoch_pictures", EpochPictures(recipe.logging)))
     if recipe.checkpoint.best:
         plugins.append(("core.best_checkpoint", BestCheckpoint()))
-    plugins.append(("core.skipped_files", SkippedFilesReport()))
+    if getattr(recipe.data.options, "on_bad_file", None) == "skip":
+        plugins.append(("core.skipped_files", SkippedFilesReport()))
     return plugins

@@ -6,7 +6,8 @@ when decoded (found by a pass over a split: each split's ``skipped_files``); eac
 named in a warning when it is met. The final evaluation passes over every split, so by
 ``on_test_end`` every unreadable file has been met: the count and the names ("path:
 reason") go into metrics.json, so a result never hides that it was computed without
-them. Datasets that cannot skip files (no ``skipped_files`` anywhere) add nothing.
+them. It runs only for a recipe that sets ``data.on_bad_file = "skip"`` (with "stop"
+nothing is ever skipped).
 """
 from __future__ import annotations
 
@@ -15,20 +16,16 @@ from typing import Any
 from vaereg.core.hookspecs import hookimpl
 
 
-def skipped_files(dataset: Any, splits: Any) -> list[str] | None:
-    """Every file the dataset and its splits skipped, each once, in the order met; None
-    when neither keeps such a list."""
-    sources = [getattr(part, "skipped_files", None)
+def skipped_files(dataset: Any, splits: Any) -> list[str]:
+    """Every file the dataset and its splits skipped, each once, in the order met."""
+    sources = [getattr(part, "skipped_files", ())
                for part in (dataset, splits.train, splits.val, splits.test)]
-    if all(source is None for source in sources):
-        return None
-    return list(dict.fromkeys(reason for source in sources for reason in source or ()))
+    return list(dict.fromkeys(reason for source in sources for reason in source))
 
 
 class SkippedFilesReport:
     @hookimpl
     def on_test_end(self, trainer: Any, metrics: dict[str, Any]) -> None:
         reasons = skipped_files(trainer.dataset, trainer.splits)
-        if reasons is not None:
-            metrics["data/skipped_files"] = len(reasons)
-            metrics["data/skipped"] = reasons
+        metrics["data/skipped_files"] = len(reasons)
+        metrics["data/skipped"] = reasons
