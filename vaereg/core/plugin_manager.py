@@ -17,6 +17,7 @@ from vaereg.core.recipe import Recipe
 from vaereg.core.registry import PLUGINS
 
 PASSED_IN_CODE = "passed to the Trainer in code"
+BUILT_IN = "built into vaereg"
 
 
 def hook_names() -> list[str]:
@@ -46,15 +47,8 @@ def make_plugin_manager(recipe: Recipe, extra: tuple[tuple[str, Any], ...] = (),
     the core's ``builtins`` (``vaereg.core.builtin``) after those.
     ``trace``, when given, receives one line per hook call (see :func:`trace_hook_calls`).
     """
-    pm = pluggy.PluginManager("vaereg")
-    pm.add_hookspecs(hookspecs)
-    if trace is not None:
-        trace_hook_calls(pm, trace)
-    for name, plugin in reversed(builtins):
-        register(pm, name, plugin, "built into vaereg")
-    for name, plugin in reversed(extra):
-        register(pm, name, plugin, PASSED_IN_CODE)
-    for spec in reversed(recipe.plugins):
+    built = []
+    for spec in recipe.plugins:
         origin = PLUGINS.origin(spec.use)
         try:
             plugin = spec.cls(spec.options)
@@ -63,7 +57,35 @@ def make_plugin_manager(recipe: Recipe, extra: tuple[tuple[str, Any], ...] = (),
         except Exception as error:
             raise PluginError(f"plugin '{spec.name}' ({origin}) failed to start: "
                               f"{type(error).__name__}: {error}") from error
-        register(pm, spec.name, plugin, origin)
+        built.append((spec.name, plugin, origin))
+    return _manager([(name, plugin, BUILT_IN) for name, plugin in builtins],
+                    [(name, plugin, PASSED_IN_CODE) for name, plugin in extra], built, trace)
+
+
+def replace_extras(pm: pluggy.PluginManager, recipe: Recipe, old: tuple[tuple[str, Any], ...],
+                   new: list[tuple[str, Any, str]],
+                   trace: Callable[[str], None] | None = None) -> pluggy.PluginManager:
+    """A manager holding ``pm``'s recipe and core plugins (the same objects, in the same
+    order) with ``new`` (name, object, origin) triples in place of the ``old`` extras:
+    how a resume adds the plugins it rebuilt where they ran in the first place."""
+    taken = {spec.name for spec in recipe.plugins} | {name for name, _ in old}
+    core = [(name, plugin, BUILT_IN) for name, plugin in reversed(pm.list_name_plugin())
+            if name not in taken]  # registered last-first: back to call order
+    built = [(spec.name, pm.get_plugin(spec.name), PLUGINS.origin(spec.use))
+             for spec in recipe.plugins]
+    return _manager(core, new, built, trace)
+
+
+def _manager(builtins: list, extra: list, built: list,
+             trace: Callable[[str], None] | None) -> pluggy.PluginManager:
+    """Register (name, object, origin) triples so that hooks call ``built`` (the recipe's
+    plugins, in recipe order) first, then ``extra``, then the core's ``builtins``."""
+    pm = pluggy.PluginManager("vaereg")
+    pm.add_hookspecs(hookspecs)
+    if trace is not None:
+        trace_hook_calls(pm, trace)
+    for name, plugin, origin in [*reversed(builtins), *reversed(extra), *reversed(built)]:
+        register(pm, name, plugin, origin)
     return pm
 
 

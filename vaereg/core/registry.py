@@ -32,12 +32,32 @@ class Entry:
         return f"distribution {self.distribution} {self.version}".rstrip()
 
 
-class Registry:
-    """One entry-point group plus classes registered in code (``register``)."""
+def options_problem(obj: Any) -> str | None:
+    """Why ``obj`` cannot be built from a recipe table (None if it can): recipes build
+    its options from its ``Options`` attrs class, then call ``obj(options)``."""
+    if not isinstance(obj, type):
+        return f"found {type(obj).__name__} {obj!r:.60}, not a class"
+    options = getattr(obj, "Options", None)
+    if options is None:
+        return f"class {obj.__qualname__} has no Options attribute"
+    if not (isinstance(options, type) and attrs.has(options)):
+        return (f"{obj.__qualname__}.Options is {type(options).__name__} {options!r:.60}, "
+                f"not an attrs class")
+    return None
 
-    def __init__(self, group: str, kind: str):
+
+class Registry:
+    """One entry-point group plus classes registered in code (``register``).
+
+    ``needs_options``: what the group names is built from a recipe table, so a class
+    without a valid ``Options`` is refused when loaded, with a message, not an
+    AttributeError later.
+    """
+
+    def __init__(self, group: str, kind: str, needs_options: bool = True):
         self.group = group
         self.kind = kind
+        self.needs_options = needs_options
         self._in_code: dict[str, Any] = {}
         self._loaded: dict[str, Any] = {}
 
@@ -94,9 +114,9 @@ class Registry:
         """The class behind ``name`` (an entry point, a registration or an import path,
         ``package.module:Class``); a failing import names the entry and distribution."""
         if is_import_path(name):
-            return import_object(name, self.kind)
+            return self._checked(name, import_object(name, self.kind), f"imported from {name}")
         if name in self._in_code:
-            return self._in_code[name]
+            return self._checked(name, self._in_code[name], IN_CODE)
         if name in self._loaded:
             return self._loaded[name]
         entries = self.entries()
@@ -111,7 +131,15 @@ class Registry:
         except Exception as error:  # any import-time failure of third-party code
             raise PluginError(f"{self.kind} '{name}' ({entry.origin}, {entry.value}) failed "
                               f"to import: {type(error).__name__}: {error}") from error
-        self._loaded[name] = obj
+        self._loaded[name] = self._checked(name, obj, f"{entry.origin}, {entry.value}")
+        return obj
+
+    def _checked(self, name: str, obj: Any, origin: str) -> Any:
+        problem = options_problem(obj) if self.needs_options else None
+        if problem:
+            raise VaeregError(f"{self.kind} '{name}' ({origin}): expected a class with an "
+                              f"attrs class Options (its recipe options; an empty "
+                              f"@attrs.frozen class for none), but {problem}")
         return obj
 
 
@@ -119,4 +147,4 @@ PLUGINS = Registry("vaereg.plugins", "plugin")
 MODELS = Registry("vaereg.models", "model")
 DATASETS = Registry("vaereg.datasets", "dataset")
 METRICS = Registry("vaereg.metrics", "metric")
-BACKBONES = Registry("vaereg.backbones", "backbone")
+BACKBONES = Registry("vaereg.backbones", "backbone", needs_options=False)

@@ -22,6 +22,7 @@ from vaereg.core.builtin import builtin_plugins
 from vaereg.core.checkpoint import load_checkpoint, save_checkpoint
 from vaereg.core.epoch_progress import EpochProgress
 from vaereg.core.errors import NonFiniteError, RunInterrupted, VaeregError, first_line
+from vaereg.core.extra_plugins import recorded, resume_extras
 from vaereg.core.hook_relay import HookRelay
 from vaereg.core.lr_schedule import LRSchedule
 from vaereg.core.nonfinite import (describe_nonfinite, loss_is_finite, nonfinite_weights,
@@ -76,6 +77,7 @@ class Trainer:
         self.skipped_steps = 0
         self.should_stop = False
         self.device = resolve_device(recipe.run.device)
+        self._extra_plugins, self._trace_hooks = tuple(extra_plugins), trace_hooks  # recorded
         self.plugin_manager = make_plugin_manager(
             recipe, extra_plugins, trace_hooks, builtins=builtin_plugins(recipe))
         self.hook = HookRelay(self.plugin_manager, always_call=trace_hooks is not None)
@@ -316,6 +318,7 @@ class Trainer:
             "lr_schedule": self.lr_schedule.state_dict(),
             "pending_logs": {name: float(value) for name, value in self._pending_logs.items()},
             "plugins": call_each(self.plugin_manager, "on_save_checkpoint", trainer=self),
+            "extra_plugins": recorded(self._extra_plugins),
             "recipe": self.recipe.to_table(),
         }
 
@@ -400,6 +403,7 @@ class Trainer:
         # optimizer state to the model's device
         state = load_checkpoint(folder / "last.pt", map_location="cpu")
         check_resumable(state, self.recipe, self.run_dir)
+        resume_extras(self, state)  # rebuilt, or the resume refused: never dropped
         self.load_state_dict(state)
         remove_leftovers(folder)
         # steps logged after this checkpoint by a killed process are hidden in TensorBoard

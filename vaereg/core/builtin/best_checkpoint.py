@@ -7,7 +7,9 @@ keeps a run that improves every epoch from paying a second checkpoint write per 
 At the end the best weights are evaluated on every split too (``best/test/neg_elbo``
 ...) beside the final model's figures, with ``best/epoch`` and ``best/monitored`` (the
 monitor's value when it was picked): on small data the best-validation epoch is the
-early-stopping baseline every regularizer has to beat.
+early-stopping baseline every regularizer has to beat. When the final weights are the
+best ones their figures are reused; otherwise the copy still in memory is evaluated, and
+``best.pt`` is read back only by a resumed run (which no longer holds the copy).
 """
 from __future__ import annotations
 
@@ -24,16 +26,18 @@ class BestCheckpoint:
     def __init__(self) -> None:
         self.value = math.inf
         self.epoch: int | None = None
-        self.pending: dict[str, Any] | None = None
+        self.pending: dict[str, Any] | None = None  # not yet written to best.pt
+        self.weights: dict[str, Any] | None = None  # the best weights, in this process
 
     @hookimpl
     def on_validation_end(self, trainer: Any, metrics: dict[str, float]) -> None:
         value = metrics.get(trainer.monitor, math.nan)
         if value < self.value:
             self.value, self.epoch = value, trainer.epoch + 1
+            self.weights = {k: v.detach().to("cpu", copy=True)
+                            for k, v in trainer.model.state_dict().items()}
             self.pending = {
-                "model": {k: v.detach().to("cpu", copy=True)
-                          for k, v in trainer.model.state_dict().items()},
+                "model": self.weights,
                 "epoch": self.epoch, "step": trainer.step, "monitor": trainer.monitor,
                 "value": value, "recipe": trainer.recipe.to_table()}
 
@@ -58,10 +62,12 @@ class BestCheckpoint:
                             if k.split("/")[0] in ("train", "val", "test", "gap")})
             return
         path = trainer.run_dir / "checkpoints" / FILE
-        if self.epoch is None or not path.is_file():
+        if self.epoch is None or (self.weights is None and not path.is_file()):
             return
+        best = (self.weights if self.weights is not None
+                else load_checkpoint(path, map_location="cpu")["model"])
         final = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
-        trainer.model.load_state_dict(load_checkpoint(path, map_location="cpu")["model"])
+        trainer.model.load_state_dict(best)
         try:
             metrics.update({f"best/{k}": v for k, v in trainer.evaluate_splits().items()})
         finally:
