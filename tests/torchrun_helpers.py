@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -76,9 +77,15 @@ def torchrun(folder: Path, *args: str, processes: int = 2,
     environment = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{TESTS}",
                    "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **(env or {})}
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node",
-               str(processes), "--master_port", "0", "-m", "vaereg", *args]
-    return subprocess.run(command, cwd=folder, env=environment, capture_output=True,
-                          text=True, timeout=240)
+               str(processes), "--standalone", "-m", "vaereg", *args]
+    with subprocess.Popen(command, cwd=folder, env=environment, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, start_new_session=True) as job:
+        try:
+            stdout, stderr = job.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(job.pid, signal.SIGKILL)  # torchrun and every worker it started
+            raise
+    return subprocess.CompletedProcess(command, job.returncode, stdout, stderr)
 
 
 def write_recipe(folder: Path, table: dict) -> Path:
