@@ -21,6 +21,7 @@ import attrs
 import tomli_w
 import torch
 
+from fake_plugins import OptionlessPlugin
 from vaereg import hookimpl, option, positive
 from vaereg.models.vanilla import VanillaVAE
 
@@ -35,17 +36,7 @@ class MeanCodeVAE(VanillaVAE):
         return {"output": self.decode(z, y), "posterior": posterior, "z": z}
 
 
-@attrs.frozen
-class NoOptions:
-    pass
-
-
-class DumpParameters:
-    Options = NoOptions
-
-    def __init__(self, options: NoOptions):
-        self.options = options
-
+class DumpParameters(OptionlessPlugin):
     @hookimpl
     def on_train_end(self, trainer) -> None:
         folder = Path(os.environ["VAEREG_TEST_DUMP"])
