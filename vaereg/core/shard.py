@@ -40,9 +40,6 @@ class ShardedSplit:
     def __init__(self, split: Any, job: Job):
         self.split, self.job = split, job
 
-    def __len__(self) -> int:
-        return len(self.split)
-
     def num_batches(self, batch_size: int) -> int:
         return self.split.num_batches(batch_size)
 
