@@ -2,7 +2,9 @@
 # GPU check, run on a lent GPU machine (the `device` tool) from the repository root.
 # Needs, carried in .gpu/: the tomli-w wheel and Fashion-MNIST's four .gz files.
 # 1. the tests on CUDA (VAEREG_TEST_DEVICE=cuda), 2. the default job on CUDA,
-# 3. the overhead benchmark on that machine's quiet CPUs.
+# 3. the overhead benchmark on that machine's quiet CPUs, 4. one epoch in bf16, compiled,
+# 5. vaereg against a plain loop on the GPU, fp32 and bf16 (benchmarks/gpu_overhead.py;
+# GPU_BENCH= skips it).
 set -uo pipefail
 python3 -m pip install -q --no-deps .gpu/wheels/*.whl
 python3 -m pip install -q --no-deps --no-build-isolation -e . >/dev/null
@@ -22,3 +24,7 @@ ck = torch.load('/tmp/runs/vanilla_dropout/version_0/checkpoints/last.pt', map_l
 print('checkpoint loads on cpu:', sorted(ck)[:5], 'cuda rng saved:', 'cuda' in ck['rng'])
 print('train_seconds', json.load(open('/tmp/runs/vanilla_dropout/version_0/metrics.json'))['train_seconds'])"
 [ -n "${BENCH:-1}" ] && CUDA_VISIBLE_DEVICES= timeout 300 python3 benchmarks/overhead.py --data-root /tmp/fm --repeats 3
+python3 -m vaereg run recipes/vanilla_dropout.toml --quiet --set data.root=/tmp/fm \
+  --set run.out_dir=/tmp/runs_bf16 --set run.epochs=1 --set run.precision=bf16 --set run.compile=true \
+  && echo "default job on cuda in bf16, compiled: done"
+[ -n "${GPU_BENCH:-1}" ] && timeout ${GPU_BENCH_TIMEOUT:-300} python3 benchmarks/gpu_overhead.py --repeats ${GPU_REPEATS:-3}

@@ -65,6 +65,11 @@ class RunOptions:
     on_nonfinite: Literal["stop", "skip"] = option(
         "stop", "a NaN/inf loss or gradient: 'stop' the run (exit code 3, checkpoints from "
         "before kept) or 'skip' the step (counted in metrics.json as skipped_steps)")
+    precision: Literal["fp32", "bf16", "fp16"] = option(
+        "fp32", "forward pass and loss under autocast to bf16 or fp16 (fp16 with a gradient "
+        "scaler); weights, optimizer and metrics stay fp32")
+    compile: bool = option(False, "torch.compile the model's training forward pass "
+                           "(checkpoints keep plain parameter names)")
 
 
 @attrs.frozen

@@ -3,8 +3,9 @@
 A resume must reproduce the run its checkpoint came from, so only keys that do not change
 the training trajectory may differ from the checkpoint's recipe: more epochs, logging,
 the progress bar, the non-finite policy (to skip a step that stopped the run), the data
-loader's workers and memory settings (results do not depend on them) and the
-device (results then match to float tolerance only, not bit for bit).
+loader's workers and memory settings (results do not depend on them), and the device,
+the precision and compilation (results then match to float tolerance only, not bit for
+bit: a GPU bf16 run may go on in fp32 on a CPU).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from vaereg.core.recipe import Recipe, load_recipe
 from vaereg.core.run_dir import RECIPE_FILE
 
 CHANGEABLE = ("run.epochs", "run.device", "run.progress", "run.log_every_n_steps",
-              "run.on_nonfinite", "logging.images", "logging.histograms",
+              "run.on_nonfinite", "run.precision", "run.compile", "logging.images", "logging.histograms",
               "logging.every_n_epochs", "logging.min_seconds", "logging.num_images",
               "checkpoint.every_n_epochs", "checkpoint.min_seconds", "checkpoint.best",
               "data.num_workers", "data.pin_memory", "data.prefetch_factor")

@@ -48,7 +48,8 @@ def fit_or_explain(trainer: Any, run_dir: str | Path | None = None,
     except (VaeregError, KeyboardInterrupt) as error:
         folder = trainer.run_dir
         kept = folder is not None and (folder / LAST).is_file()
-        removed = fresh and folder is not None and not kept
+        main = getattr(trainer, "job", None) is None or trainer.job.is_main
+        removed = fresh and folder is not None and not kept and main  # rank 0's folder
         if removed:
             shutil.rmtree(folder, ignore_errors=True)
         if isinstance(error, KeyboardInterrupt):
@@ -76,5 +77,6 @@ def run_main(trainer: Any, run_dir: str | Path | None = None, resume: bool = Fal
     with clean_exit():
         metrics = fit_or_explain(trainer, run_dir, resume)
     headline = "test/neg_elbo" if "test/neg_elbo" in metrics else "test/loss"
-    print(f"run directory: {trainer.run_dir}  {headline}: {metrics[headline]:.2f} nats")
+    if getattr(trainer, "job", None) is None or trainer.job.is_main:  # one line per job
+        print(f"run directory: {trainer.run_dir}  {headline}: {metrics[headline]:.2f} nats")
     return metrics

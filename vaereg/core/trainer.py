@@ -4,6 +4,10 @@ Template methods (``build_model``, ``training_step``, ``compute_loss``,
 ``validation_step``, ``configure_optimizer``, ``backward``, ``optimizer_step``) are plain
 methods a subclass may override; the hooks are called by the loop around them, so an
 override never drops a plugin.
+
+Scale is delegated: ``vaereg.core.precision`` (autocast, the fp16 gradient scaler),
+``vaereg.core.distributed`` (a torchrun job: what its processes agree on) and
+``vaereg.core.shard`` (each process's slice of every global batch); see docs/scale.md.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from vaereg.core.atomic_file import remove_leftovers
 from vaereg.core.batch import Batch
 from vaereg.core.builtin import builtin_plugins
 from vaereg.core.checkpoint import load_checkpoint, save_checkpoint
+from vaereg.core.distributed import SilentLog, check_global_batch, job_from_environment
 from vaereg.core.epoch_progress import EpochProgress
 from vaereg.core.errors import NonFiniteError, RunInterrupted, VaeregError, first_line
 from vaereg.core.extra_plugins import recorded, resume_extras
@@ -31,12 +36,14 @@ from vaereg.core.objective import Objective, batch_scalars, default_monitor
 from vaereg.core.optimizers import build_optimizer
 from vaereg.core.plugin_manager import (call_each, call_one, make_plugin_manager,
                                         reject_hook_methods)
+from vaereg.core.precision import Precision
 from vaereg.core.progress import Progress
 from vaereg.core.recipe import Recipe
 from vaereg.core.resume import check_resumable, resume_command
 from vaereg.core.run_cadence import Cadence
 from vaereg.core.run_dir import new_run_dir, write_data_source, write_metrics, write_recipe
 from vaereg.core.seeding import rng_state, seed_everything, set_rng_state
+from vaereg.core.shard import check_last_batch, shard_of
 from vaereg.core.split_preparation import prepare_splits
 from vaereg.core.stop_signals import StopRequests
 from vaereg.core.trainer_class import with_trainer
@@ -76,8 +83,12 @@ class Trainer:
         self.history: list[dict[str, float]] = []
         self.skipped_steps = 0
         self.should_stop = False
-        self.device = resolve_device(recipe.run.device)
         self._extra_plugins, self._trace_hooks = tuple(extra_plugins), trace_hooks  # recorded
+        device = resolve_device(recipe.run.device)
+        self.job = job_from_environment(device)  # one process unless started by torchrun
+        self.device = self.job.device(device)
+        check_global_batch(recipe.data.loader.batch_size, self.job)
+        self.precision = Precision(recipe.run.precision, self.device)
         self.plugin_manager = make_plugin_manager(
             recipe, extra_plugins, trace_hooks, builtins=builtin_plugins(recipe))
         self.hook = HookRelay(self.plugin_manager, always_call=trace_hooks is not None)
@@ -88,6 +99,9 @@ class Trainer:
         self.monitor = (default_monitor(self.model) if recipe.run.monitor == "auto"
                         else recipe.run.monitor)
         self.optimizer = self.configure_optimizer()
+        if self.job.rank:  # the same initial weights, but dropout masks of its own
+            seed_everything(self.job.rank_seed(recipe.run.seed))
+        self._forward: nn.Module | None = None
         self.lr_schedule = LRSchedule(recipe.scheduler, self.optimizer, recipe.run.epochs)
         self._checkpoint_cadence = Cadence(recipe.checkpoint.every_n_epochs,
                                            recipe.checkpoint.min_seconds)
@@ -124,17 +138,28 @@ class Trainer:
 
     def training_step(self, batch: Batch) -> Objective:
         """Forward pass and the model's objective, before plugins adjust it."""
-        return self.compute_loss(batch, self.model(batch.x, batch.y))
+        return self.compute_loss(batch, self.forward_model(batch.x, batch.y))
 
     def validation_step(self, batch: Batch) -> Objective:
         return self.compute_loss(batch, self.model(batch.x, batch.y))
 
     def backward(self, loss: Tensor) -> None:
-        loss.backward()
+        self.precision.scale(loss).backward()
 
-    def optimizer_step(self) -> None:
-        self.optimizer.step()
+    def optimizer_step(self) -> bool:
+        """The update; False when the fp16 gradient scaler skipped it (an overflow)."""
+        stepped = self.precision.step(self.optimizer)
         self.optimizer.zero_grad(set_to_none=True)
+        return stepped
+
+    def forward_model(self, x: Tensor, y: Tensor | None = None) -> Any:
+        """The training forward pass: ``model`` under DistributedDataParallel in a torchrun
+        job and ``torch.compile`` with ``run.compile``. ``model`` itself stays the plain
+        module (its own methods, plain parameter names in checkpoints)."""
+        if self._forward is None:  # built at first use: DDP's start is a collective
+            forward = self.job.wrap(self.model)
+            self._forward = torch.compile(forward) if self.recipe.run.compile else forward
+        return self._forward(x, y)
 
     # ----- services for plugins ----------------------------------------------------------
     def log(self, name: str, value: Tensor | float) -> None:
@@ -159,27 +184,36 @@ class Trainer:
         """
         hook = self.hook
         hook.on_batch_start(trainer=self, batch=batch, batch_idx=batch_idx)
-        hook.transform_batch(trainer=self, batch=batch)
-        objective = self.training_step(batch)
-        hook.transform_objective(trainer=self, objective=objective, batch=batch)
-        for penalties in hook.compute_penalties(trainer=self, model=self.model, batch=batch,
-                                                objective=objective):
-            for name, value in penalties.items():
-                objective.add_penalty(name, value)
-        loss = objective.loss()
+        with self.precision.autocast():
+            hook.transform_batch(trainer=self, batch=batch)
+            objective = self.training_step(batch)
+            hook.transform_objective(trainer=self, objective=objective, batch=batch)
+            for penalties in hook.compute_penalties(trainer=self, model=self.model,
+                                                    batch=batch, objective=objective):
+                for name, value in penalties.items():
+                    objective.add_penalty(name, value)
+            loss = objective.loss().float()
         skip_policy = self.recipe.run.on_nonfinite == "skip"
-        if not skip_policy and not loss_is_finite(loss):
+        overflow = self.precision.scaler_owns_overflow  # then the scaler checks, and skips
+        # every process decides alike (all_true), else some would wait in backward for ever
+        if not skip_policy and not overflow and not self.job.all_true(loss_is_finite(loss)):
             return self._nonfinite_step(objective, loss, batch_idx)
         hook.on_before_backward(trainer=self, loss=loss)
-        self.backward(loss)
+        self.backward(loss * batch.shard_weight)
+        self.precision.unscale(self.optimizer)  # before any hook reads a gradient
         hook.on_after_backward(trainer=self)
-        if skip_policy and not step_is_finite(loss, self._parameters()):
+        if skip_policy and not overflow and \
+                not self.job.all_true(step_is_finite(loss, self._parameters())):
             return self._nonfinite_step(objective, loss, batch_idx)
         if self.lr_schedule.active:
             self.lr_schedule.apply(self.step, self.epoch)
             self.log("lr", self.optimizer.param_groups[0]["lr"])
         hook.on_before_optimizer_step(trainer=self, optimizer=self.optimizer)
-        self.optimizer_step()
+        if self.optimizer_step() is False:  # the fp16 scaler skipped an overflow
+            if not overflow:  # at a scale <= 1 the gradient itself is non-finite
+                return self._nonfinite_step(objective, loss, batch_idx)
+            self.log("scaler/skipped_steps", self.precision.skipped_steps)
+            return None
         self.step += 1
         hook.on_batch_end(trainer=self, batch=batch, objective=objective, batch_idx=batch_idx)
         return batch_scalars(objective, loss)
@@ -205,6 +239,7 @@ class Trainer:
             raise NonFiniteError(f"non-finite value at {where}: {what}. The run stopped; "
                                  f"{advice}")
         self.optimizer.zero_grad(set_to_none=True)
+        self.precision.discard()
         self.skipped_steps += 1
         warnings.warn(f"skipped {where}: non-finite {what}", RuntimeWarning, stacklevel=2)
 
@@ -213,8 +248,8 @@ class Trainer:
         state = self._progress
         batch_size = self.recipe.data.loader.batch_size
         every = self.recipe.run.log_every_n_steps
-        batches = self.splits.train.batches(batch_size, self.data_generator,
-                                            start=state.batches_done)
+        batches = shard_of(self.splits.train, self.job).batches(
+            batch_size, self.data_generator, start=state.batches_done)
         for batch_idx, batch in enumerate(batches, start=state.batches_done):
             scalars = self._train_batch(batch, batch_idx)
             state.batches_done += 1
@@ -227,11 +262,11 @@ class Trainer:
             else:
                 progress.update(1)
             self._stop_if_requested(checkpointed=False)
-        return state.averages()
+        return self.job.mean(state.averages(), weight=sum(state.sizes.get("loss", ())))
 
     def _stop_if_requested(self, checkpointed: bool) -> None:
         """After a SIGINT/SIGTERM: write ``last.pt`` (unless just written) and stop."""
-        signum = self._stop.signum
+        signum = self.job.agreed_signal(self._stop.signum)  # a signal to any process stops all
         if signum is None:
             return
         path = self.run_dir / "checkpoints" / "last.pt"
@@ -258,9 +293,11 @@ class Trainer:
         sums: dict[str, Tensor] = {}
         count = 0
         for batch in split.batches(self.recipe.data.loader.batch_size):
-            objective = self.validation_step(batch)
-            for name, value in batch_scalars(objective, objective.loss()).items():
-                sums[name] = sums.get(name, 0.0) + value * len(batch)
+            with self.precision.autocast():
+                objective = self.validation_step(batch)
+                scalars = batch_scalars(objective, objective.loss())
+            for name, value in scalars.items():
+                sums[name] = sums.get(name, 0.0) + value.float() * len(batch)
             count += len(batch)
         self.model.train(was_training)
         return {f"{prefix}/{name}": float(value) / count for name, value in sums.items()}
@@ -282,7 +319,7 @@ class Trainer:
         self.model.eval()
         with torch.no_grad():
             self.hook.on_validation_start(trainer=self)
-            metrics = self.evaluate(self.splits.val, "val")
+            metrics = self._evaluate_shards(self.splits.val, "val")
         self.model.train(was_training)
         self.hook.on_validation_end(trainer=self, metrics=metrics)
         if self.monitor not in metrics:
@@ -291,8 +328,18 @@ class Trainer:
         self.lr_schedule.on_validation(metrics[self.monitor])
         return metrics
 
+    def _evaluate_shards(self, split: Any, prefix: str) -> dict[str, float]:
+        """``evaluate`` with each process of a job taking its part, reduced over all."""
+        shard = shard_of(split, self.job)
+        local = self.evaluate(shard, prefix)
+        size = shard.local_size(self.recipe.data.loader.batch_size) if self.job.active \
+            else len(split)
+        return self.job.mean(local, weight=size)
+
     @property
     def tensorboard(self):
+        if not self.job.is_main:
+            return SilentLog()
         if self._tensorboard is None:
             from vaereg.core.tensorboard_log import TensorBoardLog
             self._tensorboard = TensorBoardLog(self.run_dir, self._tensorboard_purge_step)
@@ -314,7 +361,7 @@ class Trainer:
             "data_generator": progress.generator_state if progress
             else self.data_generator.get_state(),
             "epoch_progress": progress.state_dict() if progress else None,
-            "skipped_steps": self.skipped_steps,
+            "skipped_steps": self.skipped_steps, "precision": self.precision.state_dict(),
             "lr_schedule": self.lr_schedule.state_dict(),
             "pending_logs": {name: float(value) for name, value in self._pending_logs.items()},
             "plugins": call_each(self.plugin_manager, "on_save_checkpoint", trainer=self),
@@ -337,6 +384,8 @@ class Trainer:
                               if progress else None)
             self.skipped_steps = int(state.get("skipped_steps", 0))
             self._pending_logs = dict(state.get("pending_logs", {}))
+            self.precision.load_state_dict(state.get("precision"))
+            self._load_rank_state(state.get("ranks"))
         except (KeyError, IndexError, AttributeError, RuntimeError, ValueError, TypeError,
                 OverflowError) as error:  # what a damaged or foreign state raises
             raise VaeregError(f"checkpoint does not fit this recipe's model and optimizer: "
@@ -345,18 +394,42 @@ class Trainer:
             call_one(self.plugin_manager, "on_load_checkpoint", name, trainer=self,
                      state=plugin_state)
 
+    def _rank_state(self) -> dict[str, Any]:
+        """What differs between the processes of a job: random streams, epoch sums."""
+        progress = self._progress
+        return {"rng": rng_state(), "epoch_progress": progress.state_dict() if progress else None}
+
+    def _load_rank_state(self, ranks: list[dict[str, Any]] | None) -> None:
+        """This process's streams and epoch sums from a job of the same size; else (the
+        job changed size) rank 0 keeps the main ones, the others start fresh streams."""
+        if ranks and len(ranks) == self.job.world_size:
+            mine = ranks[self.job.rank]
+            set_rng_state(mine["rng"])
+            if mine["epoch_progress"] and self._progress:
+                self._progress = EpochProgress.from_state(self._progress.generator_state,
+                                                          mine["epoch_progress"])
+        elif self.job.rank:
+            seed_everything(self.job.rank_seed(self.recipe.run.seed, self.step))
+
     def save(self, name: str) -> Path:
-        """Write a checkpoint; TensorBoard events logged so far are flushed to disk first,
-        so that a process killed later keeps every event up to its last checkpoint."""
+        """Write a checkpoint (rank 0 of a job, with every rank's random streams);
+        TensorBoard events logged so far are flushed to disk first, so that a process
+        killed later keeps every event up to its last checkpoint."""
         if not tensors_are_finite(self.model.parameters()):
             raise NonFiniteError(
                 f"the weights {', '.join(nonfinite_weights(self.model))} became non-finite by "
                 f"step {self.step} (epoch {self.epoch}); {name} was not written, the "
                 f"checkpoints written before are kept")
+        ranks = self.job.gather(self._rank_state())
+        path = self.run_dir / "checkpoints" / name
+        if not self.job.is_main:
+            return path
         if self._tensorboard is not None:
             self._tensorboard.flush()
-        path = self.run_dir / "checkpoints" / name
-        save_checkpoint(self.state_dict(), path)
+        state = self.state_dict()
+        if ranks is not None:
+            state["ranks"] = ranks
+        save_checkpoint(state, path)
         return path
 
     # ----- the run -----------------------------------------------------------------------
@@ -370,13 +443,16 @@ class Trainer:
         raises ``KeyboardInterrupt`` at once. A non-finite loss or gradient raises
         :class:`vaereg.NonFiniteError` unless ``run.on_nonfinite = "skip"``.
         """
-        run = self.recipe.run
-        self.run_dir = Path(run_dir) if run_dir else new_run_dir(run.out_dir, run.name)
+        run, main = self.recipe.run, self.job.is_main
+        self.run_dir = self.job.from_main(
+            lambda: Path(run_dir) if run_dir else new_run_dir(run.out_dir, run.name))
         if resume:
             self._resume()
-        write_recipe(self.run_dir, self.recipe)
-        self.splits  # load data before the clock starts
-        write_data_source(self.run_dir, self.dataset)
+        if main:
+            write_recipe(self.run_dir, self.recipe)
+        check_last_batch(len(self.splits.train), self.recipe.data.loader.batch_size, self.job)
+        if main:  # (the data is loaded now, before the clock starts)
+            write_data_source(self.run_dir, self.dataset)
         self.model.train()
         self.hook.on_train_start(trainer=self)
         started = time.perf_counter()
@@ -393,7 +469,9 @@ class Trainer:
         finally:
             if self._tensorboard is not None:
                 self._tensorboard.close()
-        write_metrics(self.run_dir, final)
+            self.job.leave()
+        if main:
+            write_metrics(self.run_dir, final)
         return final
 
     def _resume(self) -> None:
@@ -401,11 +479,16 @@ class Trainer:
         folder = self.run_dir / "checkpoints"
         # on the CPU: RNG states must stay there; load_state_dict moves weights and
         # optimizer state to the model's device
-        state = load_checkpoint(folder / "last.pt", map_location="cpu")
-        check_resumable(state, self.recipe, self.run_dir)
+        def checked() -> dict[str, Any]:
+            state = load_checkpoint(folder / "last.pt", map_location="cpu")
+            check_resumable(state, self.recipe, self.run_dir)
+            return state
+
+        state = self.job.from_main(checked)  # rank 0 reads, sends to all
         resume_extras(self, state)  # rebuilt, or the resume refused: never dropped
         self.load_state_dict(state)
-        remove_leftovers(folder)
+        if self.job.is_main:
+            remove_leftovers(folder)
         # steps logged after this checkpoint by a killed process are hidden in TensorBoard
         self._tensorboard_purge_step = self.step + 1
 
@@ -416,7 +499,7 @@ class Trainer:
         steps_per_epoch = self.splits.train.num_batches(self.recipe.data.loader.batch_size)
         done = self._progress.batches_done if self._progress else 0
         with Progress(total=steps_per_epoch * (run.epochs - self.epoch) - done,
-                      enabled=run.progress and not self.quiet) as progress:
+                      enabled=run.progress and not self.quiet and self.job.is_main) as progress:
             for epoch in range(self.epoch, run.epochs):
                 if self.should_stop:
                     break
@@ -434,7 +517,9 @@ class Trainer:
                 self.tensorboard.scalars({f"epoch/{k}": v for k, v in metrics.items()}, epoch)
                 self.epoch = epoch + 1
                 self._progress = None
-                checkpoint = self._checkpoint_cadence.due(self.epoch, self.is_last_epoch)
+                self.should_stop = self.job.any(self.should_stop)
+                checkpoint = self.job.any(  # (a cadence in seconds: each clock differs)
+                    self._checkpoint_cadence.due(self.epoch, self.is_last_epoch))
                 if checkpoint:
                     self.save("last.pt")
                     self._checkpoint_cadence.done(self.epoch)
@@ -456,6 +541,7 @@ class Trainer:
         metrics["epochs"] = self.epoch
         metrics["steps"] = self.step
         metrics["skipped_steps"] = self.skipped_steps
+        metrics["scaler_skipped_steps"] = self.precision.skipped_steps
         metrics["plugins"] = self.recipe.to_table()["plugins"]
         metrics["history"] = self.history
         return metrics

@@ -14,6 +14,10 @@ A file that cannot be decoded is reported by the worker, not raised there (a wor
 exception would reach the user as a traceback): ``on_bad_file = "stop"`` ends the run
 with a message naming the file, ``"skip"`` leaves it out of its batch with a warning and
 counts it in ``skipped_files`` (each file once; ``skipped_index`` holds their positions).
+
+In a torchrun job each process reads only its slice of every batch (:meth:`sharded`):
+the plan of global batches is the one a single process makes, so the examples, their
+seeds and a mid-epoch resume are the same at any number of processes.
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ from torch.utils.data import DataLoader, Dataset
 from vaereg.core.batch import Batch
 from vaereg.core.data_options import LoaderOptions
 from vaereg.core.errors import VaeregError
+from vaereg.core.shard import bounds
 from vaereg.data.example_seeds import draw_seed, mix
 
 
@@ -86,10 +91,11 @@ class StreamSplit:
                  transforms: Transforms = Transforms(), seed: int = 0,
                  on_bad_file: Literal["stop", "skip"] = "stop",
                  loader: LoaderOptions = LoaderOptions(),
-                 device: torch.device = torch.device("cpu")):
+                 device: torch.device = torch.device("cpu"),
+                 shard: tuple[int, int] | None = None):
         self.read, self.size, self.y = read, size, y
         self.transforms, self.seed, self.on_bad_file = transforms, seed, on_bad_file
-        self.loader, self.device = loader, device
+        self.loader, self.device, self.shard = loader, device, shard
         self.skipped_files: list[str] = []
         self.skipped_index: set[int] = set()  # positions of the skipped examples
 
@@ -97,7 +103,7 @@ class StreamSplit:
         fields = {"read": self.read, "size": self.size, "y": self.y,
                   "transforms": self.transforms, "seed": self.seed,
                   "on_bad_file": self.on_bad_file, "loader": self.loader,
-                  "device": self.device, **changes}
+                  "device": self.device, "shard": self.shard, **changes}
         return StreamSplit(**fields)
 
     def __len__(self) -> int:
@@ -109,6 +115,10 @@ class StreamSplit:
     def with_loader(self, loader: LoaderOptions) -> "StreamSplit":
         """The same split read with the recipe's workers and memory settings."""
         return self._copy(loader=loader)
+
+    def sharded(self, rank: int, world_size: int) -> "StreamSplit":
+        """The split as process ``rank`` of ``world_size`` reads it: its slice of each batch."""
+        return self._copy(shard=(rank, world_size))
 
     def select(self, index: Tensor) -> "StreamSplit":
         """The examples at ``index`` (a class subset)."""
@@ -130,6 +140,13 @@ class StreamSplit:
         keys = [(index, mix(epoch_seed, index)) for index in order.tolist()]
         plan = [keys[begin:begin + batch_size]
                 for begin in range(start * batch_size, self.size, batch_size)]
+        weights = [1.0] * len(plan)
+        if self.shard is not None:
+            rank, world_size = self.shard
+            spans = [bounds(len(keys), rank, world_size) for keys in plan]
+            weights = [(hi - lo) * world_size / len(keys) for keys, (lo, hi) in zip(plan, spans)]
+            kept = [(keys[lo:hi], w) for keys, (lo, hi), w in zip(plan, spans, weights) if hi > lo]
+            plan, weights = [keys for keys, _ in kept], [w for _, w in kept]
         if not plan:
             return
         workers = self.loader.num_workers
@@ -145,7 +162,7 @@ class StreamSplit:
                                   f"first: {bad[0][1]}); check the data folder")
             y = None if self.y is None else self.y[indices].to(self.device, non_blocking=True)
             x = x.to(self.device, non_blocking=True)
-            yield Batch(x=x, target=x, y=y)
+            yield Batch(x=x, target=x, y=y, shard_weight=weights[number - start])
 
     def _bad_files(self, bad: list[tuple[int, str]]) -> None:
         if not bad:

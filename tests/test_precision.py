@@ -1,0 +1,126 @@
+"""run.precision and run.compile on the CPU: bf16/fp16 train and resume across
+precisions, gradients are unscaled before any hook reads them, an fp16 overflow is the
+scaler's to skip (not a non-finite stop), and compiled runs keep plain checkpoints."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from vaereg import hookimpl
+from vaereg.core.checkpoint import load_checkpoint
+from vaereg.testing import make_trainer, tiny_recipe
+
+
+class GradientNorms:
+    """In ``on_after_backward``: the norm of the gradients the hook sees, and of the fp32
+    gradient of the same batch at the same weights (the model is deterministic)."""
+
+    def __init__(self):
+        self.pairs: list[tuple[float, float]] = []
+
+    @hookimpl
+    def on_batch_start(self, batch):
+        self.batch = batch
+
+    @hookimpl
+    def on_after_backward(self, trainer):
+        params = [p for p in trainer.model.parameters() if p.requires_grad]
+        objective = trainer.compute_loss(self.batch, trainer.model(self.batch.x))
+        reference = torch.autograd.grad(objective.loss(), params)
+        self.pairs.append((norm([p.grad for p in params]), norm(reference)))
+
+
+def norm(tensors) -> float:
+    return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(t)
+                                                       for t in tensors])))
+
+
+class Overflow:
+    """At step ``at`` (1-based), a penalty whose gradient (1e34 per weight) is finite but
+    overflows fp32 once multiplied by the fp16 scaler's 65536."""
+
+    def __init__(self, at: int):
+        self.at = at
+
+    @hookimpl
+    def compute_penalties(self, trainer, model):
+        if trainer.step + 1 != self.at or trainer.recipe.run.precision != "fp16" \
+                or getattr(self, "fired", False):
+            return {}
+        self.fired = True
+        return {"overflow": 1e34 * sum(p.sum() for p in model.parameters())}
+
+
+def last_state(trainer):
+    return load_checkpoint(trainer.run_dir / "checkpoints" / "last.pt")
+
+
+@pytest.mark.parametrize("first, then", [("bf16", "fp32"), ("fp16", "fp32"), ("fp32", "fp16")])
+def test_a_run_resumes_under_another_precision(tmp_path, first, then):
+    trainer = make_trainer(tiny_recipe(run={"epochs": 1, "precision": first}), tmp_path)
+    trainer.fit()
+    saved = last_state(trainer)["precision"]
+    assert (saved["scaler"] is not None) == (first == "fp16")
+    resumed = make_trainer(trainer.recipe.to_table(), tmp_path,
+                           overrides=(f"run.precision={then}", "run.epochs=2"))
+    metrics = resumed.fit(trainer.run_dir, resume=True)
+    batches = trainer.splits.train.num_batches(trainer.recipe.data.loader.batch_size)
+    assert metrics["epochs"] == 2
+    assert metrics["steps"] + metrics["scaler_skipped_steps"] == 2 * batches
+    assert math.isfinite(metrics["test/neg_elbo"])
+    scaler = last_state(resumed)["precision"]["scaler"]
+    if then == "fp16":  # a scaler the fp32 checkpoint lacked starts afresh, at 2**16
+        assert scaler["scale"] == 65536.0 / 2 ** metrics["scaler_skipped_steps"]
+    else:
+        assert scaler is None
+
+
+def test_bf16_changes_the_arithmetic_but_not_the_result(tmp_path):
+    results = {name: make_trainer(tiny_recipe(run={"precision": name}), tmp_path).fit()
+               for name in ("fp32", "bf16")}
+    fp32, bf16 = results["fp32"]["test/neg_elbo"], results["bf16"]["test/neg_elbo"]
+    assert fp32 != bf16 and bf16 == pytest.approx(fp32, rel=0.02)
+
+
+def test_hooks_see_unscaled_fp16_gradients(tmp_path):
+    recorder = GradientNorms()
+    recipe = tiny_recipe(run={"epochs": 1, "precision": "fp16"},
+                         model={"name": "torchrun_helpers:MeanCodeVAE"})
+    make_trainer(recipe, tmp_path, extra_plugins=(("norms", recorder),)).fit()
+    finite = [(seen, fp32) for seen, fp32 in recorder.pairs if math.isfinite(seen)]
+    assert finite and len(finite) < len(recorder.pairs)  # the scaler's first scale overflows
+    for seen, fp32 in finite:
+        assert seen == pytest.approx(fp32, rel=0.02)  # not 65536 times it
+
+
+def test_an_fp16_overflow_is_skipped_by_the_scaler_not_stopped(tmp_path):
+    trainer = make_trainer(tiny_recipe(run={"precision": "fp16", "on_nonfinite": "stop"}),
+                           tmp_path, extra_plugins=(("overflow", Overflow(at=3)),))
+    metrics = trainer.fit()  # on_nonfinite = "stop" would raise NonFiniteError
+    batches = 2 * trainer.splits.train.num_batches(trainer.recipe.data.loader.batch_size)
+    assert (metrics["scaler_skipped_steps"], metrics["skipped_steps"]) == (1, 0)
+    assert metrics["steps"] == batches - 1  # a skipped update is not a step
+    assert trainer.precision.scaler.get_scale() == 32768.0  # halved once
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+    assert last_state(trainer)["precision"]["scaler_skipped_steps"] == 1
+
+
+def test_compiled_runs_resume_uncompiled_and_back(tmp_path):
+    # inductor draws random numbers from its own generator: a model without draws makes
+    # compiled and eager training comparable step for step
+    model = {"name": "torchrun_helpers:MeanCodeVAE"}
+    plain = make_trainer(tiny_recipe(model=model), tmp_path)
+    plain.fit()
+    expected = plain.model.state_dict()
+    for first, then in ((True, False), (False, True)):
+        trainer = make_trainer(tiny_recipe(run={"epochs": 1, "compile": first}, model=model),
+                               tmp_path)
+        trainer.fit()
+        assert list(last_state(trainer)["model"]) == list(expected)  # no "_orig_mod."
+        resumed = make_trainer(trainer.recipe.to_table(), tmp_path,
+                               overrides=(f"run.compile={str(then).lower()}", "run.epochs=2"))
+        resumed.fit(trainer.run_dir, resume=True)
+        for name, value in resumed.model.state_dict().items():
+            torch.testing.assert_close(value, expected[name], rtol=1e-4, atol=1e-5)

@@ -1,0 +1,90 @@
+"""Mixed precision: autocast for the forward pass, a gradient scaler for fp16.
+
+``run.precision = "bf16"`` runs the forward pass and the loss under
+``torch.autocast(dtype=bfloat16)``; bf16 has fp32's range, so gradients need no scaling.
+``"fp16"`` adds torch's ``GradScaler``: the loss is multiplied by the scale before
+``backward`` and the gradients divided by it (``unscale``) right after, before any hook
+reads them, so gradient clipping, coupled weight decay and the finiteness check see true
+gradients. Weights, optimizer state and metrics stay fp32 in every mode.
+
+An fp16 step whose scaled gradients overflow is skipped by the scaler, which halves the
+scale: that is the scaler's normal work, counted as ``scaler_skipped_steps``, not a
+non-finite failure, and ``trainer.step`` does not advance (no update was made). Only
+while the scale is above 1 can scaling be the cause; once it has fallen to 1 or below, a
+non-finite step is a real one and ``run.on_nonfinite`` decides (:attr:`scaler_owns_overflow`).
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, ContextManager
+
+import torch
+from torch import Tensor
+
+DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class Precision:
+    def __init__(self, name: str, device: torch.device):
+        self.name = name
+        self.device_type = device.type
+        self.dtype = DTYPES[name]
+        self.scaler = torch.amp.GradScaler(device.type) if name == "fp16" else None
+        self._scale = self.scaler.get_scale() if self.scaler else 1.0
+        self._unscaled = False
+        self.skipped_steps = 0
+
+    def autocast(self) -> ContextManager:
+        """Autocast to the recipe's dtype (nothing for fp32)."""
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device_type, dtype=self.dtype)
+
+    @property
+    def scaler_owns_overflow(self) -> bool:
+        """Whether a non-finite gradient now is the scaler's to skip (fp16, scale > 1)."""
+        return self.scaler is not None and self._scale > 1.0
+
+    def scale(self, loss: Tensor) -> Tensor:
+        return self.scaler.scale(loss) if self.scaler else loss
+
+    def unscale(self, optimizer: torch.optim.Optimizer) -> None:
+        """Divide the gradients by the scale (in place), once per step."""
+        if self.scaler:
+            self.scaler.unscale_(optimizer)
+            self._unscaled = True
+
+    def step(self, optimizer: torch.optim.Optimizer) -> bool:
+        """The optimizer step; False when the scaler skipped it for an overflow."""
+        if self.scaler is None:
+            optimizer.step()
+            return True
+        before = self._scale
+        self.scaler.step(optimizer)
+        self._update()
+        stepped = self._scale >= before  # the scale falls only after an overflow
+        self.skipped_steps += not stepped
+        return stepped
+
+    def discard(self) -> None:
+        """End a step skipped before the optimizer (``run.on_nonfinite = "skip"``)."""
+        if self.scaler and self._unscaled:
+            self._update()
+
+    def _update(self) -> None:
+        self.scaler.update()
+        self._scale = self.scaler.get_scale()
+        self._unscaled = False
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"scaler": self.scaler.state_dict() if self.scaler else None,
+                "scaler_skipped_steps": self.skipped_steps}
+
+    def load_state_dict(self, state: dict[str, Any] | None) -> None:
+        """A checkpoint of another precision fits too: a scaler state it lacks starts
+        fresh, one this run does not use is ignored."""
+        state = state or {}
+        self.skipped_steps = int(state.get("scaler_skipped_steps", 0))
+        if self.scaler and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+            self._scale = self.scaler.get_scale()
