@@ -129,7 +129,8 @@ class Job:
 
 
 class SilentLog:
-    """What ranks other than 0 get for ``trainer.tensorboard``: calls that write nothing."""
+    """What ranks other than 0 (and a trainer without a run folder) get for
+    ``trainer.tensorboard``: calls that write nothing."""
 
     def __getattr__(self, name: str) -> Callable[..., None]:
         return lambda *args, **kwargs: None

@@ -338,7 +338,9 @@ class Trainer:
 
     @property
     def tensorboard(self):
-        if not self.job.is_main:
+        """The run's TensorBoard log; a silent one on ranks above 0 and before ``fit``
+        has made a run folder (a trainer driven by hand has nowhere to write)."""
+        if not self.job.is_main or self.run_dir is None:
             return SilentLog()
         if self._tensorboard is None:
             from vaereg.core.tensorboard_log import TensorBoardLog
