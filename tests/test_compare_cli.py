@@ -60,3 +60,19 @@ def test_compare_refuses_bad_input_before_training(tmp_path):
     bad_key = vaereg("compare", "base.toml", "--set", "model.latent=3", "--out", "cmp", cwd=tmp_path)
     assert bad_key.returncode == 2 and "Traceback" not in bad_key.stderr
     assert not (tmp_path / "cmp").exists()
+
+
+def test_readme_command_rows_name_every_option():
+    """The README's rows for compare and sweep list exactly the options the CLI takes."""
+    import re
+    from pathlib import Path
+
+    from vaereg.cli import main
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for name in ("compare", "sweep"):
+        row = next(line for line in readme.splitlines() if line.startswith(f"| `vaereg {name} "))
+        usage = row.split("|")[1]
+        options = {opt for param in main.commands[name].params if not getattr(param, "hidden", False)
+                   for opt in param.opts if opt.startswith("--")}
+        assert set(re.findall(r"--[a-z][a-z-]*", usage)) == options, name
