@@ -2,6 +2,7 @@
 finished runs reused, an interrupted one resumed in place."""
 import json
 
+import pytest
 import tomli_w
 
 from cli_process import vaereg
@@ -60,3 +61,44 @@ def test_compare_refuses_bad_input_before_training(tmp_path):
     bad_key = vaereg("compare", "base.toml", "--set", "model.latent=3", "--out", "cmp", cwd=tmp_path)
     assert bad_key.returncode == 2 and "Traceback" not in bad_key.stderr
     assert not (tmp_path / "cmp").exists()
+
+
+def test_readme_command_rows_name_every_option():
+    """The README's rows for compare and sweep list exactly the options the CLI takes."""
+    import re
+    from pathlib import Path
+
+    from vaereg.cli import main
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for name in ("compare", "sweep"):
+        row = next(line for line in readme.splitlines() if line.startswith(f"| `vaereg {name} "))
+        usage = row.split("|")[1]
+        options = {opt for param in main.commands[name].params if not getattr(param, "hidden", False)
+                   for opt in param.opts if opt.startswith("--")}
+        assert set(re.findall(r"--[a-z][a-z-]*", usage)) == options, name
+
+
+def test_figures_on_the_first_test_images_with_k_samples(tmp_path):
+    """--iw-samples and --test-images: IWAE with K samples and the other metrics on the
+    first N test images, for both checkpoints, cached under keys that name the settings."""
+    import torch
+
+    from vaereg.core.run_loading import load_run
+    from vaereg.evaluation import reconstruction_errors
+    from vaereg.experiments.run_figures import CACHE_FILE, EvalSettings, run_figures
+    from vaereg.testing import make_trainer
+
+    trainer = make_trainer(tiny_recipe(data={"test_size": 40}), tmp_path)
+    trainer.fit()
+    figures = run_figures(trainer.run_dir, ["iwae", "reconstruction"], EvalSettings(3, 10))
+    assert figures["test/iwae_k"] == figures["best/test/iwae_k"] == 3
+    assert figures["test/iwae_nll"] > 0 and "best/gap/neg_elbo" in figures
+    test = load_run(trainer.run_dir, "last")
+    with torch.no_grad():
+        mse = reconstruction_errors(test.model.reconstruct(test.splits.test.x, None),
+                                    test.splits.test.x)["mse"]
+    assert figures["test/mse"] == pytest.approx(float(mse[:10].mean()), rel=1e-5)
+    assert figures["test/mse"] != pytest.approx(float(mse.mean()), rel=1e-5)
+    cache = json.loads((trainer.run_dir / CACHE_FILE).read_text())
+    assert {"last:iwae:k=3:first=10", "best:reconstruction:first=10"} <= set(cache)

@@ -1,5 +1,7 @@
 """vaereg sweep: grid and resume, failing and pruned trials, strict specs."""
 import csv
+import subprocess
+import sys
 import tomllib
 
 import pytest
@@ -106,3 +108,18 @@ def test_spec_values_are_toml_literals_or_words():
     assert parse_param("optimizer.name=choice(adam, sgd)").values == ("adam", "sgd")
     assert parse_param("run.epochs=int(1, 5)").values == (1, 5)
     assert parse_param("plugins.dropout.p=0.1,0.2").values == (0.1, 0.2)
+
+
+def test_workers_share_the_study_and_run_its_total_exactly(tmp_path, recipe):
+    grid = (1e-4, 1e-3, 1e-2)
+    run = subprocess.Popen([sys.executable, "-m", "vaereg", "sweep", "tiny.toml", "--param",
+                            "optimizer.lr=" + ",".join(map(str, grid)), "--workers", "2",
+                            "--out", "sw"], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    _, stderr = run.communicate(timeout=300)
+    assert run.returncode == 0, stderr
+    rows = trials(tmp_path / "sw")
+    assert sorted(float(r["optimizer.lr"]) for r in rows) == sorted(grid)
+    assert {r["state"] for r in rows} == {"COMPLETE"}
+    workers = {r["worker"].rpartition(":")[2] for r in rows}
+    assert 1 <= len(workers) <= 2 and str(run.pid) not in workers  # run by the 2 workers
+    assert all((tmp_path / r["run_dir"] / "metrics.json").is_file() for r in rows)

@@ -27,6 +27,8 @@ _SOURCES = {
     "vaereg.core.trainer": ("Trainer",),
     "vaereg.data.split_images": ("split_images",),
     "vaereg.data.tensor_split": ("Splits", "TensorSplit"),
+    "vaereg.experiments.comparison": ("compare",),
+    "vaereg.experiments.sweep_runner": ("SweepResult", "sweep"),
     "vaereg.functional.attacks": ("fgsm", "pgd"),
     "vaereg.functional.kl_schedules": ("free_bits_kl", "kl_capacity", "kl_weight",
                                        "scheduled_kl"),

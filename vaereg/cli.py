@@ -330,17 +330,6 @@ def interpolate(loaded, start: int, end: int, steps: int, split: str, label: int
     click.echo(f"wrote {interpolation_grid(loaded, path, start, end, steps, split, label)}")
 
 
-def metric_names_option(text: str | None) -> list[str]:
-    """``--metrics a,b`` as names, each checked against the metric registry now, so a
-    typo fails before hours of training, not after."""
-    from vaereg.evaluation.metric import make_metric
-
-    names = [name.strip() for name in text.split(",") if name.strip()] if text else []
-    for name in names:
-        make_metric(name)
-    return names
-
-
 @main.command(cls=OverrideCommand)
 @click.argument("recipes", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--seeds", type=click.IntRange(1), default=3, show_default=True,
@@ -349,35 +338,34 @@ def metric_names_option(text: str | None) -> list[str]:
               help="Override a key of every recipe, as for 'run'. Repeatable.")
 @click.option("--metrics", "metric_names", metavar="A,B,...",
               help="Registered metrics to evaluate on the test split, for the final model "
-                   "and the best checkpoint (e.g. diversity,active_units), besides "
-                   "test/neg_elbo, best/test/neg_elbo and gap/neg_elbo.")
+                   "and the best checkpoint (e.g. iwae,active_units), besides "
+                   "test/neg_elbo and gap/neg_elbo of both (from metrics.json).")
+@click.option("--iw-samples", type=click.IntRange(1), metavar="K",
+              help="Importance samples of the iwae metric [1000].")
+@click.option("--test-images", type=click.IntRange(1), metavar="N",
+              help="Evaluate --metrics on the first N test images only [all].")
 @click.option("--out", type=click.Path(file_okay=False), default="runs/compare",
               show_default=True, help="Folder of the runs and the reports.")
 @click.option("--jobs", type=click.IntRange(1), default=1, show_default=True,
               help="Runs trained in parallel (subprocesses).")
 @user_errors
 def compare(recipes: tuple[str, ...], seeds: int, overrides: tuple[str, ...],
-            metric_names: str | None, out: str, jobs: int) -> None:
+            metric_names: str | None, iw_samples: int | None, test_images: int | None,
+            out: str, jobs: int) -> None:
     """Run each RECIPE with the same seeds and compare them: means with 95% intervals and
     each recipe's paired change against the first. Writes compare.md, compare.json and
     compare.png in --out; finished runs are reused, interrupted ones resumed."""
     from pathlib import Path
 
-    from vaereg.experiments.compare_report import markdown, summarize, write_reports
-    from vaereg.experiments.compare_runs import plan_runs, train_missing
-    from vaereg.experiments.run_figures import run_figures
+    from vaereg.experiments.compare_report import REPORTS, markdown
+    from vaereg.experiments.comparison import compare as compare_recipes
 
-    names = metric_names_option(metric_names)
-    out_dir = Path(out)
-    planned = plan_runs(recipes, seeds, overrides, out_dir)
-    folders = train_missing(planned, jobs, functools.partial(click.echo, err=True))
-    labels = list(dict.fromkeys(run.label for run in planned))
-    figures = {label: [run_figures(folders[run], names) for run in planned if run.label == label]
-               for label in labels}
-    summary = summarize(labels, figures, list(range(seeds)))
-    paths = write_reports(summary, out_dir)
+    names = [name.strip() for name in metric_names.split(",") if name.strip()] if metric_names else []
+    summary = compare_recipes(recipes, seeds=seeds, overrides=overrides, metrics=names,
+                              out=out, jobs=jobs, iw_samples=iw_samples, test_images=test_images,
+                              echo=functools.partial(click.echo, err=True))
     click.echo(markdown(summary))
-    click.echo(f"wrote {', '.join(str(path) for path in paths)}")
+    click.echo(f"wrote {', '.join(str(Path(out) / name) for name in REPORTS)}")
 
 
 @main.command(cls=OverrideCommand)
@@ -411,7 +399,20 @@ def sweep(recipe: str, param_specs: tuple[str, ...], trials: int | None, objecti
     bad trials from per-epoch reports. The same command again resumes the study."""
     from pathlib import Path
 
-    from vaereg.experiments.sweep_runner import run_sweep
+    from vaereg.experiments.sweep_runner import run_worker
+    from vaereg.experiments.sweep_runner import sweep as run_sweep
 
-    run_sweep(recipe, param_specs, trials, objective, maximize, overrides, Path(out), storage,
-              workers, prune_after, as_worker, functools.partial(click.echo, err=True))
+    echo = functools.partial(click.echo, err=True)
+    if as_worker:
+        run_worker(recipe, param_specs, trials, objective, maximize, overrides, out, storage,
+                   prune_after, echo)
+        return
+    result = run_sweep(recipe, param_specs, trials=trials, objective=objective,
+                       maximize=maximize, overrides=overrides, out=out, storage=storage,
+                       workers=workers, prune_after=prune_after, echo=echo)
+    click.echo(f"{sum(result.states.values())} trials: "
+               + ", ".join(f"{n} {state.lower()}" for state, n in result.states.items()))
+    if result.best_number is not None:
+        click.echo(f"best trial {result.best_number}: {objective} {result.best_value:.4f}  "
+                   f"{json.dumps(result.best_params)}")
+    click.echo(f"wrote {', '.join(str(path) for path in result.reports)}")

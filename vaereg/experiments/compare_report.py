@@ -10,6 +10,8 @@ from typing import Any, Sequence
 
 from vaereg.experiments.statistics import mean_interval, paired_difference
 
+REPORTS = ("compare.md", "compare.json", "compare.png")
+
 
 def summarize(labels: Sequence[str], figures: dict[str, list[dict[str, float]]],
               seeds: Sequence[int]) -> dict[str, Any]:
@@ -69,7 +71,7 @@ def write_reports(summary: dict[str, Any], out: Path) -> list[Path]:
     """compare.md, compare.json and compare.png in ``out``."""
     from vaereg.core.run_dir import write_atomic
 
-    paths = [out / "compare.md", out / "compare.json", out / "compare.png"]
+    paths = [out / name for name in REPORTS]
     write_atomic(paths[0], markdown(summary))
     write_atomic(paths[1], json.dumps(summary, indent=2, allow_nan=True) + "\n")
     plot(summary, paths[2])

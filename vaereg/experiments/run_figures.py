@@ -2,8 +2,9 @@
 ``metrics.json``, and registered metrics (``--metrics``) evaluated on the test split for
 the final model (``test/...``) and the best-validation checkpoint (``best/test/...``).
 
-Evaluations are cached in the run folder (``compare_eval.json``, keyed by checkpoint and
-metric), so a second compare over the same runs neither trains nor evaluates again.
+Evaluations are cached in the run folder (``compare_eval.json``, keyed by checkpoint,
+metric and any non-default :class:`EvalSettings`), so a second compare over the same runs
+neither trains nor evaluates again.
 """
 from __future__ import annotations
 
@@ -11,20 +12,60 @@ import json
 from pathlib import Path
 from typing import Sequence
 
+import attrs
+
+from vaereg.core.errors import VaeregError
 from vaereg.core.run_dir import METRICS_FILE, write_atomic
 
-#: final model, best-validation checkpoint, and the train-test gap of the final model
-HEADLINE = ("test/neg_elbo", "best/test/neg_elbo", "gap/neg_elbo")
+#: final model and best-validation checkpoint: test figure and train-test gap
+HEADLINE = ("test/neg_elbo", "best/test/neg_elbo", "gap/neg_elbo", "best/gap/neg_elbo")
 CACHE_FILE = "compare_eval.json"
 CHECKPOINTS = (("last", ""), ("best", "best/"))
 
 
-def run_figures(folder: Path, metric_names: Sequence[str]) -> dict[str, float]:
-    """name -> figure for the run in ``folder`` (metrics a model does not report, e.g.
-    neg_elbo of a WAE, are absent)."""
+@attrs.frozen
+class EvalSettings:
+    """How the metrics are computed: ``iw_samples`` for ``iwae`` (None: its default,
+    1,000), and ``test_images``, the first N test images only (None: all) — the two
+    knobs that make IWAE affordable on a CPU."""
+
+    iw_samples: int | None = None
+    test_images: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("iw_samples", "test_images"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise VaeregError(f"{name.replace('_', '-')} must be at least 1, not {value}")
+
+    def cache_key(self, checkpoint: str, name: str) -> str:
+        key = f"{checkpoint}:{name}"
+        if name == "iwae" and self.iw_samples is not None:
+            key += f":k={self.iw_samples}"
+        return key + (f":first={self.test_images}" if self.test_images is not None else "")
+
+
+def evaluate_checkpoint(folder: Path, checkpoint: str, name: str,
+                        settings: EvalSettings) -> dict[str, float]:
+    """``name``'s summary on the test split of ``folder``'s ``checkpoint`` weights."""
     from vaereg.core.run_loading import load_run
     from vaereg.evaluation.run_evaluation import evaluate_run
 
+    loaded = load_run(folder, checkpoint)
+    if settings.test_images is not None:
+        import torch
+
+        test = loaded.splits.test
+        first = test.select(torch.arange(min(settings.test_images, len(test))))
+        loaded = attrs.evolve(loaded, splits=attrs.evolve(loaded.splits, test=first))
+    iw_samples = settings.iw_samples if name == "iwae" else None
+    return evaluate_run(loaded, metrics=[name], iw_samples=iw_samples).summary
+
+
+def run_figures(folder: Path, metric_names: Sequence[str],
+                settings: EvalSettings = EvalSettings()) -> dict[str, float]:
+    """name -> figure for the run in ``folder`` (metrics a model does not report, e.g.
+    neg_elbo of a WAE, are absent)."""
     final = json.loads((folder / METRICS_FILE).read_text())
     figures = {name: float(final[name]) for name in HEADLINE if name in final}
     if not metric_names:
@@ -33,10 +74,9 @@ def run_figures(folder: Path, metric_names: Sequence[str]) -> dict[str, float]:
     cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
     for checkpoint, prefix in CHECKPOINTS:
         for name in metric_names:
-            key = f"{checkpoint}:{name}"
+            key = settings.cache_key(checkpoint, name)
             if key not in cache:
-                loaded = load_run(folder, checkpoint)
-                cache[key] = evaluate_run(loaded, metrics=[name]).summary
+                cache[key] = evaluate_checkpoint(folder, checkpoint, name, settings)
                 write_atomic(cache_path, json.dumps(cache, indent=2, sort_keys=True) + "\n")
             figures.update({prefix + figure: value for figure, value in cache[key].items()})
     return figures

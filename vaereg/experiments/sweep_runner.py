@@ -1,14 +1,16 @@
-"""``vaereg sweep`` from arguments to reports: parse and check everything before the
-first trial, open (or resume) the study, run trials here or in ``workers`` processes
-(each ``python -m vaereg sweep ... --worker`` on the same storage), then write the
-reports."""
+"""``vaereg.sweep``, the library function behind ``vaereg sweep``: parse and check
+everything before the first trial, open (or resume) the study, run trials here or in
+``workers`` processes (each ``python -m vaereg sweep ... --worker`` on the same
+storage), then write the reports."""
 from __future__ import annotations
 
-import json
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
+
+import attrs
 
 from vaereg.core.errors import RunInterrupted, VaeregError
 from vaereg.core.recipe import load_recipe
@@ -38,53 +40,94 @@ def study_total(params: Sequence[Param], trials: int | None, echo) -> int:
     return min(trials or size, size)
 
 
-def worker_command(recipe: str, params: Sequence[Param], total: int, objective: str,
-                   maximize: bool, overrides: Sequence[str], out: Path, storage: str | None,
-                   prune_after: int) -> list[str]:
-    command = [sys.executable, "-m", "vaereg", "sweep", recipe, "--worker", "--trials", str(total),
-               "--objective", objective, "--out", str(out), "--prune-after", str(prune_after)]
-    command += [arg for param in params for arg in ("--param", param.text)]
-    command += [arg for item in overrides for arg in ("--set", item)]
-    command += (["--maximize"] if maximize else []) + (["--storage", storage] if storage else [])
+def worker_command(setup: SweepSetup, total: int, storage: str | None) -> list[str]:
+    """``python -m vaereg sweep ... --worker``: one more process on the same study."""
+    command = [sys.executable, "-m", "vaereg", "sweep", setup.recipe, "--worker",
+               "--trials", str(total), "--objective", setup.objective, "--out", str(setup.out),
+               "--prune-after", str(setup.prune_after)]
+    command += [arg for param in setup.params for arg in ("--param", param.text)]
+    command += [arg for item in setup.overrides for arg in ("--set", item)]
+    command += (["--maximize"] if setup.maximize else []) + (["--storage", storage] if storage else [])
     return command
 
 
-def run_sweep(recipe: str, specs: tuple[str, ...], trials: int | None, objective: str,
-              maximize: bool, overrides: tuple[str, ...], out: Path, storage: str | None,
-              workers: int, prune_after: int, as_worker: bool, echo) -> None:
-    import optuna
+@attrs.frozen
+class SweepResult:
+    """What a finished sweep found: trial counts by state (``COMPLETE``, ``PRUNED``,
+    ``FAIL``), the best trial (or None when none completed) and the reports written."""
 
+    states: dict[str, int]
+    best_number: int | None
+    best_value: float | None
+    best_params: dict[str, Any]
+    best_recipe: Path | None
+    reports: tuple[Path, ...]
+
+
+def sweep(recipe: str | Path, params: Sequence[str], *, trials: int | None = None,
+          objective: str = "val/neg_elbo", maximize: bool = False,
+          overrides: Sequence[str] = (), out: str | Path = "runs/sweep",
+          storage: str | None = None, workers: int = 1, prune_after: int = 5,
+          echo: Callable[[str], Any] = print) -> SweepResult:
+    """Search the recipe keys of ``params`` (``KEY=SPEC`` strings, as ``--param``) with
+    Optuna until the study in ``storage`` (default: ``out/study.db``) holds ``trials``
+    trials, here or in ``workers`` processes; then write ``trials.csv``, ``sweep.png``
+    and ``best.toml`` in ``out``. Calling it again resumes the study."""
     from vaereg.experiments.sweep_report import write_reports
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    params = parse_params(specs)
-    check_values(recipe, overrides, params)
-    total = study_total(params, trials, echo)
-    setup = SweepSetup(recipe, overrides, tuple(params), objective, maximize, out, prune_after)
-    study = open_study(setup, storage)
-    if not as_worker:
-        again = requeue_interrupted(study, local=storage is None)
-        echo(f"study {storage or out / 'study.db'}: {counted(study)} of {total} trials done"
-             + (f"; {again} interrupted trial(s) queued again" if again else ""))
-    try:
-        if workers > 1 and not as_worker:
-            command = worker_command(recipe, params, total, objective, maximize, overrides,
-                                     out, storage, prune_after)
+    if workers < 1:
+        raise VaeregError(f"workers must be at least 1, not {workers}")
+    study, setup, total = _open(recipe, params, trials, objective, maximize, overrides, out,
+                                storage, prune_after, echo)
+    again = requeue_interrupted(study, local=storage is None)
+    echo(f"study {storage or setup.out / 'study.db'}: {counted(study)} of {total} trials done"
+         + (f"; {again} interrupted trial(s) queued again" if again else ""))
+    with _kept_on_interrupt(study):
+        if workers > 1:
+            command = worker_command(setup, total, storage)
             processes = [subprocess.Popen(command) for _ in range(workers)]
             codes = [process.wait() for process in processes]
             if any(codes):
                 raise VaeregError(f"sweep workers ended with exit codes {codes}")
         else:
             work(study, setup, total, echo)
+    paths, best = write_reports(study, setup)
+    states = [t.state.name for t in study.get_trials(deepcopy=False)]
+    return SweepResult({s: states.count(s) for s in ("COMPLETE", "PRUNED", "FAIL")},
+                       None if best is None else best.number,
+                       None if best is None else best.value,
+                       {} if best is None else dict(best.params),
+                       setup.out / "best.toml" if best is not None else None, tuple(paths))
+
+
+def run_worker(recipe: str, params: Sequence[str], trials: int, objective: str,
+               maximize: bool, overrides: Sequence[str], out: str | Path, storage: str | None,
+               prune_after: int, echo: Callable[[str], Any] = print) -> None:
+    """One of ``sweep``'s ``workers`` processes: run trials until the study is full."""
+    study, setup, total = _open(recipe, params, trials, objective, maximize, overrides, out,
+                                storage, prune_after, echo)
+    with _kept_on_interrupt(study):
+        work(study, setup, total, echo)
+
+
+def _open(recipe, params, trials, objective, maximize, overrides, out, storage, prune_after,
+          echo):
+    """Parse and check everything, then create or load the study."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    parsed = parse_params((params,) if isinstance(params, str) else tuple(params))
+    check_values(str(recipe), tuple(overrides), parsed)
+    total = study_total(parsed, trials, echo)
+    setup = SweepSetup(str(recipe), tuple(overrides), tuple(parsed), objective, maximize,
+                       Path(out), prune_after)
+    return open_study(setup, storage), setup, total
+
+
+@contextlib.contextmanager
+def _kept_on_interrupt(study):
+    try:
+        yield
     except RunInterrupted:
         raise RunInterrupted(f"interrupted: the study keeps its {counted(study)} finished "
                              f"trials; the same command again goes on", 2) from None
-    if as_worker:
-        return
-    paths, best = write_reports(study, setup)
-    states = [t.state.name for t in study.get_trials(deepcopy=False)]
-    print(f"{len(states)} trials: " + ", ".join(f"{states.count(s)} {s.lower()}"
-                                                for s in ("COMPLETE", "PRUNED", "FAIL")))
-    if best is not None:
-        print(f"best trial {best.number}: {objective} {best.value:.4f}  {json.dumps(best.params)}")
-    print(f"wrote {', '.join(str(path) for path in paths)}")

@@ -14,6 +14,9 @@ with the trial's values set, its objective read from the run's metrics.
 from __future__ import annotations
 
 import json
+import os
+import socket
+import time
 import warnings
 from pathlib import Path
 from typing import Any, Sequence
@@ -31,6 +34,10 @@ from vaereg.experiments.param_specs import Param
 STUDY_NAME = "vaereg-sweep"
 #: seconds between a trial's heartbeats, and after which a silent trial is failed
 HEARTBEAT, GRACE = 20, 120
+#: seconds between looks at trials running elsewhere
+POLL = 1.0
+#: which machine and process ran a trial (trials.csv's ``worker``)
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 
 class TrialFailed(Exception):
@@ -92,6 +99,7 @@ def objective_value(metrics: dict[str, Any], objective: str) -> float:
 
 
 def run_trial(trial: optuna.Trial, setup: SweepSetup) -> float:
+    trial.set_user_attr("worker", WORKER)
     values = {param.key: param.suggest(trial) for param in setup.params}
     overrides = setup.trial_overrides(values) + (
         f"run.out_dir={json.dumps(str(setup.out / 'trials'))}", f"run.name=\"trial_{trial.number}\"")
@@ -119,11 +127,7 @@ def open_study(setup: SweepSetup, storage_url: str | None) -> optuna.Study:
     setup.out.mkdir(parents=True, exist_ok=True)
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    try:
-        storage = optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT,
-                                             grace_period=GRACE, engine_kwargs=kwargs)
-    except Exception as error:  # SQLAlchemy's many error types: a bad URL or no server
-        raise VaeregError(f"--storage {url}: {error}") from None
+    storage = connect(url, kwargs)
     grid = all(param.is_grid for param in setup.params)
     sampler = (optuna.samplers.GridSampler({p.key: list(p.values) for p in setup.params}, seed=0)
                if grid else optuna.samplers.TPESampler())
@@ -137,6 +141,21 @@ def open_study(setup: SweepSetup, storage_url: str | None) -> optuna.Study:
         raise VaeregError(f"the study in {url} was started with other arguments "
                           f"({json.dumps(started)}); repeat those, or use another --out")
     return study
+
+
+def connect(url: str, engine_kwargs: dict, attempts: int = 5) -> optuna.storages.RDBStorage:
+    """The storage at ``url``. Machines starting at once on an empty database race to
+    create Optuna's tables; the losers see a unique-key violation and try again."""
+    from sqlalchemy.exc import IntegrityError
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT,
+                                              grace_period=GRACE, engine_kwargs=engine_kwargs)
+        except Exception as error:  # SQLAlchemy's many error types: a bad URL or no server
+            if not isinstance(error, IntegrityError) or attempt == attempts:
+                raise VaeregError(f"--storage {url}: {error}") from None
+            time.sleep(attempt)
 
 
 def setup_pruner(prune_after: int) -> optuna.pruners.BasePruner:
@@ -169,7 +188,10 @@ def requeue_interrupted(study: optuna.Study, local: bool) -> int:
 
 
 def work(study: optuna.Study, setup: SweepSetup, total: int, echo) -> None:
-    """Run trials until ``total`` count (finished, or running elsewhere)."""
+    """Run trials until ``total`` count; while the rest run elsewhere (other workers or
+    machines), wait for them, so that the reports written next describe the whole study.
+    A trial whose machine died (no heartbeat for ``GRACE`` seconds) is failed and queued
+    again, and this worker runs it: none is lost."""
     def report(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                           for k, v in trial.params.items())
@@ -178,9 +200,14 @@ def work(study: optuna.Study, setup: SweepSetup, total: int, echo) -> None:
                 else "")
         echo(f"trial {trial.number} {trial.state.name}: {shown}  {tail}".rstrip())
 
-    while counted(study) + len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))) < total:
-        study.optimize(lambda trial: run_trial(trial, setup), n_trials=1,
-                       catch=(TrialFailed,), callbacks=[report])
+    while counted(study) < total:
+        if counted(study) + len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))) < total:
+            study.optimize(lambda trial: run_trial(trial, setup), n_trials=1,
+                           catch=(TrialFailed,), callbacks=[report])
+        else:
+            time.sleep(POLL)
+            optuna.storages.fail_stale_trials(study)
+            requeue_interrupted(study, local=False)
 
 
 def trials_table(study: optuna.Study, params: Sequence[Param]) -> list[dict[str, Any]]:
@@ -191,6 +218,7 @@ def trials_table(study: optuna.Study, params: Sequence[Param]) -> list[dict[str,
         row.update({p.key: trial.params.get(p.key) for p in params})
         duration = trial.duration.total_seconds() if trial.duration else None
         row.update({"seconds": duration, "error": trial.user_attrs.get("error", ""),
-                    "run_dir": trial.user_attrs.get("run_dir", "")})
+                    "run_dir": trial.user_attrs.get("run_dir", ""),
+                    "worker": trial.user_attrs.get("worker", "")})
         rows.append(row)
     return rows

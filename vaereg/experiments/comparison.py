@@ -1,0 +1,47 @@
+"""``vaereg.compare``: the library function behind ``vaereg compare`` (and the
+benchmarks built on it): plan every (recipe, seed) run, train what is missing, evaluate,
+summarize and write the reports."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from vaereg.core.errors import VaeregError
+
+
+def check_metric_names(names: Sequence[str]) -> list[str]:
+    """Each name checked against the metric registry now, so a typo fails before hours
+    of training, not after."""
+    from vaereg.evaluation.metric import make_metric
+
+    for name in names:
+        make_metric(name)
+    return list(names)
+
+
+def compare(recipes: Sequence[str | Path], *, seeds: int = 3, overrides: Sequence[str] = (),
+            metrics: Sequence[str] = (), out: str | Path = "runs/compare", jobs: int = 1,
+            iw_samples: int | None = None, test_images: int | None = None,
+            echo: Callable[[str], Any] = print) -> dict[str, Any]:
+    """Run each recipe with seeds 0..``seeds``-1 (``overrides`` applied to all), evaluate
+    ``metrics`` on the test split for the final and the best-validation weights
+    (``iwae`` with ``iw_samples`` samples; on the first ``test_images`` images), and
+    write ``compare.md``, ``compare.json`` and ``compare.png`` in ``out``. Returns the
+    summary (``compare.json``'s content). Finished runs and evaluations are reused."""
+    from vaereg.experiments.compare_report import summarize, write_reports
+    from vaereg.experiments.compare_runs import plan_runs, train_missing
+    from vaereg.experiments.run_figures import EvalSettings, run_figures
+
+    if seeds < 1 or jobs < 1:
+        raise VaeregError(f"seeds and jobs must be at least 1, not {seeds} and {jobs}")
+    settings = EvalSettings(iw_samples, test_images)
+    names = check_metric_names(metrics)
+    out = Path(out)
+    planned = plan_runs([str(recipe) for recipe in recipes], seeds, tuple(overrides), out)
+    folders = train_missing(planned, jobs, echo)
+    labels = list(dict.fromkeys(run.label for run in planned))
+    figures = {label: [run_figures(folders[run], names, settings) for run in planned
+                       if run.label == label] for label in labels}
+    summary = summarize(labels, figures, list(range(seeds)))
+    write_reports(summary, out)
+    return summary
