@@ -199,7 +199,8 @@ class Trainer:
         if not skip_policy and not overflow and not self.job.all_true(loss_is_finite(loss)):
             return self._nonfinite_step(objective, loss, batch_idx)
         hook.on_before_backward(trainer=self, loss=loss)
-        self.backward(loss * batch.shard_weight)
+        # a process's share of an uneven global batch; one process: the loss itself
+        self.backward(loss if batch.shard_weight == 1.0 else loss * batch.shard_weight)
         self.precision.unscale(self.optimizer)  # before any hook reads a gradient
         hook.on_after_backward(trainer=self)
         if skip_policy and not overflow and \
