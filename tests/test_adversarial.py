@@ -39,6 +39,18 @@ def test_conformance_and_robustness_metrics(tmp_path):
     assert metrics["plugins"]["adversarial"]["attack"] == "pgd"
 
 
+def test_deterministic_encoder_reports_the_codes_squared_distance(tmp_path):
+    """A point-mass posterior has no finite KL: the latent attack and its report use
+    ||z(x+d) - z(x)||^2, which survives train -> checkpoint -> resume finite."""
+    table = tiny_recipe(model={"name": "wae_mmd", "lam": 10.0, "hidden_dims": [32, 16],
+                               "latent_dim": 4},
+                        plugins={"adversarial": {"attack": "pgd", "objective": "latent",
+                                                 "steps": 2, "eval_steps": 2}})
+    metrics = check_conformance(table, tmp_path)
+    assert "robust/latent_skl" not in metrics
+    assert 0 < metrics["robust/latent_sq_distance"] < float("inf")
+
+
 def test_recipe_trains_on_fashion_mnist(tmp_path):
     recipe = load_recipe(RECIPES / "adversarial.toml")
     assert recipe.plugin("adversarial").options.eps == pytest.approx(EPS)

@@ -6,7 +6,8 @@ al. 2018), with two objectives.
   attacker from "winning" by merely making the data harder to model: it must push the
   model's code and reconstruction away from the true image.
 * ``"latent"``: maximize the symmetric KL between q(z|x+d) and q(z|x) (Kuzina et al.
-  2022), an attack on the encoder alone.
+  2022), an attack on the encoder alone. A deterministic encoder's q(z|x) is a point
+  mass, whose KL is infinite: there the squared distance of the codes stands in.
 
 The model runs in eval mode during the attack (dropout off, batch-norm running statistics
 neither used from the batch nor updated), so the attack targets the function the model
@@ -45,6 +46,19 @@ def symmetric_kl(a: Distribution, b: Distribution) -> Tensor:
     return kl_divergence(a, b) + kl_divergence(b, a)
 
 
+def is_point_mass(posterior: Distribution) -> bool:
+    """Whether ``posterior`` is a deterministic encoder's code (zero variance)."""
+    return bool((posterior.stddev == 0).all())
+
+
+def latent_shift(moved: Distribution, clean: Distribution) -> Tensor:
+    """How far an input change moved the posterior, per example: the symmetric KL, or
+    ||mean_moved - mean_clean||^2 for point masses (their KL is infinite)."""
+    if is_point_mass(clean):
+        return (moved.mean - clean.mean).pow(2).sum(-1)
+    return symmetric_kl(moved, clean)
+
+
 def example_loss(model: nn.Module, x: Tensor, target: Tensor, y: Tensor | None) -> Tensor:
     """Per-example negative ELBO of ``target`` given input ``x`` (for a model without an
     ELBO, its own objective at its default weights)."""
@@ -63,7 +77,7 @@ def attack_objective(model: nn.Module, objective: AttackObjective, x: Tensor, ta
     if objective == "latent":
         with torch.no_grad():
             clean = model.encode(x, y)
-        return lambda x_adv: symmetric_kl(model.encode(x_adv, y), clean).mean()
+        return lambda x_adv: latent_shift(model.encode(x_adv, y), clean).mean()
     raise ValueError(f"unknown attack objective {objective!r}; use 'elbo' or 'latent'")
 
 

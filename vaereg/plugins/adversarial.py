@@ -3,7 +3,8 @@
 Each training step replaces the first ``ratio`` of the (shuffled) batch by adversarial
 examples; ``batch.target`` stays the clean image, so the model learns to reconstruct the
 true image from a perturbed input. At the end of the run, ``robust/neg_elbo`` and
-``robust/latent_skl`` (PGD at the same ``eps`` on the test set) go into metrics.json.
+``robust/latent_skl`` (PGD at the same ``eps`` on the test set; ``robust/latent_sq_distance``
+for a deterministic encoder) go into metrics.json.
 See ``vaereg.functional.attacks`` for the attacks and the model's mode during them.
 """
 from __future__ import annotations
