@@ -30,6 +30,7 @@ from vaereg.core.hookspecs import hookimpl
 from vaereg.core.recipe import load_recipe
 from vaereg.core.trainer_class import trainer_class
 from vaereg.experiments.param_specs import Param
+from vaereg.experiments.trial_slots import TrialSlots
 
 STUDY_NAME = "vaereg-sweep"
 #: seconds between a trial's heartbeats, and after which a silent trial is failed
@@ -200,11 +201,19 @@ def work(study: optuna.Study, setup: SweepSetup, total: int, echo) -> None:
                 else "")
         echo(f"trial {trial.number} {trial.state.name}: {shown}  {tail}".rstrip())
 
+    slots = TrialSlots(study._storage)
+
+    def started(trial: optuna.Trial) -> float:
+        slots.release()  # the trial exists (RUNNING): other workers count it now
+        return run_trial(trial, setup)
+
     while counted(study) < total:
-        if counted(study) + len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))) < total:
-            study.optimize(lambda trial: run_trial(trial, setup), n_trials=1,
-                           catch=(TrialFailed,), callbacks=[report])
-        else:
+        with slots.held():
+            free = counted(study) + len(
+                study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))) < total
+            if free:
+                study.optimize(started, n_trials=1, catch=(TrialFailed,), callbacks=[report])
+        if not free:
             time.sleep(POLL)
             optuna.storages.fail_stale_trials(study)
             requeue_interrupted(study, local=False)
