@@ -146,10 +146,6 @@ def main(steps: int, seeds: int, trials: int, prune_after: int, iw_samples: int,
     arms = write_arms(out_dir / "recipes", steps)
     click.echo(f"protocol: {' '.join(overrides)}; seeds {seeds}; IWAE K={iw_samples} on "
                f"{test_images or 'all'} test images")
-    evaluation = dict(seeds=seeds, overrides=overrides, metrics=["iwae", "active_units"],
-                      iw_samples=iw_samples, test_images=test_images, jobs=jobs, echo=click.echo)
-    fixed = vaereg.compare(list(arms.values()), out=out_dir / "compare", **evaluation)
-    click.echo("\nfixed recipes:\n" + table(fixed))
     found = vaereg.sweep(arms[SWEPT_ARM], SEARCH, trials=trials, out=out_dir / "sweep",
                          overrides=[*overrides, f"run.seed={SWEEP_SEED}"], workers=jobs,
                          prune_after=prune_after, echo=click.echo)
@@ -158,7 +154,10 @@ def main(steps: int, seeds: int, trials: int, prune_after: int, iw_samples: int,
     best = out_dir / "recipes" / f"{BEST_ARM}.toml"
     shutil.copyfile(found.best_recipe, best)
     click.echo(f"sweep: best of {trials} trials {found.best_params}, val/neg_elbo {found.best_value:.2f}")
-    summary = vaereg.compare([*arms.values(), best], out=out_dir / "compare", **evaluation)
+    summary = vaereg.compare([*arms.values(), best], out=out_dir / "compare", seeds=seeds,
+                             overrides=overrides, metrics=["iwae", "active_units"],
+                             iw_samples=iw_samples, test_images=test_images, jobs=jobs,
+                             echo=click.echo)
     report = textwrap.dedent(f"""\
         Steps {steps}, seeds {seeds}, IWAE K={iw_samples} on {test_images or 10000} test images;
         means with 95% t-intervals over seeds (nats; gap = test - train negative ELBO).

@@ -102,3 +102,43 @@ def test_figures_on_the_first_test_images_with_k_samples(tmp_path):
     assert figures["test/mse"] != pytest.approx(float(mse.mean()), rel=1e-5)
     cache = json.loads((trainer.run_dir / CACHE_FILE).read_text())
     assert {"last:iwae:k=3:first=10", "best:reconstruction:first=10"} <= set(cache)
+
+
+def test_parallel_evaluations_match_one_process_and_are_kept(tmp_path):
+    """--jobs 2 with --metrics: each run evaluated in a subprocess of its own, the
+    figures the same as in this process, cached so the next compare evaluates nothing."""
+    from pathlib import Path
+
+    from vaereg.experiments.run_figures import CACHE_FILE, EvalSettings, evaluate_checkpoint
+
+    write_recipes(tmp_path)
+    args = ("compare", "base.toml", "dropout.toml", "--seeds", "2", "--jobs", "2",
+            "--metrics", "active_units", "--out", "cmp")
+    first = vaereg(*args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "evaluating 4 of 4 runs, 2 at a time" in first.stderr
+    folders = sorted((tmp_path / "cmp").glob("*/seed_*/version_0"))
+    assert len(folders) == 4 and all((folder / CACHE_FILE).is_file() for folder in folders)
+    summary = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    dropout_seed_1 = Path(tmp_path / "cmp" / "dropout" / "seed_1" / "version_0")
+    for checkpoint, prefix in (("last", ""), ("best", "best/")):
+        here = evaluate_checkpoint(dropout_seed_1, checkpoint, "active_units", EvalSettings())
+        row = summary["metrics"][prefix + "test/active_units"]["dropout"]
+        assert row["values"][1] == pytest.approx(here["test/active_units"])
+
+    second = vaereg(*args, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "evaluating" not in second.stderr
+    assert json.loads((tmp_path / "cmp" / "compare.json").read_text()) == summary
+
+
+def test_parallel_subprocesses_share_the_cores_unless_the_user_chose(monkeypatch):
+    from vaereg.experiments.parallel_processes import child_environment
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert child_environment(4)["OMP_NUM_THREADS"] == "4"
+    assert child_environment(32)["OMP_NUM_THREADS"] == "1"
+    assert "OMP_NUM_THREADS" not in child_environment(1)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert child_environment(4)["OMP_NUM_THREADS"] == "3"

@@ -40,6 +40,30 @@ def test_bernoulli_terms_match_closed_forms_per_example():
     assert vae.elbo_terms == ("recon", "kl") and vae.term_weights == {"recon": 1.0, "kl": 1.0}
 
 
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 8, 8), (1, 2, 5), (3, 64, 64)])
+def test_bernoulli_nll_without_grad_matches_float64_bce(shape):
+    """Evaluation's one logarithm per 64 pixels: within 1e-4 nats per image (and float32's
+    rounding of the sum) of float64 BCE, for confident and uncertain logits, binary and grey targets, any pixel count
+    (groups of 64 and a remainder); training keeps PyTorch's differentiable BCE."""
+    from vaereg.models.likelihoods import Bernoulli
+
+    torch.manual_seed(0)
+    logits = torch.randn(6, *shape) * torch.tensor([0.1, 1.0, 8.0, 30.0, 80.0, 3.0]).view(6, 1, 1, 1)
+    target = torch.cat([torch.bernoulli(torch.rand(3, *shape)), torch.rand(3, *shape)])
+    exact = F.binary_cross_entropy_with_logits(logits.double(), target.double(),
+                                               reduction="none").flatten(1).sum(1)
+    with torch.no_grad():
+        fast = Bernoulli().nll(logits, target)
+    assert fast.dtype == torch.float32
+    torch.testing.assert_close(fast.double(), exact, rtol=1e-6, atol=1e-4)  # float32 sums
+    logits.requires_grad_(True)
+    trained = Bernoulli().nll(logits, target)
+    trained.sum().backward()
+    torch.testing.assert_close(logits.grad, torch.sigmoid(logits.detach()) - target)
+    with torch.no_grad():
+        assert Bernoulli().nll(torch.full((1, *shape), float("nan")), target[:1]).isnan().all()
+
+
 def test_gaussian_likelihood_is_a_normal_log_density():
     vae = model(hidden_dims=(32,), latent_dim=4, likelihood="gaussian")
     with torch.no_grad():

@@ -347,7 +347,8 @@ def interpolate(loaded, start: int, end: int, steps: int, split: str, label: int
 @click.option("--out", type=click.Path(file_okay=False), default="runs/compare",
               show_default=True, help="Folder of the runs and the reports.")
 @click.option("--jobs", type=click.IntRange(1), default=1, show_default=True,
-              help="Runs trained in parallel (subprocesses).")
+              help="Runs trained, then evaluated, in parallel (subprocesses with 1/K of the "
+                   "cores each, unless OMP_NUM_THREADS is set).")
 @user_errors
 def compare(recipes: tuple[str, ...], seeds: int, overrides: tuple[str, ...],
             metric_names: str | None, iw_samples: int | None, test_images: int | None,
@@ -387,7 +388,8 @@ def compare(recipes: tuple[str, ...], seeds: int, overrides: tuple[str, ...],
               help="An Optuna storage URL shared by machines (postgresql://...) "
                    "[sqlite:///OUT/study.db].")
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
-              help="Worker processes running trials on the same study.")
+              help="Worker processes running trials on the same study (1/K of the cores each, "
+                   "unless OMP_NUM_THREADS is set).")
 @click.option("--prune-after", type=click.IntRange(0), default=5, show_default=True, metavar="N",
               help="Median pruning once N trials have finished.")
 @click.option("--worker", "as_worker", is_flag=True, hidden=True)

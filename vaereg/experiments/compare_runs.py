@@ -1,6 +1,6 @@
 """The runs behind ``vaereg compare``: one per recipe and seed, in
 ``<out>/<recipe file stem>/seed_<k>/version_<v>``, trained in subprocesses
-(``python -m vaereg run``), ``jobs`` at a time.
+(``python -m vaereg run``), ``jobs`` at a time, each with its share of the cores.
 
 A run is reused when a version folder holds the same resolved recipe (trainer included)
 and a ``metrics.json``; one with ``last.pt`` but no metrics (an interrupted compare) is
@@ -23,6 +23,7 @@ from vaereg.core.recipe import load_recipe
 from vaereg.core.resume import LAST
 from vaereg.core.run_dir import METRICS_FILE, RECIPE_FILE
 from vaereg.core.trainer_class import trainer_class, with_trainer
+from vaereg.experiments.parallel_processes import child_environment
 
 
 class RunsFailed(VaeregError):
@@ -113,7 +114,8 @@ def train_missing(planned: Sequence[PlannedRun], jobs: int, echo) -> dict[Planne
         run, command = item
         run.parent.mkdir(parents=True, exist_ok=True)
         with open(run.log, "ab") as log:
-            code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
+            code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT,
+                                  env=child_environment(jobs)).returncode
         echo(f"  {run.label} seed {run.seed}: {'done' if code == 0 else f'exit code {code}'}")
         return code
 

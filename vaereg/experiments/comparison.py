@@ -27,9 +27,11 @@ def compare(recipes: Sequence[str | Path], *, seeds: int = 3, overrides: Sequenc
     ``metrics`` on the test split for the final and the best-validation weights
     (``iwae`` with ``iw_samples`` samples; on the first ``test_images`` images), and
     write ``compare.md``, ``compare.json`` and ``compare.png`` in ``out``. Returns the
-    summary (``compare.json``'s content). Finished runs and evaluations are reused."""
+    summary (``compare.json``'s content). Finished runs and evaluations are reused; ``jobs``
+    runs train, then evaluate, in parallel."""
     from vaereg.experiments.compare_report import summarize, write_reports
-    from vaereg.experiments.compare_runs import plan_runs, train_missing
+    from vaereg.experiments.compare_runs import RunsFailed, plan_runs, train_missing
+    from vaereg.experiments.evaluate_runs import evaluate_missing
     from vaereg.experiments.run_figures import EvalSettings, run_figures
 
     if seeds < 1 or jobs < 1:
@@ -39,6 +41,11 @@ def compare(recipes: Sequence[str | Path], *, seeds: int = 3, overrides: Sequenc
     out = Path(out)
     planned = plan_runs([str(recipe) for recipe in recipes], seeds, tuple(overrides), out)
     folders = train_missing(planned, jobs, echo)
+    failed = evaluate_missing([(f"{run.label} seed {run.seed}", folders[run], run.log)
+                               for run in planned], names, settings, jobs, echo)
+    if failed:
+        raise RunsFailed("these evaluations failed (the figures of the others are kept; the "
+                         "same command retries only these): " + ", ".join(failed))
     labels = list(dict.fromkeys(run.label for run in planned))
     figures = {label: [run_figures(folders[run], names, settings) for run in planned
                        if run.label == label] for label in labels}

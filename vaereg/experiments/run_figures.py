@@ -62,21 +62,41 @@ def evaluate_checkpoint(folder: Path, checkpoint: str, name: str,
     return evaluate_run(loaded, metrics=[name], iw_samples=iw_samples).summary
 
 
+def read_cache(folder: Path) -> dict:
+    cache_path = folder / CACHE_FILE
+    return json.loads(cache_path.read_text()) if cache_path.is_file() else {}
+
+
+def missing_evaluations(folder: Path, metric_names: Sequence[str],
+                        settings: EvalSettings) -> list[tuple[str, str]]:
+    """(checkpoint, metric) pairs of ``folder`` not in its cache yet."""
+    cache = read_cache(folder)
+    return [(checkpoint, name) for checkpoint, _ in CHECKPOINTS for name in metric_names
+            if settings.cache_key(checkpoint, name) not in cache]
+
+
+def fill_cache(folder: Path, metric_names: Sequence[str], settings: EvalSettings) -> dict:
+    """Evaluate what the cache of ``folder`` lacks, writing it after each figure (a
+    Ctrl-C loses at most the one being computed); returns the cache."""
+    cache = read_cache(folder)
+    for checkpoint, name in missing_evaluations(folder, metric_names, settings):
+        cache[settings.cache_key(checkpoint, name)] = evaluate_checkpoint(folder, checkpoint,
+                                                                          name, settings)
+        write_atomic(folder / CACHE_FILE, json.dumps(cache, indent=2, sort_keys=True) + "\n")
+    return cache
+
+
 def run_figures(folder: Path, metric_names: Sequence[str],
                 settings: EvalSettings = EvalSettings()) -> dict[str, float]:
     """name -> figure for the run in ``folder`` (metrics a model does not report, e.g.
-    neg_elbo of a WAE, are absent)."""
+    neg_elbo of a WAE, are absent), evaluating what is not cached yet."""
     final = json.loads((folder / METRICS_FILE).read_text())
     figures = {name: float(final[name]) for name in HEADLINE if name in final}
     if not metric_names:
         return figures
-    cache_path = folder / CACHE_FILE
-    cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
+    cache = fill_cache(folder, metric_names, settings)
     for checkpoint, prefix in CHECKPOINTS:
         for name in metric_names:
-            key = settings.cache_key(checkpoint, name)
-            if key not in cache:
-                cache[key] = evaluate_checkpoint(folder, checkpoint, name, settings)
-                write_atomic(cache_path, json.dumps(cache, indent=2, sort_keys=True) + "\n")
-            figures.update({prefix + figure: value for figure, value in cache[key].items()})
+            figures.update({prefix + figure: value
+                            for figure, value in cache[settings.cache_key(checkpoint, name)].items()})
     return figures

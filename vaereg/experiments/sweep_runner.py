@@ -1,7 +1,7 @@
 """``vaereg.sweep``, the library function behind ``vaereg sweep``: parse and check
 everything before the first trial, open (or resume) the study, run trials here or in
 ``workers`` processes (each ``python -m vaereg sweep ... --worker`` on the same
-storage), then write the reports."""
+storage, with its share of the cores), then write the reports."""
 from __future__ import annotations
 
 import contextlib
@@ -14,6 +14,7 @@ import attrs
 
 from vaereg.core.errors import RunInterrupted, VaeregError
 from vaereg.core.recipe import load_recipe
+from vaereg.experiments.parallel_processes import child_environment
 from vaereg.experiments.param_specs import Param, parse_params
 from vaereg.experiments.sweep_study import SweepSetup, counted, open_study, requeue_interrupted, work
 
@@ -85,7 +86,8 @@ def sweep(recipe: str | Path, params: Sequence[str], *, trials: int | None = Non
     with _kept_on_interrupt(study):
         if workers > 1:
             command = worker_command(setup, total, storage)
-            processes = [subprocess.Popen(command) for _ in range(workers)]
+            processes = [subprocess.Popen(command, env=child_environment(workers))
+                         for _ in range(workers)]
             codes = [process.wait() for process in processes]
             if any(codes):
                 raise VaeregError(f"sweep workers ended with exit codes {codes}")

@@ -12,10 +12,37 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 
+#: pixels whose softplus terms share one logarithm (each factor is in (1, 2], so the
+#: product stays below 2**64, far inside float32's range)
+SOFTPLUS_GROUP = 64
+
+
+def bernoulli_nll_without_grad(logits: Tensor, target: Tensor) -> Tensor:
+    """Per-image sum of binary cross-entropy with logits, one logarithm per 64 pixels.
+
+    BCE(l, x) = max(l, 0) - x l + log(1 + exp(-|l|)), and a sum of logarithms is the
+    logarithm of a product. Evaluation (IWAE with K = 1000 decodes ten million images for
+    Fashion-MNIST's test split) otherwise spends as long in the per-pixel logarithm as in
+    the decoder. The result agrees with PyTorch's to about 1e-4 nats per image; it is not
+    differentiable in place, so training keeps PyTorch's.
+    """
+    logits = logits.flatten(1).to(torch.promote_types(logits.dtype, torch.float32))
+    target = target.flatten(1).to(logits.dtype)
+    factors = torch.exp(-logits.abs()).add_(1)
+    rows, pixels = factors.shape
+    whole = pixels - pixels % SOFTPLUS_GROUP
+    softplus = factors[:, :whole].reshape(rows, -1, SOFTPLUS_GROUP).prod(2).log_().sum(1)
+    if whole < pixels:
+        softplus += factors[:, whole:].prod(1).log_()
+    return torch.addcmul(logits.clamp_min(0), target, logits, value=-1).sum(1) + softplus
+
+
 class Bernoulli(nn.Module):
     """Bernoulli pixels parameterized by logits (exact for binarized data)."""
 
     def nll(self, output: Tensor, target: Tensor) -> Tensor:
+        if not torch.is_grad_enabled():
+            return bernoulli_nll_without_grad(output, target)
         per_pixel = F.binary_cross_entropy_with_logits(output, target, reduction="none")
         return per_pixel.flatten(1).sum(1)
 

@@ -1,0 +1,74 @@
+"""The evaluations behind ``vaereg compare --metrics``: with ``--jobs K`` above 1, each
+run's missing figures are computed in a subprocess of their own (``python -m
+vaereg.experiments.evaluate_runs``), K at a time, each with its share of the CPU threads
+— one IWAE with K = 1000 on 10,000 test images keeps a core busy for minutes, and a
+compare evaluates two checkpoints of every run. Each subprocess writes only its run's
+cache, so the runs never race; a Ctrl-C keeps every figure already written."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Sequence
+
+from vaereg.experiments.parallel_processes import child_environment
+from vaereg.experiments.run_figures import EvalSettings, fill_cache, missing_evaluations
+
+
+def command_for(folder: Path, names: Sequence[str], settings: EvalSettings) -> list[str]:
+    command = [sys.executable, "-m", "vaereg.experiments.evaluate_runs", str(folder), *names]
+    for name in ("iw_samples", "test_images"):
+        if getattr(settings, name) is not None:
+            command += [f"--{name.replace('_', '-')}", str(getattr(settings, name))]
+    return command
+
+
+def evaluate_missing(runs: Sequence[tuple[str, Path, Path]], names: Sequence[str],
+                     settings: EvalSettings, jobs: int, echo) -> list[str]:
+    """Fill the cache of each (description, run folder, log file) in ``runs``; returns
+    the descriptions whose evaluation failed (the log says why). With one job, in this
+    process."""
+    todo = [run for run in runs if missing_evaluations(run[1], names, settings)]
+    if not todo:
+        return []
+    echo(f"evaluating {len(todo)} of {len(runs)} runs"
+         + (f", {jobs} at a time" if jobs > 1 else ""))
+    if jobs == 1:
+        for description, folder, _ in todo:
+            fill_cache(folder, names, settings)
+            echo(f"  {description}: evaluated")
+        return []
+
+    def evaluate(run) -> int:
+        description, folder, log_path = run
+        with open(log_path, "ab") as log:
+            code = subprocess.run(command_for(folder, names, settings), stdout=log,
+                                  stderr=subprocess.STDOUT, env=child_environment(jobs)).returncode
+        echo(f"  {description}: {'evaluated' if code == 0 else f'evaluation exit code {code}'}")
+        return code
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        codes = list(pool.map(evaluate, todo))
+    return [f"{description} (log: {log})" for (description, _, log), code in zip(todo, codes)
+            if code != 0]
+
+
+def main(argv: Sequence[str]) -> None:
+    """``FOLDER METRIC... [--iw-samples K] [--test-images N]``: one run's missing figures."""
+    import argparse
+
+    from vaereg.core.run_main import clean_exit
+
+    parser = argparse.ArgumentParser(prog="python -m vaereg.experiments.evaluate_runs")
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("names", nargs="+")
+    parser.add_argument("--iw-samples", type=int)
+    parser.add_argument("--test-images", type=int)
+    args = parser.parse_args(argv)
+    with clean_exit():
+        fill_cache(args.folder, args.names, EvalSettings(args.iw_samples, args.test_images))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
