@@ -142,3 +142,35 @@ def test_parallel_subprocesses_share_the_cores_unless_the_user_chose(monkeypatch
     assert "OMP_NUM_THREADS" not in child_environment(1)
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert child_environment(4)["OMP_NUM_THREADS"] == "3"
+
+
+def test_a_best_checkpoint_with_the_final_weights_reuses_the_final_figures(tmp_path, monkeypatch):
+    """Evaluation is seeded, so a best.pt holding last.pt's weights has last.pt's figures:
+    taken from the cache, not computed again; a best.pt that differs is evaluated."""
+    import shutil
+
+    import torch
+
+    from vaereg.experiments import run_figures as figures_module
+    from vaereg.experiments.run_figures import EvalSettings, fill_cache
+    from vaereg.testing import make_trainer
+
+    trainer = make_trainer(tiny_recipe(data={"test_size": 40}), tmp_path)
+    trainer.fit()
+    checkpoints = trainer.run_dir / "checkpoints"
+    evaluated = []
+    real = figures_module.evaluate_checkpoint
+    monkeypatch.setattr(figures_module, "evaluate_checkpoint",
+                        lambda folder, checkpoint, *rest: evaluated.append(checkpoint)
+                        or real(folder, checkpoint, *rest))
+    shutil.copyfile(checkpoints / "last.pt", checkpoints / "best.pt")
+    cache = fill_cache(trainer.run_dir, ["iwae"], EvalSettings(3, 10))
+    assert evaluated == ["last"] and cache["best:iwae:k=3:first=10"] == cache["last:iwae:k=3:first=10"]
+
+    state = torch.load(checkpoints / "best.pt", weights_only=True)
+    first = next(key for key, value in state["model"].items() if value.is_floating_point())
+    state["model"][first] += 0.5
+    torch.save(state, checkpoints / "best.pt")
+    cache = fill_cache(trainer.run_dir, ["iwae"], EvalSettings(3, 20))
+    assert evaluated == ["last", "last", "best"]
+    assert cache["best:iwae:k=3:first=20"] != cache["last:iwae:k=3:first=20"]
