@@ -14,8 +14,8 @@ with intervals that do not overlap.
 
 Built on ``vaereg.compare`` and ``vaereg.sweep``: the same command again reuses finished
 runs, evaluations and trials, so it resumes after Ctrl-C. The knobs shrink the protocol
-(the full one, IWAE K = 1000 on 10,000 images for 18 runs x 2 checkpoints, takes hours on
-a CPU):
+(the full one, IWAE K = 1000 on 10,000 images for 18 runs x 2 checkpoints, took about 2
+hours on 2 cores with ``--jobs 2``, most of it in the evaluations):
 
     python benchmarks/small_data.py [--steps 3000] [--seeds 3] [--trials 20]
         [--prune-after 5] [--iw-samples 1000] [--test-images 10000] [--jobs 2] [--out DIR]
