@@ -10,9 +10,7 @@ command after Ctrl-C, or with one more recipe, trains only what is missing.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -23,7 +21,7 @@ from vaereg.core.recipe import load_recipe
 from vaereg.core.resume import LAST
 from vaereg.core.run_dir import METRICS_FILE, RECIPE_FILE
 from vaereg.core.trainer_class import trainer_class, with_trainer
-from vaereg.experiments.parallel_processes import child_environment
+from vaereg.experiments.parallel_processes import run_logged
 
 
 class RunsFailed(VaeregError):
@@ -110,17 +108,10 @@ def train_missing(planned: Sequence[PlannedRun], jobs: int, echo) -> dict[Planne
     echo(f"{len(planned) - len(todo)} of {len(planned)} runs already done; training {len(todo)}"
          + (f", {jobs} at a time" if todo and jobs > 1 else ""))
 
-    def train(item) -> int:
-        run, command = item
+    for run, _ in todo:
         run.parent.mkdir(parents=True, exist_ok=True)
-        with open(run.log, "ab") as log:
-            code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT,
-                                  env=child_environment(jobs)).returncode
-        echo(f"  {run.label} seed {run.seed}: {'done' if code == 0 else f'exit code {code}'}")
-        return code
-
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        codes = list(pool.map(train, todo))
+    codes = run_logged([(f"{run.label} seed {run.seed}", command, run.log) for run, command in todo],
+                       jobs, echo, done="done", failed="exit code")
     failed = [run for (run, _), code in zip(todo, codes) if code != 0]
     if failed:
         raise RunsFailed("these runs failed (the others are kept; the same command retries "

@@ -6,13 +6,11 @@ compare evaluates two checkpoints of every run. Each subprocess writes only its 
 cache, so the runs never race; a Ctrl-C keeps every figure already written."""
 from __future__ import annotations
 
-import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
-from vaereg.experiments.parallel_processes import child_environment
+from vaereg.experiments.parallel_processes import run_logged
 from vaereg.experiments.run_figures import EvalSettings, fill_cache, missing_evaluations
 
 
@@ -40,19 +38,11 @@ def evaluate_missing(runs: Sequence[tuple[str, Path, Path]], names: Sequence[str
             echo(f"  {description}: evaluated")
         return []
 
-    def evaluate(run) -> int:
-        description, folder, log_path = run
-        with open(log_path, "ab") as log:
-            code = subprocess.run(command_for(folder, names, settings), stdout=log,
-                                  stderr=subprocess.STDOUT, env=child_environment(jobs)).returncode
-        echo(f"  {description}: {'evaluated' if code == 0 else f'evaluation exit code {code}'}")
-        return code
-
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        codes = list(pool.map(evaluate, todo))
+    codes = run_logged([(description, command_for(folder, names, settings), log)
+                        for description, folder, log in todo],
+                       jobs, echo, done="evaluated", failed="evaluation exit code")
     return [f"{description} (log: {log})" for (description, _, log), code in zip(todo, codes)
             if code != 0]
-
 
 def main(argv: Sequence[str]) -> None:
     """``FOLDER METRIC... [--iw-samples K] [--test-images N]``: one run's missing figures."""

@@ -68,10 +68,10 @@ def read_cache(folder: Path) -> dict:
     return json.loads(cache_path.read_text()) if cache_path.is_file() else {}
 
 
-def missing_evaluations(folder: Path, metric_names: Sequence[str],
-                        settings: EvalSettings) -> list[tuple[str, str]]:
-    """(checkpoint, metric) pairs of ``folder`` not in its cache yet."""
-    cache = read_cache(folder)
+def missing_evaluations(folder: Path, metric_names: Sequence[str], settings: EvalSettings,
+                        cache: dict | None = None) -> list[tuple[str, str]]:
+    """(checkpoint, metric) pairs not in ``cache`` (default: ``folder``'s cache file)."""
+    cache = read_cache(folder) if cache is None else cache
     return [(checkpoint, name) for checkpoint, _ in CHECKPOINTS for name in metric_names
             if settings.cache_key(checkpoint, name) not in cache]
 
@@ -96,7 +96,7 @@ def fill_cache(folder: Path, metric_names: Sequence[str], settings: EvalSettings
     (an IWAE with K = 1000 on 10,000 images is minutes of CPU)."""
     cache = read_cache(folder)
     twins = functools.cache(lambda: same_weights(folder))
-    for checkpoint, name in missing_evaluations(folder, metric_names, settings):
+    for checkpoint, name in missing_evaluations(folder, metric_names, settings, cache):
         final = cache.get(settings.cache_key("last", name))
         if checkpoint == "best" and final is not None and twins():
             figures = final
