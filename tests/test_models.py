@@ -102,3 +102,26 @@ def test_conformance(tmp_path, name):
     metrics = check_conformance(tiny_recipe(model=table), tmp_path)
     assert math.isfinite(metrics["test/loss"])
     assert ("test/neg_elbo" in metrics) == (table["name"] != "wae_mmd")
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+@pytest.mark.parametrize("shape", [(1, 28, 28), (2, 4, 6, 5)])
+def test_likelihood_per_element_values_sum_to_the_per_image_figure(likelihood, shape):
+    """Per-element NLL keeps the data's shape (images and volumes) and each element is that
+    pixel's own -log p(x_i|z): the anomaly maps' seam."""
+    from vaereg.models.likelihoods import LIKELIHOODS
+
+    torch.manual_seed(1)
+    lik = LIKELIHOODS[likelihood]()
+    out, x = torch.randn(3, *shape), torch.rand(3, *shape)
+    elements = lik.nll_per_element(out, x)
+    assert elements.shape == (3, *shape)
+    mean = torch.sigmoid(out)
+    if likelihood == "bernoulli":
+        expected = -(x * mean.log() + (1 - x) * (1 - mean).log())
+    else:
+        expected = -Normal(mean, 1.0).log_prob(x)
+    torch.testing.assert_close(elements, expected, rtol=1e-4, atol=1e-5)
+    with torch.no_grad():
+        torch.testing.assert_close(lik.nll(out, x), elements.flatten(1).sum(1),
+                                   rtol=1e-5, atol=1e-3)

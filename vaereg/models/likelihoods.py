@@ -1,4 +1,7 @@
-"""Reconstruction likelihoods: negative log-likelihood per image, in nats.
+"""Reconstruction likelihoods: negative log-likelihood per element and per image, in nats.
+
+``nll_per_element`` returns the ``[batch, *shape]`` tensor (one value per pixel or voxel
+and channel): the seam anomaly maps stand on. ``nll`` is its per-image sum.
 
 Both expect targets in [0, 1], the range the image datasets produce, and turn decoder
 outputs into a mean in the same range (sigmoid), so input range and output layer agree.
@@ -40,11 +43,15 @@ def bernoulli_nll_without_grad(logits: Tensor, target: Tensor) -> Tensor:
 class Bernoulli(nn.Module):
     """Bernoulli pixels parameterized by logits (exact for binarized data)."""
 
+    def nll_per_element(self, output: Tensor, target: Tensor) -> Tensor:
+        """-log p(x_i|z) for each element, shape ``[batch, *shape]``."""
+        return F.binary_cross_entropy_with_logits(output, target, reduction="none")
+
     def nll(self, output: Tensor, target: Tensor) -> Tensor:
+        """Per-image sum of ``nll_per_element`` (without grad: the faster equal sum)."""
         if not torch.is_grad_enabled():
             return bernoulli_nll_without_grad(output, target)
-        per_pixel = F.binary_cross_entropy_with_logits(output, target, reduction="none")
-        return per_pixel.flatten(1).sum(1)
+        return self.nll_per_element(output, target).flatten(1).sum(1)
 
     def mean(self, output: Tensor) -> Tensor:
         return torch.sigmoid(output)
@@ -57,11 +64,15 @@ class Gaussian(nn.Module):
         super().__init__()
         self.log_scale = nn.Parameter(torch.zeros(()))
 
-    def nll(self, output: Tensor, target: Tensor) -> Tensor:
+    def nll_per_element(self, output: Tensor, target: Tensor) -> Tensor:
+        """-log p(x_i|z) for each element, shape ``[batch, *shape]``."""
         mean = torch.sigmoid(output)
         z = (target - mean) * torch.exp(-self.log_scale)
-        per_pixel = 0.5 * z.pow(2) + self.log_scale + 0.5 * math.log(2 * math.pi)
-        return per_pixel.flatten(1).sum(1)
+        return 0.5 * z.pow(2) + self.log_scale + 0.5 * math.log(2 * math.pi)
+
+    def nll(self, output: Tensor, target: Tensor) -> Tensor:
+        """Per-image sum of ``nll_per_element``."""
+        return self.nll_per_element(output, target).flatten(1).sum(1)
 
     def mean(self, output: Tensor) -> Tensor:
         return torch.sigmoid(output)
