@@ -30,8 +30,7 @@ from vaereg.core.errors import NonFiniteError, RunInterrupted, VaeregError, firs
 from vaereg.core.extra_plugins import recorded, resume_extras
 from vaereg.core.hook_relay import HookRelay
 from vaereg.core.lr_schedule import LRSchedule
-from vaereg.core.nonfinite import (describe_nonfinite, loss_is_finite, nonfinite_weights,
-                                   step_is_finite, tensors_are_finite)
+from vaereg.core.nonfinite import describe_nonfinite, nonfinite_weights, tensors_are_finite
 from vaereg.core.objective import Objective, batch_scalars, default_monitor
 from vaereg.core.optimizers import build_optimizer
 from vaereg.core.plugin_manager import (call_each, call_one, make_plugin_manager,
@@ -45,6 +44,7 @@ from vaereg.core.run_dir import new_run_dir, write_data_source, write_metrics, w
 from vaereg.core.seeding import rng_state, seed_everything, set_rng_state
 from vaereg.core.shard import check_last_batch, shard_of
 from vaereg.core.split_preparation import prepare_splits
+from vaereg.core.step_guard import StepGuard, Verdict, stop_error
 from vaereg.core.stop_signals import StopRequests
 from vaereg.core.trainer_class import with_trainer
 
@@ -89,6 +89,7 @@ class Trainer:
         self.device = self.job.device(device)
         check_global_batch(recipe.data.loader.batch_size, self.job)
         self.precision = Precision(recipe.run.precision, self.device)
+        self.guard = StepGuard(recipe.run.on_nonfinite, self.precision, self.job)
         self.plugin_manager = make_plugin_manager(
             recipe, extra_plugins, trace_hooks, builtins=builtin_plugins(recipe))
         self.hook = HookRelay(self.plugin_manager, always_call=trace_hooks is not None)
@@ -146,11 +147,10 @@ class Trainer:
     def backward(self, loss: Tensor) -> None:
         self.precision.scale(loss).backward()
 
-    def optimizer_step(self) -> bool:
-        """The update; False when the fp16 gradient scaler skipped it (an overflow)."""
-        stepped = self.precision.step(self.optimizer)
+    def optimizer_step(self) -> None:
+        """The update (called only for a step the step guard took)."""
+        self.precision.step(self.optimizer)
         self.optimizer.zero_grad(set_to_none=True)
-        return stepped
 
     def forward_model(self, x: Tensor, y: Tensor | None = None) -> Any:
         """The training forward pass: ``model`` under DistributedDataParallel in a torchrun
@@ -176,11 +176,11 @@ class Trainer:
 
     # ----- the loop ----------------------------------------------------------------------
     def _train_batch(self, batch: Batch, batch_idx: int) -> dict[str, Tensor] | None:
-        """One step; returns its detached scalars (None for a skipped step).
+        """One step; returns its detached scalars (None for an update not taken).
 
-        The finiteness check comes right after the loss ("stop") or after
-        ``on_after_backward`` ("skip"), before the schedule and any hook that changes
-        weights, so a skipped step leaves weights and optimizer state exactly as they were.
+        The step guard decides after ``on_after_backward``, before the schedule and any
+        hook that writes weights, so an update not taken leaves weights and optimizer
+        state exactly as they were.
         """
         hook = self.hook
         hook.on_batch_start(trainer=self, batch=batch, batch_idx=batch_idx)
@@ -193,28 +193,19 @@ class Trainer:
                 for name, value in penalties.items():
                     objective.add_penalty(name, value)
             loss = objective.loss().float()
-        skip_policy = self.recipe.run.on_nonfinite == "skip"
-        overflow = self.precision.scaler_owns_overflow  # then the scaler checks, and skips
-        # every process decides alike (all_true), else some would wait in backward for ever
-        if not skip_policy and not overflow and not self.job.all_true(loss_is_finite(loss)):
-            return self._nonfinite_step(objective, loss, batch_idx)
         hook.on_before_backward(trainer=self, loss=loss)
         # a process's share of an uneven global batch; one process: the loss itself
         self.backward(loss if batch.shard_weight == 1.0 else loss * batch.shard_weight)
         self.precision.unscale(self.optimizer)  # before any hook reads a gradient
         hook.on_after_backward(trainer=self)
-        if skip_policy and not overflow and \
-                not self.job.all_true(step_is_finite(loss, self._parameters())):
-            return self._nonfinite_step(objective, loss, batch_idx)
+        verdict = self.guard.decide(loss, self._parameters(), self.optimizer)
+        if verdict is not Verdict.TAKE:
+            return self._refuse_step(verdict, objective, loss, batch_idx)
         if self.lr_schedule.active:
             self.lr_schedule.apply(self.step, self.epoch)
             self.log("lr", self.optimizer.param_groups[0]["lr"])
         hook.on_before_optimizer_step(trainer=self, optimizer=self.optimizer)
-        if self.optimizer_step() is False:  # the fp16 scaler skipped an overflow
-            if not overflow:  # at a scale <= 1 the gradient itself is non-finite
-                return self._nonfinite_step(objective, loss, batch_idx)
-            self.log("scaler/skipped_steps", self.precision.skipped_steps)
-            return None
+        self.optimizer_step()
         self.step += 1
         hook.on_batch_end(trainer=self, batch=batch, objective=objective, batch_idx=batch_idx)
         return batch_scalars(objective, loss)
@@ -222,27 +213,24 @@ class Trainer:
     def _parameters(self) -> list[Tensor]:
         return [p for group in self.optimizer.param_groups for p in group["params"]]
 
-    def _nonfinite_step(self, objective: Objective, loss: Tensor, batch_idx: int) -> None:
-        """Stop the run (checkpoints untouched) or skip the step, as the recipe says."""
-        terms = {**objective.terms, **{f"penalty/{k}": v for k, v in objective.penalties.items()},
-                 "loss": loss}
-        what = describe_nonfinite(terms, self.model)
-        where = (f"step {self.step + 1} (epoch {self.epoch + 1}/{self.recipe.run.epochs}, "
-                 f"batch {batch_idx + 1})")
-        if self.recipe.run.on_nonfinite == "stop":
-            folder = self.run_dir / "checkpoints"
-            advice = (f"the checkpoints written before (last.pt, best.pt in {folder}) are "
-                      f"kept. Lower the learning rate, or go on skipping such steps: "
-                      f"{resume_command(self.run_dir)} --set run.on_nonfinite=skip"
-                      if (folder / "last.pt").is_file() else
-                      "no checkpoint had been written yet. Lower the learning rate, or set "
-                      "run.on_nonfinite = \"skip\"")
-            raise NonFiniteError(f"non-finite value at {where}: {what}. The run stopped; "
-                                 f"{advice}")
+    def _refuse_step(self, verdict: Verdict, objective: Objective, loss: Tensor,
+                     batch_idx: int) -> None:
+        """An update not taken: the scaler's overflow, or a non-finite step that stops the
+        run (checkpoints untouched) or is skipped, as the recipe says."""
+        if verdict is not Verdict.OVERFLOW:
+            terms = {**objective.terms, "loss": loss,
+                     **{f"penalty/{k}": v for k, v in objective.penalties.items()}}
+            what = describe_nonfinite(terms, self.model)  # (reads the gradients)
+            where = (f"step {self.step + 1} (epoch {self.epoch + 1}/{self.recipe.run.epochs}, "
+                     f"batch {batch_idx + 1})")
+            if verdict is Verdict.STOP:
+                raise stop_error(where, what, self.run_dir)
+            self.skipped_steps += 1
+            warnings.warn(f"skipped {where}: non-finite {what}", RuntimeWarning, stacklevel=2)
         self.optimizer.zero_grad(set_to_none=True)
-        self.precision.discard()
-        self.skipped_steps += 1
-        warnings.warn(f"skipped {where}: non-finite {what}", RuntimeWarning, stacklevel=2)
+        self.precision.skip(overflow=verdict is Verdict.OVERFLOW)
+        if verdict is Verdict.OVERFLOW:
+            self.log("scaler/skipped_steps", self.precision.skipped_steps)
 
     def _train_epoch(self, progress: Progress) -> dict[str, float]:
         """Train the rest of the epoch that ``self._progress`` describes."""
