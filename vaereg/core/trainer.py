@@ -26,6 +26,7 @@ from vaereg.core.builtin import builtin_plugins
 from vaereg.core.checkpoint import load_checkpoint, save_checkpoint
 from vaereg.core.distributed import SilentLog, check_global_batch, job_from_environment
 from vaereg.core.epoch_progress import EpochProgress
+from vaereg.core.eval_mode import eval_mode
 from vaereg.core.errors import NonFiniteError, RunInterrupted, VaeregError, first_line
 from vaereg.core.extra_plugins import recorded, resume_extras
 from vaereg.core.hook_relay import HookRelay
@@ -277,18 +278,16 @@ class Trainer:
     def evaluate(self, split: Any, prefix: str) -> dict[str, float]:
         """Average terms over a split (``<prefix>/loss`` at the model's own weights), model
         in eval mode (restored afterwards)."""
-        was_training = self.model.training
-        self.model.eval()
         sums: dict[str, Tensor] = {}
         count = 0
-        for batch in split.batches(self.recipe.data.loader.batch_size):
-            with self.precision.autocast():
-                objective = self.validation_step(batch)
-                scalars = batch_scalars(objective, objective.loss())
-            for name, value in scalars.items():
-                sums[name] = sums.get(name, 0.0) + value.float() * len(batch)
-            count += len(batch)
-        self.model.train(was_training)
+        with eval_mode(self.model):
+            for batch in split.batches(self.recipe.data.loader.batch_size):
+                with self.precision.autocast():
+                    objective = self.validation_step(batch)
+                    scalars = batch_scalars(objective, objective.loss())
+                for name, value in scalars.items():
+                    sums[name] = sums.get(name, 0.0) + value.float() * len(batch)
+                count += len(batch)
         return {f"{prefix}/{name}": float(value) / count for name, value in sums.items()}
 
     def evaluate_splits(self) -> dict[str, float]:
@@ -304,12 +303,9 @@ class Trainer:
     def validate(self) -> dict[str, float]:
         """A validation pass; ``on_validation_start`` sees the model in eval mode and
         gradients off."""
-        was_training = self.model.training
-        self.model.eval()
-        with torch.no_grad():
+        with eval_mode(self.model), torch.no_grad():
             self.hook.on_validation_start(trainer=self)
             metrics = self._evaluate_shards(self.splits.val, "val")
-        self.model.train(was_training)
         self.hook.on_validation_end(trainer=self, metrics=metrics)
         if self.monitor not in metrics:
             raise VaeregError(f"run.monitor = {self.monitor!r} is not a validation metric of "

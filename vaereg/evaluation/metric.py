@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from vaereg.core.errors import RecipeError, VaeregError
+from vaereg.core.eval_mode import eval_mode
 from vaereg.core.options import build
 from vaereg.core.registry import METRICS
 from vaereg.core.batch import Batch
@@ -149,9 +150,7 @@ def evaluate(model: Any, split: Any, metrics: Sequence[Any], *, train: Any = Non
     binarization = binarization_of(split, batch_size)
     summary: dict[str, float] = {}
     per_example: dict[str, Tensor] = {}
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         for metric in metrics:
             metric = make_metric(metric) if isinstance(metric, str) else metric
             generator = torch.Generator(device=device).manual_seed(seed)
@@ -165,8 +164,6 @@ def evaluate(model: Any, split: Any, metrics: Sequence[Any], *, train: Any = Non
                 summary[_unique(f"{prefix}/{name}" if prefix else name, summary, metric)] = value
             for name, values in result.per_example.items():
                 per_example[_unique(name, per_example, metric)] = values
-    finally:
-        model.train(was_training)
     return MetricResult(summary, per_example, model.likelihood_name, binarization)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from vaereg.core.eval_mode import eval_mode
 from vaereg.core.hookspecs import hookimpl
 from vaereg.core.run_cadence import Cadence, LoggingOptions
 
@@ -32,13 +33,13 @@ class EpochPictures:
 
     @torch.no_grad()
     def images(self, trainer: Any, epoch: int) -> None:
-        model = trainer.model
-        was_training = model.training
-        model.eval()
         first = next(iter(trainer.splits.val.batches(self.options.num_images)))
         x, y = first.x, first.y
         log = trainer.tensorboard
-        log.images("images/reconstructions", torch.cat([x, model.reconstruct(x, y)]), epoch)
-        generator = torch.Generator(device=trainer.device).manual_seed(trainer.recipe.run.seed)
-        log.images("images/samples", model.sample(len(x), y=y, generator=generator), epoch)
-        model.train(was_training)
+        with eval_mode(trainer.model) as model:
+            log.images("images/reconstructions", torch.cat([x, model.reconstruct(x, y)]),
+                       epoch)
+            generator = torch.Generator(device=trainer.device).manual_seed(
+                trainer.recipe.run.seed)
+            log.images("images/samples", model.sample(len(x), y=y, generator=generator),
+                       epoch)
