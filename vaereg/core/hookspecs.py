@@ -252,14 +252,30 @@ def on_test_end(trainer: Any, metrics: dict[str, float]) -> None:
 
 
 @hookspec
+def on_before_save_checkpoint(trainer: Any, path: Any) -> None:
+    """A checkpoint is about to be written to ``path`` (a ``pathlib.Path``): write the files
+    it refers to now (the built-in best.pt keeper writes best.pt here), so that a crash
+    never leaves a checkpoint naming a file not yet written.
+
+    When: before each checkpoint write, in the process that writes it (rank 0 of a job),
+    before ``on_save_checkpoint`` collects the states; see there for when that is.
+
+    Returns: nothing.
+    """
+
+
+@hookspec
 def on_save_checkpoint(trainer: Any) -> dict | None:
     """Return this plugin's state to store in a checkpoint (counters, schedules, RNGs).
 
-    When: every time a checkpoint is written: after each epoch, and mid-epoch (after a
-    batch's ``on_batch_end``) when SIGINT/SIGTERM stops the run. The core calls each plugin's
-    implementation on its own and stores the result under the plugin's recipe name, so
-    two instances of one plugin keep separate states. The state must be made of tensors,
-    numbers, strings, lists and dicts (checkpoints are loaded with ``weights_only``).
+    When: every time the trainer's state is taken (``Trainer.state_dict()``): for each
+    ``checkpoints/last.pt`` write, at ``[checkpoint]``'s cadence (``every_n_epochs``, at
+    most every ``min_seconds``) and after the last epoch, and mid-epoch (after a batch's
+    ``on_batch_end``) when SIGINT/SIGTERM stops the run. It must not write files (that is
+    ``on_before_save_checkpoint``'s moment). The core calls each plugin's implementation on
+    its own and stores the result under the plugin's recipe name, so two instances of one
+    plugin keep separate states. The state must be made of tensors, numbers, strings,
+    lists and dicts (checkpoints are loaded with ``weights_only``).
 
     Returns: the state dict, or None for nothing to store.
     """

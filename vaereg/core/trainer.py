@@ -334,7 +334,8 @@ class Trainer:
 
     # ----- checkpoints -------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Everything an exact resume needs, between epochs or in the middle of one.
+        """Everything an exact resume needs, between epochs or in the middle of one (it
+        writes no file: ``save`` does).
 
         ``data_generator`` is the state at the start of epoch ``epoch`` (it draws that
         epoch's batch order); ``epoch_progress`` says how far the epoch got (None between
@@ -413,6 +414,7 @@ class Trainer:
             return path
         if self._tensorboard is not None:
             self._tensorboard.flush()
+        self.hook.on_before_save_checkpoint(trainer=self, path=path)
         state = self.state_dict()
         if ranks is not None:
             state["ranks"] = ranks
