@@ -1,7 +1,7 @@
 """TensorBoard pictures of the model: reconstruction and sample grids, weight histograms.
 
 Configured by ``[logging]``; done at its cadence (``vaereg.core.run_cadence``) and after
-the last epoch. Works for datasets without labels (``y`` is None) and for conditional
+the last epoch, also when a plugin (early stopping) ends the run before ``run.epochs``. Works for datasets without labels (``y`` is None) and for conditional
 models (samples take the labels of the images shown).
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ class EpochPictures:
     @hookimpl
     def on_train_epoch_end(self, trainer: Any, epoch: int) -> None:
         done = epoch + 1
-        if not self.cadence.due(done, last_epoch=done == trainer.recipe.run.epochs):
+        if not self.cadence.due(done, last_epoch=trainer.is_last_epoch):
             return
         if self.options.histograms:
             trainer.tensorboard.histograms(trainer.model, epoch)
