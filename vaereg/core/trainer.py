@@ -24,6 +24,7 @@ from vaereg.core.atomic_file import remove_leftovers
 from vaereg.core.batch import Batch
 from vaereg.core.builtin import builtin_plugins
 from vaereg.core.checkpoint import load_checkpoint, save_checkpoint
+from vaereg.core.checkpoint_state import CheckpointState, rank_state
 from vaereg.core.distributed import SilentLog, check_global_batch, job_from_environment
 from vaereg.core.epoch_progress import EpochProgress
 from vaereg.core.eval_mode import eval_mode
@@ -334,58 +335,47 @@ class Trainer:
 
     # ----- checkpoints -------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Everything an exact resume needs, between epochs or in the middle of one (it
-        writes no file: ``save`` does).
-
-        ``data_generator`` is the state at the start of epoch ``epoch`` (it draws that
-        epoch's batch order); ``epoch_progress`` says how far the epoch got (None between
-        epochs).
-        """
+        """Everything an exact resume needs, between epochs or in the middle of one: a
+        :class:`~vaereg.core.checkpoint_state.CheckpointState` as a dict. It writes no
+        file (``save`` does)."""
         progress = self._progress
-        return {
-            "epoch": self.epoch, "step": self.step, "should_stop": self.should_stop,
-            "history": self.history, "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(), "rng": rng_state(),
-            "data_generator": progress.generator_state if progress
+        return CheckpointState(
+            recipe=self.recipe.to_table(), epoch=self.epoch, step=self.step,
+            should_stop=self.should_stop, history=self.history,
+            model=self.model.state_dict(), optimizer=self.optimizer.state_dict(),
+            rng=rng_state(), data_generator=progress.generator_state if progress
             else self.data_generator.get_state(),
-            "epoch_progress": progress.state_dict() if progress else None,
-            "skipped_steps": self.skipped_steps, "precision": self.precision.state_dict(),
-            "lr_schedule": self.lr_schedule.state_dict(),
-            "pending_logs": {name: float(value) for name, value in self._pending_logs.items()},
-            "plugins": call_each(self.plugin_manager, "on_save_checkpoint", trainer=self),
-            "extra_plugins": recorded(self._extra_plugins),
-            "recipe": self.recipe.to_table(),
-        }
+            lr_schedule=self.lr_schedule.state_dict(),
+            epoch_progress=progress.state_dict() if progress else None,
+            skipped_steps=self.skipped_steps, precision=self.precision.state_dict(),
+            pending_logs={name: float(value) for name, value in self._pending_logs.items()},
+            plugins=call_each(self.plugin_manager, "on_save_checkpoint", trainer=self),
+            extra_plugins=recorded(self._extra_plugins),
+        ).to_dict()
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        saved = CheckpointState.from_dict(state)
         try:
-            self.model.load_state_dict(state["model"])
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.epoch, self.step = int(state["epoch"]), int(state["step"])
-            self.should_stop = bool(state["should_stop"])
-            self.history = list(state["history"])
-            self.lr_schedule.load_state_dict(state["lr_schedule"])
-            set_rng_state(state["rng"])
-            self.data_generator.set_state(state["data_generator"])
-            progress = state.get("epoch_progress")
-            self._progress = (EpochProgress.from_state(state["data_generator"], progress)
-                              if progress else None)
-            self.skipped_steps = int(state.get("skipped_steps", 0))
-            self._pending_logs = dict(state.get("pending_logs", {}))
-            self.precision.load_state_dict(state.get("precision"))
-            self._load_rank_state(state.get("ranks"))
+            self.model.load_state_dict(saved.model)
+            self.optimizer.load_state_dict(saved.optimizer)
+            self.epoch, self.step = int(saved.epoch), int(saved.step)
+            self.should_stop = bool(saved.should_stop)
+            self.history = list(saved.history)
+            self.lr_schedule.load_state_dict(saved.lr_schedule)
+            set_rng_state(saved.rng)
+            self.data_generator.set_state(saved.data_generator)
+            self._progress = saved.progress()
+            self.skipped_steps = int(saved.skipped_steps)
+            self._pending_logs = dict(saved.pending_logs)
+            self.precision.load_state_dict(saved.precision)
+            self._load_rank_state(saved.ranks)
         except (KeyError, IndexError, AttributeError, RuntimeError, ValueError, TypeError,
                 OverflowError) as error:  # what a damaged or foreign state raises
             raise VaeregError(f"checkpoint does not fit this recipe's model and optimizer: "
                               f"{type(error).__name__}: {first_line(error)}") from None
-        for name, plugin_state in state.get("plugins", {}).items():
+        for name, plugin_state in saved.plugins.items():
             call_one(self.plugin_manager, "on_load_checkpoint", name, trainer=self,
                      state=plugin_state)
-
-    def _rank_state(self) -> dict[str, Any]:
-        """What differs between the processes of a job: random streams, epoch sums."""
-        progress = self._progress
-        return {"rng": rng_state(), "epoch_progress": progress.state_dict() if progress else None}
 
     def _load_rank_state(self, ranks: list[dict[str, Any]] | None) -> None:
         """This process's streams and epoch sums from a job of the same size; else (the
@@ -408,7 +398,7 @@ class Trainer:
                 f"the weights {', '.join(nonfinite_weights(self.model))} became non-finite by "
                 f"step {self.step} (epoch {self.epoch}); {name} was not written, the "
                 f"checkpoints written before are kept")
-        ranks = self.job.gather(self._rank_state())
+        ranks = self.job.gather(rank_state(self._progress))
         path = self.run_dir / "checkpoints" / name
         if not self.job.is_main:
             return path
