@@ -17,6 +17,7 @@ nothing, in every precision. Three sources, one verdict:
 from __future__ import annotations
 
 import enum
+import warnings
 from pathlib import Path
 from typing import Iterable
 
@@ -55,6 +56,15 @@ class StepGuard:
         else:
             local = Verdict.SKIP if self.policy == "skip" else Verdict.STOP
         return Verdict(self.job.largest(local))
+
+
+def step_place(step: int, epoch: int, epochs: int, batch_idx: int) -> str:
+    """Where the step being decided is, for a message: its 1-based step, epoch, batch."""
+    return f"step {step + 1} (epoch {epoch + 1}/{epochs}, batch {batch_idx + 1})"
+
+
+def warn_skipped(where: str, what: str) -> None:
+    warnings.warn(f"skipped {where}: non-finite {what}", RuntimeWarning, stacklevel=3)
 
 
 def stop_error(where: str, what: str, run_dir: Path) -> NonFiniteError:

@@ -11,9 +11,7 @@ Scale is delegated: ``vaereg.core.precision`` (autocast, the fp16 gradient scale
 """
 from __future__ import annotations
 
-import signal
 import time
-import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,7 +26,7 @@ from vaereg.core.checkpoint_state import CheckpointState, rank_state
 from vaereg.core.distributed import SilentLog, check_global_batch, job_from_environment
 from vaereg.core.epoch_progress import EpochProgress
 from vaereg.core.eval_mode import eval_mode
-from vaereg.core.errors import NonFiniteError, RunInterrupted, VaeregError, first_line
+from vaereg.core.errors import NonFiniteError, VaeregError, first_line
 from vaereg.core.extra_plugins import recorded, resume_extras
 from vaereg.core.hook_relay import HookRelay
 from vaereg.core.lr_schedule import LRSchedule
@@ -40,14 +38,14 @@ from vaereg.core.plugin_manager import (call_each, call_one, make_plugin_manager
 from vaereg.core.precision import Precision
 from vaereg.core.progress import Progress
 from vaereg.core.recipe import Recipe
-from vaereg.core.resume import check_resumable, resume_command
+from vaereg.core.resume import check_resumable
 from vaereg.core.run_cadence import Cadence
 from vaereg.core.run_dir import new_run_dir, write_data_source, write_metrics, write_recipe
 from vaereg.core.seeding import rng_state, seed_everything, set_rng_state
 from vaereg.core.shard import check_last_batch, shard_of
 from vaereg.core.split_preparation import prepare_splits
-from vaereg.core.step_guard import StepGuard, Verdict, stop_error
-from vaereg.core.stop_signals import StopRequests
+from vaereg.core.step_guard import StepGuard, Verdict, step_place, stop_error, warn_skipped
+from vaereg.core.stop_signals import StopRequests, interrupted
 from vaereg.core.trainer_class import with_trainer
 
 
@@ -223,12 +221,11 @@ class Trainer:
             terms = {**objective.terms, "loss": loss,
                      **{f"penalty/{k}": v for k, v in objective.penalties.items()}}
             what = describe_nonfinite(terms, self.model)  # (reads the gradients)
-            where = (f"step {self.step + 1} (epoch {self.epoch + 1}/{self.recipe.run.epochs}, "
-                     f"batch {batch_idx + 1})")
+            where = step_place(self.step, self.epoch, self.recipe.run.epochs, batch_idx)
             if verdict is Verdict.STOP:
                 raise stop_error(where, what, self.run_dir)
             self.skipped_steps += 1
-            warnings.warn(f"skipped {where}: non-finite {what}", RuntimeWarning, stacklevel=2)
+            warn_skipped(where, what)
         self.optimizer.zero_grad(set_to_none=True)
         self.precision.skip(overflow=verdict is Verdict.OVERFLOW)
         if verdict is Verdict.OVERFLOW:
@@ -265,9 +262,7 @@ class Trainer:
             self.save("last.pt")
         where = (f"after batch {self._progress.batches_done} of epoch {self.epoch + 1}"
                  if self._progress else f"after epoch {self.epoch}")
-        raise RunInterrupted(f"interrupted by {signal.Signals(signum).name} {where} (step "
-                             f"{self.step}); checkpoint written to {path}.\n"
-                             f"Resume with: {resume_command(self.run_dir)}", signum)
+        raise interrupted(signum, f"{where} (step {self.step})", path, self.run_dir)
 
     def _step_scalars(self, scalars: dict[str, Tensor]) -> dict[str, float]:
         logged = {f"train_step/{k}": float(v) for k, v in scalars.items()}
@@ -443,8 +438,6 @@ class Trainer:
             final = self.final_metrics()
             final["train_seconds"] = trained - started
             final["eval_seconds"] = time.perf_counter() - trained
-            self.tensorboard.scalars({f"final/{k}": v for k, v in final.items()
-                                      if "/" in k and isinstance(v, float)}, self.step)
         finally:
             if self._tensorboard is not None:
                 self._tensorboard.close()
@@ -493,7 +486,6 @@ class Trainer:
                 self.hook.on_train_epoch_end(trainer=self, epoch=epoch, metrics=metrics)
                 self.history.append(metrics)
                 progress.end_epoch(metrics)
-                self.tensorboard.scalars({f"epoch/{k}": v for k, v in metrics.items()}, epoch)
                 self.epoch = epoch + 1
                 self._progress = None
                 self.should_stop = self.job.any(self.should_stop)
