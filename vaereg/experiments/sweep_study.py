@@ -36,6 +36,7 @@ from vaereg.core.resume import LAST, load_run_recipe
 from vaereg.core.run_main import fit_or_explain
 from vaereg.core.stop_signals import StopRequests
 from vaereg.core.trainer_class import trainer_class
+from vaereg.core.writable import writable_folder
 from vaereg.experiments.param_specs import Param
 from vaereg.experiments.sweep_resume import (carry_over, checkpointed_run, interrupted_trial,
                                              requeue_interrupted)
@@ -156,7 +157,7 @@ def _fit(trainer: Any, trial: optuna.Trial, folder: Path | None) -> dict[str, An
 def open_study(setup: SweepSetup, storage_url: str | None) -> optuna.Study:
     """Create or load the study; one started with other arguments is refused."""
     url = storage_url or f"sqlite:///{(setup.out / 'study.db').resolve()}"
-    setup.out.mkdir(parents=True, exist_ok=True)
+    writable_folder(setup.out, "--out")
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     storage = connect(url, kwargs)
