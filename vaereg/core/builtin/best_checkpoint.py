@@ -44,7 +44,8 @@ class BestCheckpoint:
     @hookimpl
     def on_save_checkpoint(self, trainer: Any) -> dict[str, Any]:
         if self.pending is not None and trainer.run_dir is not None:
-            save_checkpoint(self.pending, trainer.run_dir / "checkpoints" / FILE)
+            save_checkpoint(self.pending, trainer.run_dir / "checkpoints" / FILE,
+                            run_dir=trainer.run_dir)
             self.pending = None
         return {"value": self.value, "epoch": self.epoch}
 
