@@ -403,7 +403,7 @@ class Trainer:
         state = self.state_dict()
         if ranks is not None:
             state["ranks"] = ranks
-        save_checkpoint(state, path)
+        save_checkpoint(state, path, run_dir=self.run_dir)
         return path
 
     # ----- the run -----------------------------------------------------------------------
