@@ -95,8 +95,25 @@ def test_heat_maps_and_an_unwritable_folder(evaluated, tmp_path):
     pictures = run_dir / "eval" / FOLDER / "heat_maps"
     assert {p.name for p in pictures.iterdir()} == {f"{name}.png" for name in maps}
     assert (pictures / "nll.png").read_bytes()[:4] == b"\x89PNG"
-    blocked = run_dir / "eval" / "last-test-labelled-defects"
+    blocked = run_dir / "eval" / "last-val-none"
     blocked.write_text("a file where the evaluation's folder would go")
-    result = vaereg("eval", str(run_dir), "--anomaly", "--checkpoint", "last", cwd=tmp_path)
+    result = vaereg("eval", str(run_dir), "--split", "val", "--checkpoint", "last", cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"cannot write the evaluation into {blocked}" in result.stderr
+
+
+def test_without_masks_the_maps_rank_images_only(evaluated, tmp_path):
+    run_dir, _, _, _ = evaluated
+    data = run_dir.parents[2] / "data"
+    (data / "ground_truth").rename(tmp_path / "ground_truth")
+    try:
+        result = vaereg("eval", str(run_dir), "--anomaly", "--checkpoint", "last",
+                        "--projector-points", "0", cwd=tmp_path)
+    finally:
+        (tmp_path / "ground_truth").rename(data / "ground_truth")
+    assert result.returncode == 0, result.stderr
+    folder = run_dir / "eval" / "last-test-labelled-defects"
+    metrics = json.loads((folder / "eval.json").read_text())["metrics"]
+    assert not any(key.startswith("localization/") for key in metrics)
+    assert 0 <= metrics["anomaly/nll_max/auroc"] <= 1
+    assert (folder / "heat_maps" / "gaussian.png").read_bytes()[:4] == b"\x89PNG"
