@@ -32,7 +32,7 @@ from vaereg.core.hook_relay import HookRelay
 from vaereg.core.lr_schedule import LRSchedule
 from vaereg.core.nonfinite import describe_nonfinite, nonfinite_weights, tensors_are_finite
 from vaereg.core.objective import Objective, batch_scalars, default_monitor
-from vaereg.core.optimizers import build_optimizer
+from vaereg.core.optimizers import build_optimizer, parameter_groups
 from vaereg.core.plugin_manager import (call_each, call_one, make_plugin_manager,
                                         reject_hook_methods)
 from vaereg.core.precision import Precision
@@ -126,8 +126,7 @@ class Trainer:
 
     def configure_optimizer(self) -> torch.optim.Optimizer:
         """One parameter group, shaped by ``configure_optimizer`` hooks, then the optimizer."""
-        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
-        groups = [{"params": [p for _, p in named], "names": [n for n, _ in named]}]
+        groups = parameter_groups(self.model)
         self.hook.configure_optimizer(trainer=self, model=self.model, param_groups=groups)
         groups = [g for g in groups if g["params"]]
         spec = self.recipe.optimizer
