@@ -28,7 +28,9 @@ class StopNow(KeyboardInterrupt):
 
 class StopRequests:
     """While entered (main thread only; elsewhere signals keep their handlers), records
-    the first SIGINT/SIGTERM in ``signum`` and raises :class:`StopNow` on the second."""
+    the first SIGINT/SIGTERM in ``signum`` and raises :class:`StopNow` on the second.
+    Entered inside another one (a sweep around its trials) it starts with the signal the
+    outer one has recorded, so a Ctrl-C between trials stops the next one at once."""
 
     def __init__(self) -> None:
         self.signum: int | None = None
@@ -50,6 +52,9 @@ class StopRequests:
         if threading.current_thread() is threading.main_thread():
             for signum in SIGNALS:
                 self._previous[signum] = signal.signal(signum, self._handle)
+                outer = getattr(self._previous[signum], "__self__", None)
+                if isinstance(outer, StopRequests) and outer.signum is not None:
+                    self.signum = outer.signum  # asked before this (a sweep's next trial)
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -43,7 +43,7 @@ from vaereg.core.run_cadence import Cadence
 from vaereg.core.run_dir import new_run_dir, write_data_source, write_metrics, write_recipe
 from vaereg.core.seeding import rng_state, seed_everything, set_rng_state
 from vaereg.core.shard import check_last_batch, shard_of
-from vaereg.core.split_preparation import prepare_splits
+from vaereg.core.split_preparation import prepare_anomalies, prepare_splits
 from vaereg.core.step_guard import StepGuard, Verdict, step_place, stop_error, warn_skipped
 from vaereg.core.stop_signals import StopRequests, interrupted
 from vaereg.core.trainer_class import with_trainer
@@ -286,11 +286,16 @@ class Trainer:
         return {f"{prefix}/{name}": float(value) / count for name, value in sums.items()}
 
     def evaluate_splits(self) -> dict[str, float]:
-        """train/, val/ and test/ averages of the current weights, and the gap."""
+        """train/, val/ and test/ averages of the current weights, and the gap; the test
+        split is normal images only, a dataset's labelled defects are ``test_anomalies/``."""
         splits = self.splits
         metrics: dict[str, float] = {}
         for prefix, split in (("train", splits.train), ("val", splits.val), ("test", splits.test)):
             metrics.update(self.evaluate(split, prefix))
+        defects = prepare_anomalies(self.dataset, self.recipe.seed_for_data,
+                                    self.recipe.data.loader, self.device)
+        if defects is not None and len(defects.split):
+            metrics.update(self.evaluate(defects.split, "test_anomalies"))
         figure = "neg_elbo" if "test/neg_elbo" in metrics else "loss"
         metrics[f"gap/{figure}"] = metrics[f"test/{figure}"] - metrics[f"train/{figure}"]
         return metrics
@@ -402,7 +407,7 @@ class Trainer:
         state = self.state_dict()
         if ranks is not None:
             state["ranks"] = ranks
-        save_checkpoint(state, path)
+        save_checkpoint(state, path, run_dir=self.run_dir)
         return path
 
     # ----- the run -----------------------------------------------------------------------

@@ -46,7 +46,7 @@ class BestCheckpoint:
     def on_before_save_checkpoint(self, path: Path) -> None:
         """best.pt before the checkpoint that names its epoch."""
         if self.pending is not None:
-            save_checkpoint(self.pending, path.parent / FILE)
+            save_checkpoint(self.pending, path.parent / FILE, run_dir=path.parent.parent)
             self.pending = None
 
     @hookimpl
