@@ -40,7 +40,7 @@ from vaereg.core.progress import Progress
 from vaereg.core.recipe import Recipe
 from vaereg.core.resume import check_resumable
 from vaereg.core.run_cadence import Cadence
-from vaereg.core.run_dir import new_run_dir, write_data_source, write_metrics, write_recipe
+from vaereg.core.run_dir import new_run_dir, write_metrics
 from vaereg.core.seeding import rng_state, seed_everything, set_rng_state
 from vaereg.core.shard import check_last_batch, shard_of
 from vaereg.core.split_preparation import prepare_anomalies, prepare_splits
@@ -421,16 +421,12 @@ class Trainer:
         raises ``KeyboardInterrupt`` at once. A non-finite loss or gradient raises
         :class:`vaereg.NonFiniteError` unless ``run.on_nonfinite = "skip"``.
         """
-        run, main = self.recipe.run, self.job.is_main
+        run = self.recipe.run
         self.run_dir = self.job.from_main(
             lambda: Path(run_dir) if run_dir else new_run_dir(run.out_dir, run.name))
         if resume:
             self._resume()
-        if main:
-            write_recipe(self.run_dir, self.recipe)
         check_last_batch(len(self.splits.train), self.recipe.data.loader.batch_size, self.job)
-        if main:  # (the data is loaded now, before the clock starts)
-            write_data_source(self.run_dir, self.dataset)
         self.model.train()
         self.hook.on_train_start(trainer=self)
         started = time.perf_counter()
@@ -446,7 +442,7 @@ class Trainer:
             if self._tensorboard is not None:
                 self._tensorboard.close()
             self.job.leave()
-        if main:
+        if self.job.is_main:
             write_metrics(self.run_dir, final)
         return final
 
