@@ -32,7 +32,7 @@ from vaereg.core.hook_relay import HookRelay
 from vaereg.core.lr_schedule import LRSchedule
 from vaereg.core.nonfinite import (describe_nonfinite, loss_is_finite, nonfinite_weights,
                                    step_is_finite, tensors_are_finite)
-from vaereg.core.objective import Objective, batch_scalars, default_monitor
+from vaereg.core.objective import Objective, batch_scalars, default_monitor, headline_figure
 from vaereg.core.optimizers import build_optimizer
 from vaereg.core.plugin_manager import (call_each, call_one, make_plugin_manager,
                                         reject_hook_methods)
@@ -42,7 +42,8 @@ from vaereg.core.recipe import Recipe
 from vaereg.core.resume import check_resumable, resume_command
 from vaereg.core.run_cadence import Cadence
 from vaereg.core.run_dir import new_run_dir, write_data_source, write_metrics, write_recipe
-from vaereg.core.seeding import rng_state, seed_everything, set_rng_state
+from vaereg.core.seeding import (EVALUATION_SEED, rng_state, seed_everything, seeded,
+                                 set_rng_state)
 from vaereg.core.shard import check_last_batch, shard_of
 from vaereg.core.split_preparation import prepare_splits
 from vaereg.core.stop_signals import StopRequests
@@ -288,18 +289,19 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self, split: Any, prefix: str) -> dict[str, float]:
         """Average terms over a split (``<prefix>/loss`` at the model's own weights), model
-        in eval mode (restored afterwards)."""
+        in eval mode (restored afterwards), drawn as ``vaereg eval`` draws them (seeded)."""
         was_training = self.model.training
         self.model.eval()
         sums: dict[str, Tensor] = {}
         count = 0
-        for batch in split.batches(self.recipe.data.loader.batch_size):
-            with self.precision.autocast():
-                objective = self.validation_step(batch)
-                scalars = batch_scalars(objective, objective.loss())
-            for name, value in scalars.items():
-                sums[name] = sums.get(name, 0.0) + value.float() * len(batch)
-            count += len(batch)
+        with seeded(EVALUATION_SEED, self.device):
+            for batch in split.batches(self.recipe.data.loader.batch_size):
+                with self.precision.autocast():
+                    objective = self.validation_step(batch)
+                    scalars = batch_scalars(objective, objective.loss())
+                for name, value in scalars.items():
+                    sums[name] = sums.get(name, 0.0) + value.float() * len(batch)
+                count += len(batch)
         self.model.train(was_training)
         return {f"{prefix}/{name}": float(value) / count for name, value in sums.items()}
 
@@ -309,7 +311,7 @@ class Trainer:
         metrics: dict[str, float] = {}
         for prefix, split in (("train", splits.train), ("val", splits.val), ("test", splits.test)):
             metrics.update(self.evaluate(split, prefix))
-        figure = "neg_elbo" if "test/neg_elbo" in metrics else "loss"
+        figure = headline_figure(metrics)
         metrics[f"gap/{figure}"] = metrics[f"test/{figure}"] - metrics[f"train/{figure}"]
         return metrics
 

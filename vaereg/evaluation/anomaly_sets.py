@@ -1,4 +1,5 @@
-"""The two anomaly protocols as labelled splits: which test images are anomalies.
+"""The two anomaly protocols as labelled splits: which test images are anomalies. Both
+read the datasets' test splits a batch at a time (a streamed split stays on disk).
 
 - Held-out classes: a run trained on ``data.classes`` sees the full test split; images of
   the other classes are the anomalies (the one-class protocol of Ruff et al. 2018).
@@ -7,6 +8,8 @@
   are validated like any recipe's.
 """
 from __future__ import annotations
+
+from typing import Any
 
 import attrs
 import torch
@@ -17,22 +20,48 @@ from vaereg.core.errors import VaeregError
 from vaereg.core.recipe import load_recipe
 from vaereg.core.registry import DATASETS
 from vaereg.core.run_loading import LoadedRun
-from vaereg.data.split_images import read_positions, split_images
-from vaereg.data.tensor_split import TensorSplit
+from vaereg.data.concatenated_split import ConcatenatedSplit
+from vaereg.data.split_images import read_positions
 
 
 @attrs.frozen
 class AnomalySet:
-    """``split`` to score; ``index`` (each image's position in its own dataset's test
-    split) and ``is_anomaly`` (0/1), aligned with it; ``protocol`` names how it was made;
-    ``prefix`` names the figures over the whole set (``test``, or ``test+ood`` when it
-    is not the test split alone)."""
+    """``split`` to score: the run's test split itself, or it followed by another dataset's
+    (``parts``, in order), read a batch at a time, never copied into memory;
+    ``trained_classes``: the classes the run saw (held-out protocol: the others are the
+    anomalies), or None (out of distribution: the second part is). ``protocol`` names how
+    it was made; ``prefix`` names the figures over the whole set (``test``, or
+    ``test+ood`` when it is not the test split alone).
 
-    split: TensorSplit
-    index: Tensor
-    is_anomaly: Tensor
+    ``index``, ``labels`` and ``is_anomaly`` describe the examples a pass over ``split``
+    yields (a streamed part leaves out unreadable files): read them after the pass."""
+
+    split: Any
+    parts: tuple[Any, ...]
+    trained_classes: Tensor | None
     protocol: str
     prefix: str
+
+    @property
+    def index(self) -> Tensor:
+        """Each scored image's position in its own dataset's test split."""
+        return torch.cat([read_positions(part) for part in self.parts])
+
+    @property
+    def labels(self) -> Tensor | None:
+        """The class of each scored image (None when a part has no labels)."""
+        if any(part.y is None for part in self.parts):
+            return None
+        labels = [part.y.cpu()[read_positions(part)] for part in self.parts]
+        return torch.cat([part.to(labels[0].dtype) for part in labels])
+
+    @property
+    def is_anomaly(self) -> Tensor:
+        """1 for an anomaly, 0 for a normal image, aligned with ``index``."""
+        if self.trained_classes is not None:
+            return (~torch.isin(self.labels, self.trained_classes)).long()
+        normal, other = (len(read_positions(part)) for part in self.parts)
+        return torch.cat([torch.zeros(normal), torch.ones(other)]).long()
 
 
 def held_out_classes(run: LoadedRun) -> AnomalySet:
@@ -41,9 +70,8 @@ def held_out_classes(run: LoadedRun) -> AnomalySet:
         raise VaeregError(f"--anomaly needs a run trained on a class subset (data.classes), "
                           f"but {run.run_dir} was trained on every class; use --ood DATASET")
     classes = class_labels(run.recipe.data.loader.classes, run.dataset, "data.classes")
-    x, y = split_images(run.splits.test)
-    unseen = ~torch.isin(y, classes.to(y.device))
-    return AnomalySet(TensorSplit(x, y), read_positions(run.splits.test), unseen.long().cpu(),
+    test = run.splits.test
+    return AnomalySet(test, (test,), classes.cpu(),
                       f"held-out classes (trained on {classes.tolist()})", "test")
 
 
@@ -68,14 +96,6 @@ def out_of_distribution(run: LoadedRun, name: str, overrides: tuple[str, ...] = 
     if tuple(dataset.input_shape) != tuple(run.dataset.input_shape):
         raise VaeregError(f"--ood {name}: its images are {tuple(dataset.input_shape)}, the run's "
                           f"are {tuple(run.dataset.input_shape)}; the shapes must match")
-    # one tensor of both sets: images as each split gives them (streamed ones too)
-    normal_split = run.splits.test
-    other_split = dataset.load(run.recipe.run.seed).test.to(run.device)
-    normal, normal_y = split_images(normal_split)
-    other, other_y = split_images(other_split)
-    labels = None if normal_y is None or other_y is None else \
-        torch.cat([normal_y, other_y.to(normal_y)])
-    split = TensorSplit(torch.cat([normal, other]), labels)
-    index = torch.cat([read_positions(normal_split), read_positions(other_split)])
-    is_anomaly = torch.cat([torch.zeros(len(normal)), torch.ones(len(other))]).long()
-    return AnomalySet(split, index, is_anomaly, f"out of distribution ({name})", "test+ood")
+    normal, other = run.splits.test, dataset.load(run.recipe.run.seed).test.to(run.device)
+    return AnomalySet(ConcatenatedSplit(normal, other), (normal, other), None,
+                      f"out of distribution ({name})", "test+ood")
