@@ -36,7 +36,7 @@ def test_default_metrics_the_model_cannot_serve_are_skipped_by_name(wae_run):
             "does not have") in result.stdout
     assert ("skipped mutual_information: metric 'mutual_information' needs a posterior with "
             "a density and a finite KL to the prior") in result.stdout
-    record = json.loads((wae_run / "eval.json").read_text())
+    record = json.loads((wae_run / "eval" / "best-test-none" / "eval.json").read_text())
     assert set(record["skipped"]) == {"elbo", "mutual_information"}
     figures = record["metrics"]
     assert {"test/mse", "test/ssim", "test/active_units"} <= set(figures)
@@ -50,12 +50,12 @@ def test_default_metrics_the_model_cannot_serve_are_skipped_by_name(wae_run):
     (("--metrics", "mutual_information,complexity"), "complexity"),
 ])
 def test_a_metric_asked_for_that_the_model_cannot_serve_is_refused(wae_run, args, metric):
-    before = (wae_run / "eval.json").read_bytes() if (wae_run / "eval.json").exists() else None
+    written = wae_run / "eval" / "best-test-none" / "eval.json"
+    before = written.read_bytes() if written.exists() else None
     result = vaereg("eval", wae_run, *args, cwd=wae_run)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"metric '{metric}' needs" in result.stderr and "model 'wae_mmd'" in result.stderr
-    after = (wae_run / "eval.json").read_bytes() if (wae_run / "eval.json").exists() else None
-    assert after == before
+    assert (written.read_bytes() if written.exists() else None) == before
 
 
 def test_compare_reads_the_loss_as_the_headline_of_a_model_without_an_elbo(wae_run):

@@ -42,7 +42,7 @@ def evaluated(run_dir: Path) -> dict:
     result = vaereg("eval", run_dir, "--checkpoint", "last", "--metrics", "elbo",
                         "--projector-points", "0", cwd=run_dir)
     assert result.returncode == 0, result.stderr
-    return json.loads((run_dir / "eval.json").read_text())["metrics"]
+    return json.loads((run_dir / "eval" / "last-test-none" / "eval.json").read_text())["metrics"]
 
 
 @pytest.fixture

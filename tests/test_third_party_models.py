@@ -83,7 +83,7 @@ def test_the_example_model_goes_through_run_eval_with_iwae_and_compare(custom_re
     evaluated = vaereg_cli("eval", str(run_dir), "--checkpoint", "last", "--metrics", "elbo",
                        "--iw-samples", "20", "--projector-points", "0", cwd=folder)
     assert evaluated.returncode == 0, evaluated.stderr
-    figures = json.loads((run_dir / "eval.json").read_text())["metrics"]
+    figures = json.loads((run_dir / "eval" / "last-test-none" / "eval.json").read_text())["metrics"]
     assert math.isfinite(figures["test/iwae_nll"])
     # the K-sample bound is tighter than the ELBO (a few nats at K = 20 on 2,000 images)
     assert figures["test/iwae_nll"] < figures["test/neg_elbo"]

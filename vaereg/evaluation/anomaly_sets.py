@@ -5,7 +5,8 @@ read the datasets' test splits a batch at a time (a streamed split stays on disk
   the other classes are the anomalies (the one-class protocol of Ruff et al. 2018).
 - Out of distribution: the run's test split (normal) followed by another dataset's test
   split (anomalies), built from the run's recipe with ``data`` replaced, so its options
-  are validated like any recipe's.
+  are validated like any recipe's. A folder of images without a ``test/`` part is used
+  whole (``test_fraction = 1``), not a seeded tenth of it.
 """
 from __future__ import annotations
 
@@ -20,18 +21,35 @@ from vaereg.core.errors import VaeregError
 from vaereg.core.recipe import load_recipe
 from vaereg.core.registry import DATASETS
 from vaereg.core.run_loading import LoadedRun
+from vaereg.core.split_preparation import prepare_splits
 from vaereg.data.concatenated_split import ConcatenatedSplit
 from vaereg.data.split_images import read_positions
 
 
 @attrs.frozen
 class AnomalySet:
-    """``split`` to score: the run's test split itself, or it followed by another dataset's
-    (``parts``, in order), read a batch at a time, never copied into memory;
+    """``split`` to score, with ``index`` (each image's position in its own dataset's test
+    split) and ``is_anomaly`` (0/1) aligned with it, known when it is made; ``protocol``
+    names how it was made; ``prefix`` names the figures over the whole set."""
+
+    split: Any
+    index: Tensor
+    is_anomaly: Tensor
+    protocol: str
+    prefix: str
+
+    @property
+    def labels(self) -> Tensor | None:
+        return self.split.y
+
+
+@attrs.frozen
+class StreamedAnomalySet:
+    """An anomaly set read a batch at a time, never copied into memory: ``split`` is the
+    run's test split itself, or it followed by another dataset's (``parts``, in order);
     ``trained_classes``: the classes the run saw (held-out protocol: the others are the
-    anomalies), or None (out of distribution: the second part is). ``protocol`` names how
-    it was made; ``prefix`` names the figures over the whole set (``test``, or
-    ``test+ood`` when it is not the test split alone).
+    anomalies), or None (out of distribution: the second part is). ``prefix`` names the
+    figures over the whole set (``test``, or ``test+ood``).
 
     ``index``, ``labels`` and ``is_anomaly`` describe the examples a pass over ``split``
     yields (a streamed part leaves out unreadable files): read them after the pass."""
@@ -64,18 +82,34 @@ class AnomalySet:
         return torch.cat([torch.zeros(normal), torch.ones(other)]).long()
 
 
-def held_out_classes(run: LoadedRun) -> AnomalySet:
-    """The full test split; classes outside the run's ``data.classes`` are anomalies."""
-    if not run.recipe.data.loader.classes:
+def held_out_classes(run: LoadedRun) -> StreamedAnomalySet:
+    """The test split; classes outside the run's ``data.classes`` are anomalies. When the
+    run's ``data.test_classes`` kept only trained classes, the whole test split is used."""
+    loader = run.recipe.data.loader
+    if not loader.classes:
         raise VaeregError(f"--anomaly needs a run trained on a class subset (data.classes), "
                           f"but {run.run_dir} was trained on every class; use --ood DATASET")
-    classes = class_labels(run.recipe.data.loader.classes, run.dataset, "data.classes")
-    test = run.splits.test
-    return AnomalySet(test, (test,), classes.cpu(),
-                      f"held-out classes (trained on {classes.tolist()})", "test")
+    classes = class_labels(loader.classes, run.dataset, "data.classes").cpu()
+    test, protocol = run.splits.test, f"held-out classes (trained on {classes.tolist()})"
+    if loader.test_classes and not _has_anomalies(test, classes):
+        test = prepare_splits(run.dataset, run.recipe.seed_for_data,
+                              attrs.evolve(loader, test_classes=()), run.device).test
+        protocol += (f"; the whole test split, as data.test_classes = "
+                     f"{list(loader.test_classes)} holds no held-out class")
+    if not _has_anomalies(test, classes):
+        raise VaeregError(f"--anomaly: every test image of {run.run_dir} is of a trained class "
+                          f"(data.classes = {list(loader.classes)}), so there is no anomaly "
+                          f"to detect; train on fewer classes, or use --ood DATASET")
+    return StreamedAnomalySet(test, (test,), classes, protocol, "test")
 
 
-def out_of_distribution(run: LoadedRun, name: str, overrides: tuple[str, ...] = ()) -> AnomalySet:
+def _has_anomalies(split, classes: Tensor) -> bool:
+    """Whether ``split`` holds an image of a class outside ``classes``."""
+    return split.y is not None and not torch.isin(split.y.cpu(), classes.cpu()).all()
+
+
+def out_of_distribution(run: LoadedRun, name: str,
+                        overrides: tuple[str, ...] = ()) -> StreamedAnomalySet:
     """The run's test split (normal) then dataset ``name``'s test split (anomalies).
 
     ``overrides`` are ``KEY=VALUE`` options of that dataset. A run trained on binarized
@@ -86,10 +120,12 @@ def out_of_distribution(run: LoadedRun, name: str, overrides: tuple[str, ...] = 
         cls = DATASETS.load(name)
     except KeyError:
         raise VaeregError(DATASETS.unknown(name)) from None
-    data = {"name": name}
+    data, fields = {"name": name}, attrs.fields_dict(cls.Options)
     binarize = getattr(run.recipe.data.options, "binarize", None)
-    if binarize is not None and "binarize" in attrs.fields_dict(cls.Options):
+    if binarize is not None and "binarize" in fields:
         data["binarize"] = binarize
+    if "test_fraction" in fields:  # a folder without test/: every image is an anomaly
+        data["test_fraction"] = 1.0
     table = {**run.recipe.to_table(), "data": data}
     recipe = load_recipe(table=table, overrides=[f"data.{text}" for text in overrides])
     dataset = recipe.data.cls(recipe.data.options)
@@ -97,5 +133,6 @@ def out_of_distribution(run: LoadedRun, name: str, overrides: tuple[str, ...] = 
         raise VaeregError(f"--ood {name}: its images are {tuple(dataset.input_shape)}, the run's "
                           f"are {tuple(run.dataset.input_shape)}; the shapes must match")
     normal, other = run.splits.test, dataset.load(run.recipe.run.seed).test.to(run.device)
-    return AnomalySet(ConcatenatedSplit(normal, other), (normal, other), None,
-                      f"out of distribution ({name})", "test+ood")
+    return StreamedAnomalySet(ConcatenatedSplit(normal, other), (normal, other), None,
+                              f"out of distribution ({len(other)} images of {name})",
+                              "test+ood")

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from vaereg.core.errors import RecipeError, VaeregError
+from vaereg.core.eval_mode import eval_mode
 from vaereg.core.model_contract import why_not
 from vaereg.core.options import build
 from vaereg.core.seeding import EVALUATION_SEED, seeded
@@ -173,9 +174,7 @@ def evaluate(model: Any, split: Any, metrics: Sequence[Any], *, train: Any = Non
     binarization = binarization_of(split, batch_size)
     summary: dict[str, float] = {}
     per_example: dict[str, Tensor] = {}
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         for metric in metrics:
             generator = torch.Generator(device=device).manual_seed(seed)
             context = MetricContext(model, split, train, device, generator, batch_size,
@@ -186,8 +185,6 @@ def evaluate(model: Any, split: Any, metrics: Sequence[Any], *, train: Any = Non
                 summary[_unique(f"{prefix}/{name}" if prefix else name, summary, metric)] = value
             for name, values in result.per_example.items():
                 per_example[_unique(name, per_example, metric)] = values
-    finally:
-        model.train(was_training)
     return MetricResult(summary, per_example, model.likelihood_name, binarization)
 
 

@@ -16,7 +16,7 @@ from vaereg.core.run_loading import LoadedRun
 from vaereg.core.seeding import EVALUATION_SEED
 from vaereg.data.split_images import read_positions
 from vaereg.evaluation.anomaly import anomaly_metrics, roc_curve
-from vaereg.evaluation.anomaly_sets import AnomalySet
+from vaereg.evaluation.anomaly_sets import AnomalySet, StreamedAnomalySet
 from vaereg.evaluation.metric import evaluate, make_metric, metric_class, unservable
 
 DEFAULT_METRICS = ("elbo", "reconstruction", "active_units", "mutual_information")
@@ -33,6 +33,7 @@ class RunEvaluation:
     """``summary``: name -> figure (``test/neg_elbo``, ``anomaly/neg_elbo/auroc``, ...);
     ``scores``: per-example name -> [N] tensor; ``index``, ``labels`` (or None) and
     ``is_anomaly`` (or None) aligned with them; ``roc``: score -> (fpr, tpr) for plots;
+    ``intervals``: figure name -> (low, high); ``paths``: each row's file, where known;
     ``skipped``: default metrics the model cannot serve, name -> why."""
 
     split: str
@@ -47,6 +48,8 @@ class RunEvaluation:
     binarization: str
     is_log_likelihood: bool
     seconds: float
+    intervals: dict[str, tuple[float, float]] = attrs.field(factory=dict)
+    paths: tuple[str, ...] | None = None
     skipped: dict[str, str] = attrs.field(factory=dict)
 
 
@@ -80,7 +83,7 @@ def metric_list(names: Sequence[str] | None, iw_samples: int | None, anomaly: bo
 
 def evaluate_run(run: LoadedRun, *, split: str = "test", metrics: Sequence[str] | None = None,
                  iw_samples: int | None = None, batch_size: int | None = None,
-                 anomaly_set: AnomalySet | None = None,
+                 anomaly_set: AnomalySet | StreamedAnomalySet | None = None,
                  seed: int = EVALUATION_SEED) -> RunEvaluation:
     """Run the metrics on ``split`` of the run, or on ``anomaly_set`` and then rank its
     images by each anomaly score (AUROC, AUPRC, FPR at 95% TPR).
