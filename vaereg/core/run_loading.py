@@ -16,6 +16,7 @@ from torch import nn
 
 from vaereg.core.checkpoint import load_checkpoint
 from vaereg.core.errors import VaeregError, first_line
+from vaereg.core.model_size import construct_model
 from vaereg.core.plugin_manager import make_plugin_manager
 from vaereg.core.recipe import Recipe, load_recipe
 from vaereg.core.run_dir import RECIPE_FILE
@@ -52,11 +53,7 @@ class LoadedRun:
 def build_model(recipe: Recipe, dataset: Any, device: torch.device) -> nn.Module:
     """The recipe's model with its layer plugins applied, as ``Trainer.build_model`` does,
     from a plugin manager that holds only the recipe's plugins."""
-    spec = recipe.model
-    try:
-        model = spec.cls(spec.options, dataset.input_shape, dataset.num_classes)
-    except ValueError as error:
-        raise VaeregError(f"model '{spec.name}': {error}") from None
+    model = construct_model(recipe.model, dataset.input_shape, dataset.num_classes, device)
     manager = make_plugin_manager(recipe)
     manager.hook.build_layers(trainer=LayerBuildContext(recipe, device, dataset), model=model)
     return model.to(device)
