@@ -242,37 +242,33 @@ def run_dir_argument(command):
 @click.option("--set", "ood_options", multiple=True, metavar="KEY=VALUE",
               help="An option of the --ood dataset (TOML literal). Repeatable.")
 @click.option("--anomaly", is_flag=True,
-              help="Held-out-class anomaly detection: test images of classes outside the "
-                   "run's data.classes are the anomalies.")
+              help="Anomaly detection: the defects of an MVTec-layout folder (with maps and "
+                   "localization figures where it has masks), else the test images of "
+                   "classes outside the run's data.classes.")
 @click.option("--projector-points", type=click.IntRange(0), default=2000, show_default=True,
               metavar="N", help="Test posterior means written for TensorBoard's embedding "
                                 "projector (the first N; 0 = none).")
 def eval_(loaded, split: str, iw_samples: int | None, metric_names: str | None,
           batch_size: int, ood: str | None, ood_options: tuple[str, ...], anomaly: bool,
           projector_points: int) -> None:
-    """Evaluate a run: eval.json, scores.csv, latent_space.png (and roc.png) in RUN_DIR,
-    the figures in TensorBoard's hparams view and the test posterior means in its
-    embedding projector."""
-    from vaereg.evaluation.anomaly_sets import held_out_classes, out_of_distribution
-    from vaereg.evaluation.run_evaluation import evaluate_run
-    from vaereg.evaluation.run_outputs import evaluate_and_write
+    """Evaluate a run: eval.json, scores.csv, latent_space.png (and roc.png; maps.npz and
+    heat maps for labelled defects) in RUN_DIR/eval/<checkpoint>-<split>-<protocol>/, the
+    figures in TensorBoard's hparams view and the test posterior means in its embedding
+    projector."""
+    from vaereg.evaluation.eval_command import evaluate_and_save
 
-    writable_folder(loaded.run_dir, "RUN_DIR")  # eval.json and the figures go there
-    if ood and anomaly:
-        raise VaeregError("choose one anomaly protocol: --ood DATASET or --anomaly")
-    if ood_options and not ood:
-        raise VaeregError("--set gives options of the --ood dataset; add --ood DATASET")
-    anomaly_set = (out_of_distribution(loaded, ood, ood_options) if ood
-                   else held_out_classes(loaded) if anomaly else None)
     names = [name.strip() for name in metric_names.split(",")] if metric_names else None
-    evaluation = evaluate_run(loaded, split=split, metrics=names, iw_samples=iw_samples,
-                              batch_size=batch_size, anomaly_set=anomaly_set)
-    paths = evaluate_and_write(loaded, evaluation, projector_points=projector_points)
+    evaluation, paths = evaluate_and_save(
+        loaded, split=split, metrics=names, iw_samples=iw_samples, batch_size=batch_size,
+        ood=ood, ood_options=ood_options, anomaly=anomaly, projector_points=projector_points)
     kind = "" if evaluation.is_log_likelihood else ", a loss: not a log-likelihood"
-    click.echo(f"{evaluation.protocol if anomaly_set else split}: {len(evaluation.index)} images, "
-               f"{evaluation.likelihood} likelihood, binarization {evaluation.binarization}{kind}")
+    protocol = split if evaluation.is_anomaly is None else evaluation.protocol
+    click.echo(f"{protocol}: {len(evaluation.index)} images, {evaluation.likelihood} "
+               f"likelihood, binarization {evaluation.binarization}{kind}")
     for name, value in evaluation.summary.items():
-        click.echo(f"  {name}: {value:.4f}")
+        low_high = evaluation.intervals.get(name)
+        interval = f" [{low_high[0]:.4f}, {low_high[1]:.4f}]" if low_high else ""
+        click.echo(f"  {name}: {value:.4f}{interval}")
     click.echo(f"wrote {', '.join(str(path) for path in paths.values())}")
 
 

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import signal
 import threading
+from pathlib import Path
 from typing import Any
+
+from vaereg.core.errors import RunInterrupted
+from vaereg.core.resume import resume_command
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -55,3 +59,9 @@ class StopRequests:
 
     def __exit__(self, *exc: Any) -> None:
         self._restore()
+
+
+def interrupted(signum: int, where: str, path: Path, run_dir: Path) -> RunInterrupted:
+    """The error that ends a run stopped by a signal: where, the checkpoint, the resume."""
+    return RunInterrupted(f"interrupted by {signal.Signals(signum).name} {where}; checkpoint "
+                          f"written to {path}.\nResume with: {resume_command(run_dir)}", signum)
