@@ -19,22 +19,25 @@ from vaereg.core.recipe import load_recipe
 from vaereg.core.registry import DATASETS
 from vaereg.core.run_loading import LoadedRun
 from vaereg.core.split_preparation import prepare_splits
-from vaereg.data.split_images import read_positions, split_images
+from vaereg.data.split_images import read_positions, split_files, split_images
 from vaereg.data.tensor_split import TensorSplit
 
 
 @attrs.frozen
 class AnomalySet:
     """``split`` to score; ``index`` (each image's position in its own dataset's test
-    split) and ``is_anomaly`` (0/1), aligned with it; ``protocol`` names how it was made;
-    ``prefix`` names the figures over the whole set (``test``, or ``test+ood`` when it
-    is not the test split alone)."""
+    split) and ``is_anomaly`` (0/1), aligned with it; ``protocol`` says how it was made;
+    ``name`` is its short, stable name (the evaluation folder's); ``prefix`` names the
+    figures over the whole set (``test``, or ``test+ood`` when it is not the test split
+    alone); ``paths``: each image's file, where the set is not the run's test split."""
 
     split: TensorSplit
     index: Tensor
     is_anomaly: Tensor
     protocol: str
     prefix: str
+    name: str
+    paths: tuple[str, ...] | None = None
 
 
 def held_out_classes(run: LoadedRun) -> AnomalySet:
@@ -45,12 +48,15 @@ def held_out_classes(run: LoadedRun) -> AnomalySet:
         raise VaeregError(f"--anomaly needs a run trained on a class subset (data.classes), "
                           f"but {run.run_dir} was trained on every class; use --ood DATASET")
     classes = class_labels(loader.classes, run.dataset, "data.classes")
-    test, protocol = run.splits.test, f"held-out classes (trained on {classes.tolist()})"
+    name = f"held-out classes (trained on {classes.tolist()})"
+    test, protocol, paths = run.splits.test, name, None
     if loader.test_classes and not _has_anomalies(test, classes):
         test = prepare_splits(run.dataset, run.recipe.seed_for_data,
                               attrs.evolve(loader, test_classes=()), run.device).test
         protocol += (f"; the whole test split, as data.test_classes = "
                      f"{list(loader.test_classes)} holds no held-out class")
+        files = split_files(test)
+        paths = None if files is None else tuple(files)
     x, y = split_images(test)
     unseen = ~torch.isin(y, classes.to(y.device))
     if not unseen.any():
@@ -58,7 +64,7 @@ def held_out_classes(run: LoadedRun) -> AnomalySet:
                           f"(data.classes = {list(loader.classes)}), so there is no anomaly "
                           f"to detect; train on fewer classes, or use --ood DATASET")
     return AnomalySet(TensorSplit(x, y), read_positions(test), unseen.long().cpu(),
-                      protocol, "test")
+                      protocol, "test", name, paths)
 
 
 def _has_anomalies(split, classes: Tensor) -> bool:
@@ -100,4 +106,5 @@ def out_of_distribution(run: LoadedRun, name: str, overrides: tuple[str, ...] = 
     index = torch.cat([read_positions(normal_split), read_positions(other_split)])
     is_anomaly = torch.cat([torch.zeros(len(normal)), torch.ones(len(other))]).long()
     return AnomalySet(split, index, is_anomaly,
-                      f"out of distribution ({len(other)} images of {name})", "test+ood")
+                      f"out of distribution ({len(other)} images of {name})", "test+ood",
+                      f"out of distribution {name}")

@@ -32,7 +32,8 @@ class RunEvaluation:
     """``summary``: name -> figure (``test/neg_elbo``, ``anomaly/neg_elbo/auroc``, ...);
     ``scores``: per-example name -> [N] tensor; ``index``, ``labels`` (or None) and
     ``is_anomaly`` (or None) aligned with them; ``roc``: score -> (fpr, tpr) for plots;
-    ``intervals``: figure name -> (low, high); ``paths``: each row's file, where known."""
+    ``intervals``: figure name -> (low, high); ``paths``: each row's file, where known;
+    ``protocol_name``: the protocol's short, stable name (its folder's)."""
 
     split: str
     protocol: str
@@ -48,6 +49,7 @@ class RunEvaluation:
     seconds: float
     intervals: dict[str, tuple[float, float]] = attrs.field(factory=dict)
     paths: tuple[str, ...] | None = None
+    protocol_name: str = "none"
 
 
 def metric_list(names: Sequence[str] | None, iw_samples: int | None,
@@ -99,4 +101,5 @@ def evaluate_run(run: LoadedRun, *, split: str = "test", metrics: Sequence[str] 
                          index, None if labels is None else labels.cpu(),
                          None if anomaly_set is None else anomaly_set.is_anomaly, roc,
                          result.likelihood, result.binarization, result.is_log_likelihood,
-                         seconds)
+                         seconds, paths=None if anomaly_set is None else anomaly_set.paths,
+                         protocol_name="none" if anomaly_set is None else anomaly_set.name)
