@@ -30,6 +30,7 @@ from vaereg.core.errors import NonFiniteError, VaeregError, first_line
 from vaereg.core.extra_plugins import recorded, resume_extras
 from vaereg.core.hook_relay import HookRelay
 from vaereg.core.lr_schedule import LRSchedule
+from vaereg.core.model_size import construct_model
 from vaereg.core.nonfinite import describe_nonfinite, nonfinite_weights, tensors_are_finite
 from vaereg.core.objective import Objective, batch_scalars, default_monitor, headline_figure
 from vaereg.core.optimizers import build_optimizer, parameter_groups
@@ -117,11 +118,8 @@ class Trainer:
     # ----- template methods: override in a subclass -------------------------------------
     def build_model(self) -> nn.Module:
         """Construct the recipe's model, let plugins edit its layers, move it to the device."""
-        spec = self.recipe.model
-        try:
-            model = spec.cls(spec.options, self.dataset.input_shape, self.dataset.num_classes)
-        except ValueError as error:
-            raise VaeregError(f"model '{spec.name}': {error}") from None
+        model = construct_model(self.recipe.model, self.dataset.input_shape,
+                                self.dataset.num_classes, self.device)
         self.hook.build_layers(trainer=self, model=model)
         return model.to(self.device)
 
