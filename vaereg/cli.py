@@ -154,12 +154,16 @@ def build_trainer(loaded, resume_dir: str | None) -> type:
 @user_errors
 def validate(recipe: str, overrides: tuple[str, ...], trainer: str | None,
              disabled: tuple[str, ...]) -> None:
-    """Check RECIPE (and overrides) without training."""
+    """Check RECIPE (and overrides) without training: its keys, its trainer class, and
+    that its model can be built for its data's images."""
+    from vaereg.core.model_fit import check_model_fits_data
+
     loaded = load_with_disabled(recipe, overrides + trainer_override(trainer), disabled)
     build_trainer(loaded, None)  # run.trainer imports, as run would need
+    shape = "x".join(map(str, check_model_fits_data(loaded)))
     names = ", ".join(spec.name for spec in loaded.plugins) or "none"
-    click.echo(f"{recipe}: valid (model {loaded.model.name}, data {loaded.data.name}, "
-               f"plugins: {names})")
+    click.echo(f"{recipe}: valid (model {loaded.model.name}, data {loaded.data.name} "
+               f"{shape}, plugins: {names})")
 
 
 @main.command()
