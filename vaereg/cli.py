@@ -301,14 +301,23 @@ def sample(loaded, n: int, label: int | None, out: str | None, seed: int) -> Non
 @main.command()
 @run_dir_argument
 @click.option("--n", type=click.IntRange(1), default=32, show_default=True)
+@click.option("--class", "classes", multiple=True, metavar="K",
+              help="Only images of class K (a label, or a class name); repeatable: the "
+                   "classes take turns.")
+@click.option("--random", "at_random", is_flag=True,
+              help="A random sample of the test split (seeded by --seed), not its first images.")
+@click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False),
               help="PNG file [RUN_DIR/reconstructions.png]")
-def reconstruct(loaded, n: int, out: str | None) -> None:
-    """The first N test images, each beside its reconstruction."""
+def reconstruct(loaded, n: int, classes: tuple[str, ...], at_random: bool, seed: int,
+                out: str | None) -> None:
+    """N test images (the first, or --random, or of --class K), each beside its
+    reconstruction."""
     from vaereg.evaluation.pictures import reconstruction_grid
 
     path = picture_path(out, loaded, "reconstructions.png")
-    click.echo(f"wrote {reconstruction_grid(loaded, path, n)}")
+    labels = [int(k) if k.isdigit() else k for k in classes]
+    click.echo(f"wrote {reconstruction_grid(loaded, path, n, labels, at_random, seed)}")
 
 
 @main.command()
