@@ -16,7 +16,7 @@ import attrs
 import torch
 from torch import Tensor
 
-from vaereg.core.class_subset import class_labels
+from vaereg.core.class_subset import class_labels, described
 from vaereg.core.errors import VaeregError
 from vaereg.core.recipe import load_recipe
 from vaereg.core.registry import DATASETS
@@ -98,7 +98,8 @@ def held_out_classes(run: LoadedRun) -> StreamedAnomalySet:
                           f"but {run.run_dir} was trained on every class; use --ood DATASET")
     classes = class_labels(loader.classes, run.dataset, "data.classes").cpu()
     name = f"held-out classes (trained on {classes.tolist()})"
-    test, protocol, paths = run.splits.test, name, None
+    test, paths = run.splits.test, None
+    protocol = f"held-out classes (trained on {described(run.dataset, classes)})"
     if loader.test_classes and not _has_anomalies(test, classes):
         test = prepare_splits(run.dataset, run.recipe.seed_for_data,
                               attrs.evolve(loader, test_classes=()), run.device).test
