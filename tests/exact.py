@@ -60,6 +60,7 @@ def assert_same_run(a: Path, b: Path, ignore_plugins: tuple[str, ...] = (),
     for state in (state_a, state_b):
         state["recipe"]["run"].pop("out_dir")
         state.pop("extra_plugins")
+        state.pop("run")  # each run folder's own identity
         for name in ignore_plugins:
             state["recipe"]["plugins"].pop(name)
     assert_same(state_a, state_b, "last.pt")

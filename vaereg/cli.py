@@ -8,6 +8,7 @@ import sys
 import click
 
 from vaereg.core.errors import VaeregError
+from vaereg.core.writable import writable_folder
 
 
 def user_errors(command):
@@ -113,6 +114,7 @@ def run(recipe: str | None, overrides: tuple[str, ...], quiet: bool, resume_dir:
     overrides += trainer_override(trainer)
     loaded = (load_run_recipe(resume_dir, overrides) if resume_dir
               else load_with_disabled(recipe, overrides, disabled))
+    writable_folder(resume_dir or loaded.run.out_dir, "--resume" if resume_dir else "run.out_dir")
     trace = functools.partial(click.echo, err=True) if trace_hooks else None
     built = build_trainer(loaded, resume_dir)(loaded, quiet=quiet or trace_hooks,
                                               trace_hooks=trace)
@@ -295,10 +297,12 @@ def score(loaded, paths: tuple[str, ...], alpha: float, fdr: bool, out: str | No
 
 
 def picture_path(out: str | None, loaded, name: str):
-    """--out, or RUN_DIR/name."""
+    """--out, or RUN_DIR/name, once its folder is known to be writable."""
     from pathlib import Path
 
-    return Path(out) if out else loaded.run_dir / name
+    path = Path(out) if out else loaded.run_dir / name
+    writable_folder(path.parent, "the folder of --out" if out else "RUN_DIR")
+    return path
 
 
 @main.command()
@@ -382,6 +386,7 @@ def compare(recipes: tuple[str, ...], seeds: int, overrides: tuple[str, ...],
     from vaereg.experiments.compare_report import REPORTS, markdown
     from vaereg.experiments.comparison import compare as compare_recipes
 
+    writable_folder(out, "--out")
     names = [name.strip() for name in metric_names.split(",") if name.strip()] if metric_names else []
     summary = compare_recipes(recipes, seeds=seeds, overrides=overrides, metrics=names,
                               out=out, jobs=jobs, iw_samples=iw_samples, test_images=test_images,

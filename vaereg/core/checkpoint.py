@@ -4,7 +4,8 @@ A save goes through :func:`vaereg.core.atomic_file.atomic_write` (temporary file
 rename), so a crash at any moment leaves the previous checkpoint whole. Loading first
 checks the zip archive's CRC-32s (torch's reader does not, so a bit flipped on disk would
 load silently; the check reads the file once more, about 0.1 s for 200 MB), then uses
-``weights_only=True``: tensors, numbers, strings, lists and dicts only.
+``weights_only=True``: tensors, numbers, strings, lists and dicts only. A checkpoint
+written for a run folder records that run's identity (see :mod:`vaereg.core.run_identity`).
 """
 from __future__ import annotations
 
@@ -17,12 +18,31 @@ import torch
 
 from vaereg.core.atomic_file import atomic_write
 from vaereg.core.errors import VaeregError, first_line
+from vaereg.core.run_identity import run_identity
 
 FORMAT = 1
 
 
-def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
-    atomic_write(path, lambda handle: torch.save({"format": FORMAT, **state}, handle))
+def save_checkpoint(state: dict[str, Any], path: str | Path,
+                    run_dir: str | Path | None = None) -> None:
+    """Write ``state`` to ``path``; with ``run_dir``, recording the run it belongs to."""
+    identity = {} if run_dir is None else {"run": run_identity(run_dir)}
+    atomic_write(path, lambda handle: torch.save({"format": FORMAT, **state, **identity}, handle))
+
+
+def weight_mismatches(expected: dict[str, Any], found: dict[str, Any]) -> list[str]:
+    """Every way the weights ``found`` in a checkpoint differ from a model's state dict
+    ``expected``: each key missing or unexpected, each shape that differs (both shapes)."""
+    def shape(value: Any) -> str:
+        return str(list(value.shape)) if isinstance(value, torch.Tensor) else type(value).__name__
+
+    missing = [f"{key}: missing from the checkpoint (the model has {shape(expected[key])})"
+               for key in expected if key not in found]
+    unexpected = [f"{key}: in the checkpoint ({shape(found[key])}), not in the model"
+                  for key in found if key not in expected]
+    differ = [f"{key}: checkpoint {shape(found[key])}, model {shape(expected[key])}"
+              for key in expected if key in found and shape(found[key]) != shape(expected[key])]
+    return differ + missing + unexpected
 
 
 def _unreadable(path: Path, error: Exception | str) -> VaeregError:

@@ -17,6 +17,7 @@ from vaereg.core.errors import VaeregError
 from vaereg.core.import_path import class_path
 from vaereg.core.recipe import Recipe, load_recipe
 from vaereg.core.run_dir import RECIPE_FILE
+from vaereg.core.run_identity import check_identity
 
 CHANGEABLE = ("run.epochs", "run.device", "run.progress", "run.log_every_n_steps",
               "run.on_nonfinite", "run.precision", "run.compile", "logging.images", "logging.histograms",
@@ -70,7 +71,8 @@ def _flat(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 def check_resumable(state: dict[str, Any], recipe: Recipe, run_dir: Path) -> None:
     """Refuse a resume whose recipe differs from the checkpoint's beyond ``CHANGEABLE``,
-    or that asks for fewer epochs than were trained."""
+    or that asks for fewer epochs than were trained, or that another run wrote."""
+    check_identity(state, run_dir / LAST, run_dir)
     saved = state.get("recipe")
     if not isinstance(saved, dict):
         raise VaeregError(f"{run_dir / LAST} does not record the recipe it was trained "

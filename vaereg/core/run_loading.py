@@ -14,11 +14,12 @@ import attrs
 import torch
 from torch import nn
 
-from vaereg.core.checkpoint import load_checkpoint
+from vaereg.core.checkpoint import load_checkpoint, weight_mismatches
 from vaereg.core.errors import VaeregError, first_line
 from vaereg.core.plugin_manager import make_plugin_manager
 from vaereg.core.recipe import Recipe, load_recipe
 from vaereg.core.run_dir import RECIPE_FILE
+from vaereg.core.run_identity import check_identity
 from vaereg.core.split_preparation import prepare_splits
 
 CHECKPOINTS = {"best": Path("checkpoints") / "best.pt", "last": Path("checkpoints") / "last.pt"}
@@ -62,6 +63,24 @@ def build_model(recipe: Recipe, dataset: Any, device: torch.device) -> nn.Module
     return model.to(device)
 
 
+def load_weights(model: nn.Module, state: dict[str, Any], path: Path, recipe_path: Path) -> None:
+    """The checkpoint's weights into ``model``; weights that do not fit are refused with
+    every mismatched key and both shapes, not torch's first lines."""
+    weights = state.get("model")
+    if not isinstance(weights, dict):
+        raise VaeregError(f"{path} holds no model weights")
+    mismatches = weight_mismatches(model.state_dict(), weights)
+    if mismatches:
+        raise VaeregError(f"the weights in {path} do not fit the model of {recipe_path} "
+                          f"({len(mismatches)} differences; was the checkpoint trained with "
+                          f"another recipe?):\n" + "\n".join(f"  - {m}" for m in mismatches))
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as error:
+        raise VaeregError(f"the weights in {path} do not fit the model of {recipe_path}: "
+                          f"{first_line(error)}") from None
+
+
 def load_device(device: str | torch.device) -> torch.device:
     """``"auto"``: CUDA when available, else the CPU; ``"cuda"`` where no CUDA device is
     available is refused (a message, not torch's assertion deep inside the load)."""
@@ -97,13 +116,10 @@ def load_run(run_dir: str | Path, checkpoint: Literal["best", "last"] = "best",
     recipe = load_recipe(run_dir / RECIPE_FILE)
     device = load_device(device)
     state = load_checkpoint(path, map_location=device)
+    check_identity(state, path, run_dir)
     dataset = recipe.data.cls(recipe.data.options)
     model = build_model(recipe, dataset, device)
-    try:
-        model.load_state_dict(state["model"])
-    except (KeyError, RuntimeError) as error:
-        raise VaeregError(f"the weights in {path} do not fit the model of {run_dir / RECIPE_FILE}: "
-                          f"{first_line(error)}") from None
+    load_weights(model, state, path, run_dir / RECIPE_FILE)
     model.eval()
     splits = prepare_splits(dataset, recipe.seed_for_data, recipe.data.loader, device)
     info = {"name": checkpoint, "path": str(path), "epoch": state.get("epoch"),

@@ -9,13 +9,19 @@ import torch
 
 from vaereg.core.data_options import LoaderOptions
 from vaereg.core.class_subset import restrict_classes
+from vaereg.core.errors import VaeregError
 
 
 def prepare_splits(dataset: Any, seed: int, loader: LoaderOptions,
                    device: torch.device) -> Any:
     """Load, keep the recipe's classes, and move each split to ``device``; a split that
     streams (has ``with_loader``) also gets the recipe's workers and pinned memory."""
-    splits = restrict_classes(dataset.load(seed), loader, dataset)
+    splits = dataset.load(seed)
+    if len(splits.train) == 0:
+        raise VaeregError("the dataset's training split is empty: every image went to "
+                          "validation or testing (data.test_fraction = 1 is for the "
+                          "anomalies of `eval --ood`), so there is nothing to train on")
+    splits = restrict_classes(splits, loader, dataset)
     return type(splits)(*(prepare_split(split, loader, device)
                           for split in (splits.train, splits.val, splits.test)))
 

@@ -42,13 +42,18 @@ class ImageFolderOptions(ImageFileOptions):
     val_fraction: float = option(0.1, "share of the training images held out for validation "
                                  "when the folder has no val/", check=in_range(0, 1, high_open=True))
     test_fraction: float = option(0.1, "share held out for testing when the folder has no "
-                                  "test/", check=in_range(0, 1, high_open=True))
+                                  "test/; 1 = every image (the anomalies of `eval --ood`; "
+                                  "a run needs images left to train on)",
+                                  check=in_range(0, 1))
     binarize: Literal["none", "dynamic"] = option(
         "none", "'dynamic' draws Bernoulli pixels anew each epoch (evaluation: once, seeded)")
 
 
 def _carve(examples: list, fraction: float, seed: int, what: str) -> tuple[list, list]:
-    """A seeded share of ``examples`` (at least one) and the rest."""
+    """A seeded share of ``examples`` (at least one) and the rest; all of them, in file
+    order, for a fraction of 1 (nothing is left to carve from then)."""
+    if fraction == 1 or not examples:
+        return list(examples), []
     count = max(1, round(fraction * len(examples)))
     if count >= len(examples):
         raise VaeregError(f"{len(examples)} training images are too few to hold out "

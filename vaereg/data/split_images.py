@@ -8,17 +8,25 @@ binarized if the split binarizes.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 from torch import Tensor
 
 
-def split_images(split: Any, n: int | None = None, *, index: Tensor | None = None,
+def split_images(split: Any, n: int | None = None, *,
+                 index: Tensor | Sequence[int] | None = None,
                  batch_size: int = 500) -> tuple[Tensor, Tensor | None]:
     """(images, labels or None) of ``split``, in order: the first ``n`` (all when None),
-    or those at ``index``. Only the chosen examples are read."""
-    if index is None and n is not None and n < len(split):
+    or those at ``index`` (a tensor or any sequence of positions). Only the chosen
+    examples are read."""
+    if index is not None:
+        index = torch.as_tensor(index, dtype=torch.long).reshape(-1)
+        outside = index[(index < 0) | (index >= len(split))]
+        if len(outside):
+            raise IndexError(f"positions {outside.tolist()} are outside the split's "
+                             f"{len(split)} examples (0 .. {len(split) - 1})")
+    elif n is not None and n < len(split):
         index = torch.arange(n)
     chosen = split if index is None else split.select(index)
     batches = list(chosen.batches(batch_size))

@@ -4,7 +4,8 @@
   the other classes are the anomalies (the one-class protocol of Ruff et al. 2018).
 - Out of distribution: the run's test split (normal) followed by another dataset's test
   split (anomalies), built from the run's recipe with ``data`` replaced, so its options
-  are validated like any recipe's.
+  are validated like any recipe's. A folder of images without a ``test/`` part is used
+  whole (``test_fraction = 1``), not a seeded tenth of it.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from vaereg.core.errors import VaeregError
 from vaereg.core.recipe import load_recipe
 from vaereg.core.registry import DATASETS
 from vaereg.core.run_loading import LoadedRun
+from vaereg.core.split_preparation import prepare_splits
 from vaereg.data.split_images import read_positions, split_images
 from vaereg.data.tensor_split import TensorSplit
 
@@ -36,15 +38,32 @@ class AnomalySet:
 
 
 def held_out_classes(run: LoadedRun) -> AnomalySet:
-    """The full test split; classes outside the run's ``data.classes`` are anomalies."""
-    if not run.recipe.data.loader.classes:
+    """The test split; classes outside the run's ``data.classes`` are anomalies. When the
+    run's ``data.test_classes`` kept only trained classes, the whole test split is used."""
+    loader = run.recipe.data.loader
+    if not loader.classes:
         raise VaeregError(f"--anomaly needs a run trained on a class subset (data.classes), "
                           f"but {run.run_dir} was trained on every class; use --ood DATASET")
-    classes = class_labels(run.recipe.data.loader.classes, run.dataset, "data.classes")
-    x, y = split_images(run.splits.test)
+    classes = class_labels(loader.classes, run.dataset, "data.classes")
+    test, protocol = run.splits.test, f"held-out classes (trained on {classes.tolist()})"
+    if loader.test_classes and not _has_anomalies(test, classes):
+        test = prepare_splits(run.dataset, run.recipe.seed_for_data,
+                              attrs.evolve(loader, test_classes=()), run.device).test
+        protocol += (f"; the whole test split, as data.test_classes = "
+                     f"{list(loader.test_classes)} holds no held-out class")
+    x, y = split_images(test)
     unseen = ~torch.isin(y, classes.to(y.device))
-    return AnomalySet(TensorSplit(x, y), read_positions(run.splits.test), unseen.long().cpu(),
-                      f"held-out classes (trained on {classes.tolist()})", "test")
+    if not unseen.any():
+        raise VaeregError(f"--anomaly: every test image of {run.run_dir} is of a trained class "
+                          f"(data.classes = {list(loader.classes)}), so there is no anomaly "
+                          f"to detect; train on fewer classes, or use --ood DATASET")
+    return AnomalySet(TensorSplit(x, y), read_positions(test), unseen.long().cpu(),
+                      protocol, "test")
+
+
+def _has_anomalies(split, classes: Tensor) -> bool:
+    """Whether ``split`` holds an image of a class outside ``classes``."""
+    return split.y is not None and not torch.isin(split.y.cpu(), classes).all()
 
 
 def out_of_distribution(run: LoadedRun, name: str, overrides: tuple[str, ...] = ()) -> AnomalySet:
@@ -58,10 +77,12 @@ def out_of_distribution(run: LoadedRun, name: str, overrides: tuple[str, ...] = 
         cls = DATASETS.load(name)
     except KeyError:
         raise VaeregError(DATASETS.unknown(name)) from None
-    data = {"name": name}
+    data, fields = {"name": name}, attrs.fields_dict(cls.Options)
     binarize = getattr(run.recipe.data.options, "binarize", None)
-    if binarize is not None and "binarize" in attrs.fields_dict(cls.Options):
+    if binarize is not None and "binarize" in fields:
         data["binarize"] = binarize
+    if "test_fraction" in fields:  # a folder without test/: every image is an anomaly
+        data["test_fraction"] = 1.0
     table = {**run.recipe.to_table(), "data": data}
     recipe = load_recipe(table=table, overrides=[f"data.{text}" for text in overrides])
     dataset = recipe.data.cls(recipe.data.options)
@@ -78,4 +99,5 @@ def out_of_distribution(run: LoadedRun, name: str, overrides: tuple[str, ...] = 
     split = TensorSplit(torch.cat([normal, other]), labels)
     index = torch.cat([read_positions(normal_split), read_positions(other_split)])
     is_anomaly = torch.cat([torch.zeros(len(normal)), torch.ones(len(other))]).long()
-    return AnomalySet(split, index, is_anomaly, f"out of distribution ({name})", "test+ood")
+    return AnomalySet(split, index, is_anomaly,
+                      f"out of distribution ({len(other)} images of {name})", "test+ood")

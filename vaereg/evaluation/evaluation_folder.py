@@ -4,10 +4,9 @@ same evaluation again replaces its own files), and whether that folder can be wr
 from __future__ import annotations
 
 import re
-import tempfile
 from pathlib import Path
 
-from vaereg.core.errors import VaeregError, first_line
+from vaereg.core.writable import writable_folder
 
 EVAL_DIR = "eval"
 
@@ -23,11 +22,4 @@ def evaluation_folder(run_dir: Path, checkpoint: str, split: str, protocol: str)
 
 def check_writable(folder: Path) -> Path:
     """Create ``folder`` and write a file in it, or refuse naming it (before any work)."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        raise VaeregError(f"cannot write the evaluation into {folder}: "
-                          f"{first_line(error)}") from None
-    return folder
+    return writable_folder(folder, "the evaluation's folder")
