@@ -36,8 +36,8 @@ def invoke(*args):
 
 
 PLAIN = "best-test-none"
-OOD = "best-test-out-of-distribution-synthetic"
-HELD_OUT = "best-test-held-out-classes-trained-on-0-1-2-3-4"
+OOD = "best-test-ood-synthetic"
+HELD_OUT = "best-test-anomaly"
 
 
 def read_scores(folder):
@@ -123,7 +123,7 @@ def test_ood_synthetic_noise_is_told_apart(fmnist_run):
     assert low <= metrics["anomaly/neg_elbo/auroc"] <= high and high - low < 0.1
     rows = read_scores(fmnist_run / "eval" / OOD)
     assert len(rows) == 10_500 and sum(int(row["is_anomaly"]) for row in rows) == 500
-    assert rows[-1]["path"] == "ood:test[499]" and rows[0]["path"] == "fashion_mnist:test[0]"
+    assert rows[-1]["path"] == "synthetic:test[499]" and rows[0]["path"] == "fashion_mnist:test[0]"
     assert (fmnist_run / "eval" / OOD / "roc.png").read_bytes()[:4] == PNG
 
 

@@ -118,8 +118,8 @@ def normal_only_run(tmp_path_factory):
     return trainer.run_dir
 
 
-def read_scores(run_dir: Path) -> list[dict]:
-    with open(run_dir / "scores.csv", newline="") as handle:
+def read_scores(run_dir: Path, protocol: str) -> list[dict]:
+    with open(run_dir / "eval" / f"best-test-{protocol}" / "scores.csv", newline="") as handle:
         return list(csv.DictReader(handle))
 
 
@@ -129,8 +129,9 @@ def test_anomaly_uses_the_whole_test_split_when_test_classes_hold_no_anomaly(nor
     assert result.returncode == 0, result.stderr
     assert "the whole test split, as data.test_classes = ['normal'] holds no held-out class" \
         in result.stdout
-    rows = read_scores(normal_only_run)
+    rows = read_scores(normal_only_run, "anomaly")
     assert len(rows) == 11
+    assert sorted(row["path"].split("/")[-2] for row in rows) == ["normal"] * 6 + ["scratch"] * 5
     assert sorted(int(row["is_anomaly"]) for row in rows) == [0] * 6 + [1] * 5
 
 
@@ -141,8 +142,9 @@ def test_ood_flat_folder_is_used_whole_and_counted(normal_only_run, tmp_path):
                         f"root='{flat}'", "--metrics", "elbo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "out of distribution (30 images of image_folder): 36 images" in result.stdout
-    rows = read_scores(normal_only_run)
+    rows = read_scores(normal_only_run, "ood-image-folder")
     assert sum(int(row["is_anomaly"]) for row in rows) == 30
+    assert rows[-1]["path"] == str(flat / "0029.png")
     assert sorted(int(row["index"]) for row in rows if row["is_anomaly"] == "1") == \
         list(range(30))
     share = vaereg_cli("eval", str(normal_only_run), "--ood", "image_folder", "--set",

@@ -20,7 +20,7 @@ from vaereg.testing import tiny_recipe
 from image_fixtures import mvtec_folder
 from test_localization import rank_auroc
 
-FOLDER = "best-test-labelled-defects"
+FOLDER = "best-test-anomaly"
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_heat_maps_and_an_unwritable_folder(evaluated, tmp_path):
     blocked.write_text("a file where the evaluation's folder would go")
     result = vaereg("eval", str(run_dir), "--split", "val", "--checkpoint", "last", cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert f"cannot write the evaluation into {blocked}" in result.stderr
+    assert f"the evaluation's folder {blocked}: cannot write files there" in result.stderr
 
 
 def test_without_masks_the_maps_rank_images_only(evaluated, tmp_path):
@@ -112,7 +112,7 @@ def test_without_masks_the_maps_rank_images_only(evaluated, tmp_path):
     finally:
         (tmp_path / "ground_truth").rename(data / "ground_truth")
     assert result.returncode == 0, result.stderr
-    folder = run_dir / "eval" / "last-test-labelled-defects"
+    folder = run_dir / "eval" / "last-test-anomaly"
     metrics = json.loads((folder / "eval.json").read_text())["metrics"]
     assert not any(key.startswith("localization/") for key in metrics)
     assert 0 <= metrics["anomaly/nll_max/auroc"] <= 1

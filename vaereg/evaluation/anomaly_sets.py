@@ -19,6 +19,7 @@ from vaereg.core.recipe import load_recipe
 from vaereg.core.registry import DATASETS
 from vaereg.core.run_loading import LoadedRun
 from vaereg.core.split_preparation import prepare_splits
+from vaereg.data.example_names import example_names
 from vaereg.data.split_images import read_positions, split_images
 from vaereg.data.tensor_split import TensorSplit
 
@@ -28,13 +29,14 @@ class AnomalySet:
     """``split`` to score; ``index`` (each image's position in its own dataset's test
     split) and ``is_anomaly`` (0/1), aligned with it; ``protocol`` names how it was made;
     ``prefix`` names the figures over the whole set (``test``, or ``test+ood`` when it
-    is not the test split alone)."""
+    is not the test split alone); ``paths``: each image's file, or dataset and index."""
 
     split: TensorSplit
     index: Tensor
     is_anomaly: Tensor
     protocol: str
     prefix: str
+    paths: tuple[str, ...] | None = None
 
 
 def held_out_classes(run: LoadedRun) -> AnomalySet:
@@ -52,13 +54,15 @@ def held_out_classes(run: LoadedRun) -> AnomalySet:
         protocol += (f"; the whole test split, as data.test_classes = "
                      f"{list(loader.test_classes)} holds no held-out class")
     x, y = split_images(test)
+    positions = read_positions(test)
+    paths = example_names(test, positions.tolist(), run.recipe.data.name, "test")
     unseen = ~torch.isin(y, classes.to(y.device))
     if not unseen.any():
         raise VaeregError(f"--anomaly: every test image of {run.run_dir} is of a trained class "
                           f"(data.classes = {list(loader.classes)}), so there is no anomaly "
                           f"to detect; train on fewer classes, or use --ood DATASET")
-    return AnomalySet(TensorSplit(x, y), read_positions(test), unseen.long().cpu(),
-                      protocol, "test")
+    return AnomalySet(TensorSplit(x, y), positions, unseen.long().cpu(), protocol, "test",
+                      tuple(paths))
 
 
 def _has_anomalies(split, classes: Tensor) -> bool:
@@ -97,7 +101,10 @@ def out_of_distribution(run: LoadedRun, name: str, overrides: tuple[str, ...] = 
     labels = None if normal_y is None or other_y is None else \
         torch.cat([normal_y, other_y.to(normal_y)])
     split = TensorSplit(torch.cat([normal, other]), labels)
-    index = torch.cat([read_positions(normal_split), read_positions(other_split)])
+    normal_at, other_at = read_positions(normal_split), read_positions(other_split)
+    paths = (example_names(normal_split, normal_at.tolist(), run.recipe.data.name, "test")
+             + example_names(other_split, other_at.tolist(), name, "test"))
     is_anomaly = torch.cat([torch.zeros(len(normal)), torch.ones(len(other))]).long()
-    return AnomalySet(split, index, is_anomaly,
-                      f"out of distribution ({len(other)} images of {name})", "test+ood")
+    return AnomalySet(split, torch.cat([normal_at, other_at]), is_anomaly,
+                      f"out of distribution ({len(other)} images of {name})", "test+ood",
+                      tuple(paths))
