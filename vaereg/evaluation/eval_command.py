@@ -28,6 +28,8 @@ def evaluate_and_save(run: LoadedRun, *, split: str = "test",
         raise VaeregError("choose one anomaly protocol: --ood DATASET or --anomaly")
     if ood_options and not ood:
         raise VaeregError("--set gives options of the --ood dataset; add --ood DATASET")
+    if (ood or anomaly) and split != "test":
+        raise VaeregError("the anomaly protocols score the test split; leave --split out")
     anomaly_set, defects = ((out_of_distribution(run, ood, ood_options), None) if ood
                             else anomaly_protocol(run) if anomaly else (None, None))
     folder = check_writable(evaluation_folder(run.run_dir, run.checkpoint_info["name"], split,
@@ -43,5 +45,6 @@ def evaluate_and_save(run: LoadedRun, *, split: str = "test",
         evaluation = with_score_intervals(evaluation)
     paths = evaluate_and_write(run, evaluation, folder, projector_points=projector_points)
     if localization is not None:
-        paths.update(write_localization(run, localization, defects, folder))
+        paths.update(write_localization(run, localization, defects, evaluation.summary,
+                                        folder))
     return evaluation, paths
