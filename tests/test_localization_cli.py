@@ -20,7 +20,7 @@ from vaereg.testing import tiny_recipe
 from image_fixtures import mvtec_folder
 from test_localization import rank_auroc
 
-FOLDER = "best-test-anomaly"
+FOLDER = "best-test-labelled-defects"
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +113,7 @@ def test_without_masks_the_maps_rank_images_only(evaluated, tmp_path):
     finally:
         (tmp_path / "ground_truth").rename(data / "ground_truth")
     assert result.returncode == 0, result.stderr
-    folder = run_dir / "eval" / "last-test-anomaly"
+    folder = run_dir / "eval" / "last-test-labelled-defects"
     metrics = json.loads((folder / "eval.json").read_text())["metrics"]
     assert not any(key.startswith("localization/") for key in metrics)
     assert 0 <= metrics["anomaly/nll_max/auroc"] <= 1

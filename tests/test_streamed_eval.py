@@ -17,13 +17,13 @@ from PIL import Image
 import vaereg
 from cli_process import vaereg as vaereg_cli
 from vaereg.cli import main
-from vaereg.data.example_names import split_files
+from vaereg.data.split_images import split_files
 from vaereg.testing import make_trainer, tiny_recipe
 
 from image_fixtures import write_images
 
 SIZE = 12  # SSIM's 11x11 window needs at least 11x11 images
-OOD_FOLDER = Path("eval") / "best-test-ood-image-folder"
+OOD_FOLDER = Path("eval") / "best-test-out-of-distribution-image-folder"
 
 
 @pytest.fixture(scope="module")

@@ -5,14 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-import attrs
-
 from vaereg.core.errors import VaeregError
 from vaereg.core.run_loading import LoadedRun
 from vaereg.evaluation.anomaly_sets import out_of_distribution
 from vaereg.evaluation.defect_localization import localize, with_score_intervals
 from vaereg.evaluation.defect_set import anomaly_protocol
-from vaereg.evaluation.evaluation_folder import check_writable, evaluation_folder, protocol_key
+from vaereg.evaluation.evaluation_folder import check_writable, evaluation_folder
 from vaereg.evaluation.localization_outputs import write_localization
 from vaereg.evaluation.run_evaluation import RunEvaluation, evaluate_run
 from vaereg.evaluation.run_outputs import evaluate_and_write
@@ -32,19 +30,18 @@ def evaluate_and_save(run: LoadedRun, *, split: str = "test",
         raise VaeregError("the anomaly protocols score the test split; leave --split out")
     anomaly_set, defects = ((out_of_distribution(run, ood, ood_options), None) if ood
                             else anomaly_protocol(run) if anomaly else (None, None))
-    folder = check_writable(evaluation_folder(run.run_dir, run.checkpoint_info["name"], split,
-                                              protocol_key(ood, anomaly)))
+    check_writable(evaluation_folder(run.run_dir, run.checkpoint_info["name"], split,
+                                     anomaly_set.name if anomaly_set else "none"))
     evaluation = evaluate_run(run, split=split, metrics=metrics, iw_samples=iw_samples,
                               batch_size=batch_size, anomaly_set=anomaly_set)
-    if anomaly_set is not None:
-        evaluation = attrs.evolve(evaluation, paths=anomaly_set.paths)
     localization = None
     if defects is not None:
-        evaluation, localization = localize(run, evaluation, defects, batch_size=batch_size)
+        evaluation, localization = localize(
+            run, evaluation, defects, batch_size=batch_size or run.recipe.data.loader.batch_size)
     elif anomaly_set is not None:
         evaluation = with_score_intervals(evaluation)
-    paths = evaluate_and_write(run, evaluation, folder, projector_points=projector_points)
+    paths = evaluate_and_write(run, evaluation, projector_points=projector_points)
     if localization is not None:
         paths.update(write_localization(run, localization, defects, evaluation.summary,
-                                        folder))
+                                        paths["eval"].parent))
     return evaluation, paths

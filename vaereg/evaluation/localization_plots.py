@@ -7,7 +7,7 @@ from pathlib import Path
 from torch import Tensor
 
 from vaereg.evaluation.localization import pixel_curves
-from vaereg.evaluation.pictures import _save_figure
+from vaereg.evaluation.pictures import save_figure
 
 PLOT_FILE = "pixel_roc_pr.png"
 
@@ -29,5 +29,5 @@ def pixel_curves_plot(maps: dict[str, Tensor], masks: Tensor, summary: dict[str,
     pr.set(title="pixel precision-recall (AUPRC)", xlabel="recall", ylabel="precision")
     for axes in (roc, pr):
         axes.legend(fontsize=7)
-    _save_figure(figure, path)
+    save_figure(figure, path)
     return path

@@ -1,15 +1,24 @@
-"""Which image each row of scores.csv is (see ``vaereg.data.example_names``): the
-anomaly protocols name their rows as they build their sets; an evaluation of one of the
-run's splits names them here."""
+"""Which image each row of scores.csv is: its file where the split reads files, else its
+dataset, split and index (``fashion_mnist:test[17]``; ``ood:test[17]`` for a row of the
+``--ood`` dataset)."""
 from __future__ import annotations
 
 from vaereg.core.run_loading import LoadedRun
-from vaereg.data.example_names import example_names
+from vaereg.data.split_images import split_files
 from vaereg.evaluation.run_evaluation import RunEvaluation
 
 
 def row_paths(run: LoadedRun, evaluation: RunEvaluation) -> list[str]:
     if evaluation.paths is not None:
         return list(evaluation.paths)
-    return example_names(getattr(run.splits, evaluation.split), evaluation.index.tolist(),
-                         run.recipe.data.name, evaluation.split)
+    files = split_files(getattr(run.splits, evaluation.split))
+    ood = evaluation.protocol.startswith("out of distribution")
+    rows = []
+    for row, index in enumerate(evaluation.index.tolist()):
+        other = ood and bool(evaluation.is_anomaly[row])
+        if files is not None and not other:
+            rows.append(files[index])
+        else:
+            name = "ood" if other else run.recipe.data.name
+            rows.append(f"{name}:{evaluation.split}[{index}]")
+    return rows

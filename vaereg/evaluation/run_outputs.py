@@ -15,6 +15,7 @@ from typing import Any
 
 from vaereg.core.run_dir import write_atomic
 from vaereg.core.run_loading import LoadedRun
+from vaereg.evaluation.evaluation_folder import evaluation_folder
 from vaereg.evaluation.row_paths import row_paths
 from vaereg.evaluation.run_evaluation import RunEvaluation
 
@@ -41,6 +42,8 @@ def eval_record(run: LoadedRun, evaluation: RunEvaluation) -> dict[str, Any]:
         "seconds": round(evaluation.seconds, 2),
         "metrics": figures_with_intervals(evaluation),
     }
+    if evaluation.skipped:
+        record["skipped"] = evaluation.skipped
     if not evaluation.is_log_likelihood:
         record["note"] = NOT_A_LIKELIHOOD
     return record
@@ -105,9 +108,15 @@ def write_hparams(run: LoadedRun, evaluation: RunEvaluation, folder: Path) -> Pa
     return folder
 
 
-def write_results(run: LoadedRun, evaluation: RunEvaluation, folder: Path) -> dict[str, Path]:
-    """Write eval.json, scores.csv and the hparams session into ``folder``; returns their
-    paths."""
+def result_folder(run: LoadedRun, evaluation: RunEvaluation) -> Path:
+    """The evaluation's own folder (see ``evaluation_folder``)."""
+    return evaluation_folder(run.run_dir, run.checkpoint_info["name"], evaluation.split,
+                             evaluation.protocol_name)
+
+
+def write_results(run: LoadedRun, evaluation: RunEvaluation) -> dict[str, Path]:
+    """Write eval.json, scores.csv and the hparams session; returns their paths."""
+    folder = result_folder(run, evaluation)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"eval": folder / EVAL_FILE, "scores": folder / SCORES_FILE}
     write_atomic(paths["scores"], scores_table(evaluation, row_paths(run, evaluation)))
@@ -116,16 +125,17 @@ def write_results(run: LoadedRun, evaluation: RunEvaluation, folder: Path) -> di
     return paths
 
 
-def evaluate_and_write(run: LoadedRun, evaluation: RunEvaluation, folder: Path,
+def evaluate_and_write(run: LoadedRun, evaluation: RunEvaluation,
                        projector_points: int = 2000) -> dict[str, Path]:
     """All of ``vaereg eval``'s files for a computed evaluation: eval.json, scores.csv,
-    the hparams session and latent_space.png in the evaluation's ``folder`` (and roc.png,
-    in an anomaly protocol), and the embedding projector's files in the run folder (the
+    the hparams session and latent_space.png in the evaluation's folder (and roc.png, in
+    an anomaly protocol), and the embedding projector's files in the run folder (the
     first ``projector_points`` test images; 0 = none)."""
     from vaereg.evaluation.embedding_projector import write_projector
     from vaereg.evaluation.pictures import latent_space_plot, roc_plot
 
-    paths = write_results(run, evaluation, folder)
+    paths = write_results(run, evaluation)
+    folder = paths["eval"].parent
     paths["latent_space"] = latent_space_plot(run, folder / "latent_space.png")
     if projector_points:
         paths["projector"] = write_projector(run, projector_points)
