@@ -30,8 +30,9 @@ from vaereg.core.errors import NonFiniteError, VaeregError, first_line
 from vaereg.core.extra_plugins import recorded, resume_extras
 from vaereg.core.hook_relay import HookRelay
 from vaereg.core.lr_schedule import LRSchedule
+from vaereg.core.model_size import construct_model
 from vaereg.core.nonfinite import describe_nonfinite, nonfinite_weights, tensors_are_finite
-from vaereg.core.objective import Objective, batch_scalars, default_monitor
+from vaereg.core.objective import Objective, batch_scalars, default_monitor, headline_figure
 from vaereg.core.optimizers import build_optimizer, parameter_groups
 from vaereg.core.plugin_manager import (call_each, call_one, make_plugin_manager,
                                         reject_hook_methods)
@@ -41,7 +42,8 @@ from vaereg.core.recipe import Recipe
 from vaereg.core.resume import check_resumable
 from vaereg.core.run_cadence import Cadence
 from vaereg.core.run_dir import new_run_dir, write_metrics
-from vaereg.core.seeding import rng_state, seed_everything, set_rng_state
+from vaereg.core.seeding import (EVALUATION_SEED, rng_state, seed_everything, seeded,
+                                 set_rng_state)
 from vaereg.core.shard import check_last_batch, shard_of
 from vaereg.core.split_preparation import prepare_anomalies, prepare_splits
 from vaereg.core.step_guard import StepGuard, Verdict, step_place, stop_error, warn_skipped
@@ -116,11 +118,8 @@ class Trainer:
     # ----- template methods: override in a subclass -------------------------------------
     def build_model(self) -> nn.Module:
         """Construct the recipe's model, let plugins edit its layers, move it to the device."""
-        spec = self.recipe.model
-        try:
-            model = spec.cls(spec.options, self.dataset.input_shape, self.dataset.num_classes)
-        except ValueError as error:
-            raise VaeregError(f"model '{spec.name}': {error}") from None
+        model = construct_model(self.recipe.model, self.dataset.input_shape,
+                                self.dataset.num_classes, self.device)
         self.hook.build_layers(trainer=self, model=model)
         return model.to(self.device)
 
@@ -272,10 +271,10 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self, split: Any, prefix: str) -> dict[str, float]:
         """Average terms over a split (``<prefix>/loss`` at the model's own weights), model
-        in eval mode (restored afterwards)."""
+        in eval mode (restored afterwards), drawn as ``vaereg eval`` draws them (seeded)."""
         sums: dict[str, Tensor] = {}
         count = 0
-        with eval_mode(self.model):
+        with eval_mode(self.model), seeded(EVALUATION_SEED, self.device):
             for batch in split.batches(self.recipe.data.loader.batch_size):
                 with self.precision.autocast():
                     objective = self.validation_step(batch)
@@ -296,7 +295,7 @@ class Trainer:
                                     self.recipe.data.loader, self.device)
         if defects is not None and len(defects.split):
             metrics.update(self.evaluate(defects.split, "test_anomalies"))
-        figure = "neg_elbo" if "test/neg_elbo" in metrics else "loss"
+        figure = headline_figure(metrics)
         metrics[f"gap/{figure}"] = metrics[f"test/{figure}"] - metrics[f"train/{figure}"]
         return metrics
 
