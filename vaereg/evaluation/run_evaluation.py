@@ -123,4 +123,4 @@ def evaluate_run(run: LoadedRun, *, split: str = "test", metrics: Sequence[str] 
                          index, None if labels is None else labels.cpu(),
                          None if anomaly_set is None else anomaly_set.is_anomaly, roc,
                          result.likelihood, result.binarization, result.is_log_likelihood,
-                         seconds, skipped)
+                         seconds, skipped=skipped)
