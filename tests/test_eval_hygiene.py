@@ -57,7 +57,7 @@ def test_another_runs_checkpoint_is_refused_naming_both_folders(two_runs, tmp_pa
         assert "belongs to another run" in result.stderr
         assert str(theirs.resolve()) in result.stderr and str(mine) in result.stderr
         assert "Traceback" not in result.stderr
-    assert not (mine / "eval.json").exists()
+    assert not (mine / "eval").exists()
 
 
 def test_a_checkpoint_written_before_identities_still_loads(two_runs, tmp_path):
@@ -117,8 +117,10 @@ def normal_only_run(tmp_path_factory):
     return trainer.run_dir
 
 
-def read_scores(run_dir: Path) -> list[dict]:
-    with open(run_dir / "scores.csv", newline="") as handle:
+def read_scores(run_dir: Path, protocol: str) -> list[dict]:
+    """The scores of the one evaluation of ``run_dir`` whose protocol folder names ``protocol``."""
+    (scores,) = (run_dir / "eval").glob(f"best-test-{protocol}*/scores.csv")
+    with open(scores, newline="") as handle:
         return list(csv.DictReader(handle))
 
 
@@ -128,7 +130,7 @@ def test_anomaly_uses_the_whole_test_split_when_test_classes_hold_no_anomaly(nor
     assert result.returncode == 0, result.stderr
     assert "the whole test split, as data.test_classes = ['normal'] holds no held-out class" \
         in result.stdout
-    rows = read_scores(normal_only_run)
+    rows = read_scores(normal_only_run, "held-out-classes")
     assert len(rows) == 11
     assert sorted(int(row["is_anomaly"]) for row in rows) == [0] * 6 + [1] * 5
 
@@ -140,7 +142,7 @@ def test_ood_flat_folder_is_used_whole_and_counted(normal_only_run, tmp_path):
                         f"root='{flat}'", "--metrics", "elbo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "out of distribution (30 images of image_folder): 36 images" in result.stdout
-    rows = read_scores(normal_only_run)
+    rows = read_scores(normal_only_run, "out-of-distribution-image-folder")
     assert sum(int(row["is_anomaly"]) for row in rows) == 30
     assert sorted(int(row["index"]) for row in rows if row["is_anomaly"] == "1") == \
         list(range(30))

@@ -76,7 +76,8 @@ def test_commands_refuse_an_out_they_cannot_write(finished, command, named):
 def test_eval_and_pictures_refuse_a_run_folder_they_cannot_write(finished):
     before = sorted(p.name for p in finished.iterdir())
     with unwritable(finished):
-        refused(vaereg("eval", str(finished), cwd=finished.parent), f"RUN_DIR {finished}")
+        refused(vaereg("eval", str(finished), cwd=finished.parent),
+                f"the evaluation's folder {finished / 'eval'}")
         refused(vaereg("sample", str(finished), cwd=finished.parent), f"RUN_DIR {finished}")
         refused(vaereg("run", "--resume", str(finished), "--set", "run.epochs=2",
                        cwd=finished.parent), f"--resume {finished}")

@@ -156,12 +156,16 @@ def build_trainer(loaded, resume_dir: str | None) -> type:
 @user_errors
 def validate(recipe: str, overrides: tuple[str, ...], trainer: str | None,
              disabled: tuple[str, ...]) -> None:
-    """Check RECIPE (and overrides) without training."""
+    """Check RECIPE (and overrides) without training: its keys, its trainer class, and
+    that its model can be built for its data's images."""
+    from vaereg.core.model_fit import check_model_fits_data
+
     loaded = load_with_disabled(recipe, overrides + trainer_override(trainer), disabled)
     build_trainer(loaded, None)  # run.trainer imports, as run would need
+    shape = "x".join(map(str, check_model_fits_data(loaded)))
     names = ", ".join(spec.name for spec in loaded.plugins) or "none"
-    click.echo(f"{recipe}: valid (model {loaded.model.name}, data {loaded.data.name}, "
-               f"plugins: {names})")
+    click.echo(f"{recipe}: valid (model {loaded.model.name}, data {loaded.data.name} "
+               f"{shape}, plugins: {names})")
 
 
 @main.command()
@@ -309,14 +313,23 @@ def sample(loaded, n: int, label: int | None, out: str | None, seed: int) -> Non
 @main.command()
 @run_dir_argument
 @click.option("--n", type=click.IntRange(1), default=32, show_default=True)
+@click.option("--class", "classes", multiple=True, metavar="K",
+              help="Only images of class K (a label, or a class name); repeatable: the "
+                   "classes take turns.")
+@click.option("--random", "at_random", is_flag=True,
+              help="A random sample of the test split (seeded by --seed), not its first images.")
+@click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False),
               help="PNG file [RUN_DIR/reconstructions.png]")
-def reconstruct(loaded, n: int, out: str | None) -> None:
-    """The first N test images, each beside its reconstruction."""
+def reconstruct(loaded, n: int, classes: tuple[str, ...], at_random: bool, seed: int,
+                out: str | None) -> None:
+    """N test images (the first, or --random, or of --class K), each beside its
+    reconstruction."""
     from vaereg.evaluation.pictures import reconstruction_grid
 
     path = picture_path(out, loaded, "reconstructions.png")
-    click.echo(f"wrote {reconstruction_grid(loaded, path, n)}")
+    labels = [int(k) if k.isdigit() else k for k in classes]
+    click.echo(f"wrote {reconstruction_grid(loaded, path, n, labels, at_random, seed)}")
 
 
 @main.command()

@@ -16,27 +16,31 @@ import attrs
 import torch
 from torch import Tensor
 
-from vaereg.core.class_subset import class_labels
+from vaereg.core.class_subset import class_labels, described
 from vaereg.core.errors import VaeregError
 from vaereg.core.recipe import load_recipe
 from vaereg.core.registry import DATASETS
 from vaereg.core.run_loading import LoadedRun
 from vaereg.core.split_preparation import prepare_splits
 from vaereg.data.concatenated_split import ConcatenatedSplit
-from vaereg.data.split_images import read_positions
+from vaereg.data.split_images import read_positions, split_files
 
 
 @attrs.frozen
 class AnomalySet:
     """``split`` to score, with ``index`` (each image's position in its own dataset's test
     split) and ``is_anomaly`` (0/1) aligned with it, known when it is made; ``protocol``
-    names how it was made; ``prefix`` names the figures over the whole set."""
+    says how it was made; ``name`` is its short, stable name (the evaluation folder's);
+    ``prefix`` names the figures over the whole set; ``paths``: each image's file, where
+    the set is not the run's test split."""
 
     split: Any
     index: Tensor
     is_anomaly: Tensor
     protocol: str
     prefix: str
+    name: str
+    paths: tuple[str, ...] | None = None
 
     @property
     def labels(self) -> Tensor | None:
@@ -52,13 +56,16 @@ class StreamedAnomalySet:
     figures over the whole set (``test``, or ``test+ood``).
 
     ``index``, ``labels`` and ``is_anomaly`` describe the examples a pass over ``split``
-    yields (a streamed part leaves out unreadable files): read them after the pass."""
+    yields (a streamed part leaves out unreadable files): read them after the pass.
+    ``name`` and ``paths`` as :class:`AnomalySet`'s."""
 
     split: Any
     parts: tuple[Any, ...]
     trained_classes: Tensor | None
     protocol: str
     prefix: str
+    name: str
+    paths: tuple[str, ...] | None = None
 
     @property
     def index(self) -> Tensor:
@@ -90,17 +97,21 @@ def held_out_classes(run: LoadedRun) -> StreamedAnomalySet:
         raise VaeregError(f"--anomaly needs a run trained on a class subset (data.classes), "
                           f"but {run.run_dir} was trained on every class; use --ood DATASET")
     classes = class_labels(loader.classes, run.dataset, "data.classes").cpu()
-    test, protocol = run.splits.test, f"held-out classes (trained on {classes.tolist()})"
+    name = f"held-out classes (trained on {classes.tolist()})"
+    test, paths = run.splits.test, None
+    protocol = f"held-out classes (trained on {described(run.dataset, classes)})"
     if loader.test_classes and not _has_anomalies(test, classes):
         test = prepare_splits(run.dataset, run.recipe.seed_for_data,
                               attrs.evolve(loader, test_classes=()), run.device).test
         protocol += (f"; the whole test split, as data.test_classes = "
                      f"{list(loader.test_classes)} holds no held-out class")
+        files = split_files(test)
+        paths = None if files is None else tuple(files)
     if not _has_anomalies(test, classes):
         raise VaeregError(f"--anomaly: every test image of {run.run_dir} is of a trained class "
                           f"(data.classes = {list(loader.classes)}), so there is no anomaly "
                           f"to detect; train on fewer classes, or use --ood DATASET")
-    return StreamedAnomalySet(test, (test,), classes, protocol, "test")
+    return StreamedAnomalySet(test, (test,), classes, protocol, "test", name, paths)
 
 
 def _has_anomalies(split, classes: Tensor) -> bool:
@@ -135,4 +146,4 @@ def out_of_distribution(run: LoadedRun, name: str,
     normal, other = run.splits.test, dataset.load(run.recipe.run.seed).test.to(run.device)
     return StreamedAnomalySet(ConcatenatedSplit(normal, other), (normal, other), None,
                               f"out of distribution ({len(other)} images of {name})",
-                              "test+ood")
+                              "test+ood", f"out of distribution {name}")

@@ -31,7 +31,7 @@ def evaluate_and_save(run: LoadedRun, *, split: str = "test",
     anomaly_set, defects = ((out_of_distribution(run, ood, ood_options), None) if ood
                             else anomaly_protocol(run) if anomaly else (None, None))
     check_writable(evaluation_folder(run.run_dir, run.checkpoint_info["name"], split,
-                                     anomaly_set.protocol if anomaly_set else "none"))
+                                     anomaly_set.name if anomaly_set else "none"))
     evaluation = evaluate_run(run, split=split, metrics=metrics, iw_samples=iw_samples,
                               batch_size=batch_size, anomaly_set=anomaly_set)
     localization = None

@@ -34,7 +34,8 @@ class RunEvaluation:
     ``scores``: per-example name -> [N] tensor; ``index``, ``labels`` (or None) and
     ``is_anomaly`` (or None) aligned with them; ``roc``: score -> (fpr, tpr) for plots;
     ``intervals``: figure name -> (low, high); ``paths``: each row's file, where known;
-    ``skipped``: default metrics the model cannot serve, name -> why."""
+    ``protocol_name``: the protocol's short, stable name (its folder's); ``skipped``:
+    default metrics the model cannot serve, name -> why."""
 
     split: str
     protocol: str
@@ -50,6 +51,7 @@ class RunEvaluation:
     seconds: float
     intervals: dict[str, tuple[float, float]] = attrs.field(factory=dict)
     paths: tuple[str, ...] | None = None
+    protocol_name: str = "none"
     skipped: dict[str, str] = attrs.field(factory=dict)
 
 
@@ -123,4 +125,6 @@ def evaluate_run(run: LoadedRun, *, split: str = "test", metrics: Sequence[str] 
                          index, None if labels is None else labels.cpu(),
                          None if anomaly_set is None else anomaly_set.is_anomaly, roc,
                          result.likelihood, result.binarization, result.is_log_likelihood,
-                         seconds, skipped=skipped)
+                         seconds, paths=None if anomaly_set is None else anomaly_set.paths,
+                         protocol_name="none" if anomaly_set is None else anomaly_set.name,
+                         skipped=skipped)
