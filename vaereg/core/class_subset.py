@@ -36,6 +36,21 @@ def class_labels(requested: tuple[int | str, ...], dataset: Any, key: str) -> to
     return torch.tensor(sorted(set(labels)))
 
 
+def class_names(dataset: Any, labels: Any) -> list[str]:
+    """The dataset's name of each label (its ``class_names``), else the label itself."""
+    names = tuple(getattr(dataset, "class_names", ()) or ())
+    return [names[int(label)] if 0 <= int(label) < len(names) else str(int(label))
+            for label in labels]
+
+
+def described(dataset: Any, labels: Any) -> str:
+    """Classes for a message or a title: their names where the dataset has them
+    (``Coat, Shirt``), else their labels (``[4, 6]``)."""
+    if getattr(dataset, "class_names", ()):
+        return ", ".join(class_names(dataset, labels))
+    return str([int(label) for label in labels])
+
+
 def _subset(split: Any, labels: torch.Tensor, key: str, which: str) -> Any:
     if split.y is None:
         raise VaeregError(f"{key} needs labels, but this dataset's {which} split has none")

@@ -16,6 +16,9 @@ class FashionMNIST(IdxDataset):
     """Fashion-MNIST, 28x28 grey images in [0, 1]; ``source`` says where they were read."""
 
     name, title, torchvision_name = "fashion_mnist", "Fashion-MNIST", "FashionMNIST"
+    #: the dataset's names of labels 0-9 (``data.classes = ["Coat"]`` works too)
+    class_names = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                   "Sneaker", "Bag", "Ankle boot")
 
     def system_copy(self) -> SystemCopy:
         return SystemCopy(SYSTEM_DIR, "dataset-fashion-mnist")

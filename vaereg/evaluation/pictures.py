@@ -4,21 +4,27 @@ inputs. PNGs are written atomically; matplotlib draws through ``Figure`` (the Ag
 renderer), never pyplot, so no display or global backend is involved."""
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
+from typing import Sequence
 
 import torch
 from torch import Tensor
 
 from vaereg.core.atomic_file import atomic_write
+from vaereg.core.class_subset import class_labels, class_names
 from vaereg.core.errors import VaeregError
 from vaereg.core.model_contract import CONDITIONAL, has
 from vaereg.core.run_loading import LoadedRun
-from vaereg.data.split_images import split_images
+from vaereg.data.split_images import read_positions, split_images
 
 GRID_COLUMNS = 8
+#: up to this many classes get a legend of named colours; more, a colour bar of labels
+LEGEND_CLASSES = 20
 
 
-def _save_figure(figure, path: Path) -> None:
+def save_figure(figure, path: Path) -> None:
+    """A matplotlib ``Figure`` as a PNG, written atomically."""
     atomic_write(path, lambda handle: figure.savefig(handle, format="png", dpi=100))
 
 
@@ -42,7 +48,15 @@ def pca_2d(points: Tensor) -> Tensor:
 
 
 def latent_space_plot(run: LoadedRun, path: Path) -> Path:
-    """latent_space.png: the test split's posterior means in 2-D, coloured by class."""
+    """latent_space.png: :func:`latent_space_figure`, written atomically."""
+    save_figure(latent_space_figure(run), path)
+    return path
+
+
+def latent_space_figure(run: LoadedRun):
+    """The test split's posterior means in 2-D, coloured by class: a legend of class
+    names for up to ``LEGEND_CLASSES`` classes, else a colour bar."""
+    import matplotlib
     from matplotlib.figure import Figure
 
     test = run.splits.test
@@ -51,15 +65,25 @@ def latent_space_plot(run: LoadedRun, path: Path) -> Path:
     axes = figure.subplots()
     if points.shape[1] < 2:  # a 1-D latent space: plot it against zero
         points = torch.cat([points, torch.zeros_like(points)], 1)
-    if test.y is None:  # no labels: one colour
+    labels = None if test.y is None else test.y.cpu()[read_positions(test)]
+    if labels is None:  # no labels: one colour
         axes.scatter(points[:, 0], points[:, 1], s=2)
+    elif len(labels.unique()) <= LEGEND_CLASSES:
+        colours = "tab10" if len(labels.unique()) <= 10 else "tab20"
+        for rank, (label, name) in enumerate(zip(labels.unique(),
+                                                 class_names(run.dataset, labels.unique()))):
+            chosen = labels == label
+            axes.scatter(points[chosen, 0], points[chosen, 1], s=2,
+                         color=matplotlib.colormaps[colours](rank), label=name)
+        axes.legend(title="class", markerscale=4, fontsize=8, loc="center left",
+                    bbox_to_anchor=(1.01, 0.5), frameon=False)
     else:
-        drawn = axes.scatter(points[:, 0], points[:, 1], c=test.y.cpu(), cmap="tab10", s=2)
-        figure.colorbar(drawn, ax=axes, label="class")
-    axes.set(title=f"test posterior means, PCA ({len(test)} images)", xlabel="PC 1",
+        drawn = axes.scatter(points[:, 0], points[:, 1], c=labels, cmap="viridis", s=2)
+        figure.colorbar(drawn, ax=axes, label="class label")
+    axes.set(title=f"test posterior means, PCA ({len(points)} images)", xlabel="PC 1",
              ylabel="PC 2")
-    _save_figure(figure, path)
-    return path
+    figure.tight_layout()
+    return figure
 
 
 def roc_plot(roc: dict[str, tuple[Tensor, Tensor]], summary: dict[str, float],
@@ -72,9 +96,11 @@ def roc_plot(roc: dict[str, tuple[Tensor, Tensor]], summary: dict[str, float],
     for name, (fpr, tpr) in roc.items():
         axes.plot(fpr, tpr, label=f"{name} (AUROC {summary[f'anomaly/{name}/auroc']:.3f})")
     axes.plot([0, 1], [0, 1], color="grey", linestyle=":")
-    axes.set(title=protocol, xlabel="false-positive rate", ylabel="true-positive rate")
+    axes.set(xlabel="false-positive rate", ylabel="true-positive rate")
+    axes.set_title("\n".join(textwrap.wrap(protocol, 50)), fontsize=9)
     axes.legend(loc="lower right")
-    _save_figure(figure, path)
+    figure.tight_layout()
+    save_figure(figure, path)
     return path
 
 
@@ -104,10 +130,40 @@ def sample_grid(run: LoadedRun, path: Path, n: int = 64, label: int | None = Non
     return path
 
 
+def chosen_images(run: LoadedRun, n: int, classes: Sequence[int | str] = (),
+                  at_random: bool = False, seed: int = 0) -> Tensor:
+    """Positions of ``n`` test images: the first ones, or a random sample seeded by
+    ``seed``; with ``classes`` (labels or class names), of those classes only, taking
+    turns so that each class is shown."""
+    test = run.splits.test
+    positions = torch.arange(len(test))
+    if at_random:
+        generator = torch.Generator().manual_seed(seed)
+        positions = positions[torch.randperm(len(test), generator=generator)]
+    if not classes:
+        return positions[:n]
+    if test.y is None:
+        raise VaeregError("--class: the test split of this run has no labels")
+    labels = class_labels(tuple(classes), run.dataset, "--class")
+    y = test.y.cpu()[positions]
+    groups = [positions[y == label] for label in labels]
+    empty = [name for name, group in zip(class_names(run.dataset, labels), groups)
+             if not len(group)]
+    if empty:
+        raise VaeregError(f"--class: the test split has no image of {', '.join(empty)}")
+    turns = [group[i] for i in range(max(map(len, groups))) for group in groups
+             if i < len(group)]
+    return torch.stack(turns[:n])
+
+
 @torch.no_grad()
-def reconstruction_grid(run: LoadedRun, path: Path, n: int = 32) -> Path:
-    """The first ``n`` test images, each followed by its reconstruction."""
-    x, y = split_images(run.splits.test, n)
+def reconstruction_grid(run: LoadedRun, path: Path, n: int = 32,
+                        classes: Sequence[int | str] = (), at_random: bool = False,
+                        seed: int = 0) -> Path:
+    """``n`` test images (see :func:`chosen_images`), each followed by its
+    reconstruction."""
+    x, y = split_images(run.splits.test,
+                        index=chosen_images(run, n, classes, at_random, seed))
     pairs = torch.stack([x, run.model.reconstruct(x, y)], 1).flatten(0, 1)
     _save_grid(pairs, path, 2 * min(len(x), GRID_COLUMNS // 2))
     return path

@@ -42,6 +42,8 @@ def eval_record(run: LoadedRun, evaluation: RunEvaluation) -> dict[str, Any]:
         "seconds": round(evaluation.seconds, 2),
         "metrics": figures_with_intervals(evaluation),
     }
+    if evaluation.skipped:
+        record["skipped"] = evaluation.skipped
     if not evaluation.is_log_likelihood:
         record["note"] = NOT_A_LIKELIHOOD
     return record

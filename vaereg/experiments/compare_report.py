@@ -11,6 +11,7 @@ from typing import Any, Sequence
 from vaereg.experiments.statistics import mean_interval, paired_difference
 
 REPORTS = ("compare.md", "compare.json", "compare.png")
+PANEL_COLUMNS = 4
 
 
 def summarize(labels: Sequence[str], figures: dict[str, list[dict[str, float]]],
@@ -79,27 +80,45 @@ def write_reports(summary: dict[str, Any], out: Path) -> list[Path]:
 
 
 def plot(summary: dict[str, Any], path: Path) -> None:
-    """One panel per metric: a bar per recipe at its mean, the 95% interval as error bars."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """compare.png: :func:`comparison_figure`, written atomically."""
+    from vaereg.evaluation.pictures import save_figure
 
-    names = list(summary["metrics"])
-    figure, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.4), squeeze=False)
-    for ax, name in zip(axes[0], names):
-        rows = summary["metrics"][name]
-        means = [row["mean"] for row in rows.values()]
-        errors = [0.0 if math.isnan(row["low"]) else row["mean"] - row["low"]
-                  for row in rows.values()]
-        ax.bar(range(len(rows)), means, yerr=errors, capsize=4, color="tab:blue", alpha=0.7)
-        ax.set_xticks(range(len(rows)), list(rows), rotation=30, ha="right", fontsize=8)
+    save_figure(comparison_figure(summary), path)
+
+
+def comparison_figure(summary: dict[str, Any]):
+    """A grid of panels, one per metric: per recipe, each seed's value as a dot and the
+    mean as a point with its 95% interval as a bar. The axis spans the values only, so a
+    difference of a few percent stays visible, and no bar suggests a zero it omits."""
+    from matplotlib.figure import Figure
+
+    names, recipes = list(summary["metrics"]), summary["recipes"]
+    columns = min(len(names), PANEL_COLUMNS)
+    rows = -(-len(names) // columns)
+    figure = Figure(figsize=(3.4 * columns, 0.6 + 2.9 * rows), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False).flatten()
+    seeds = len(summary["seeds"])
+    offsets = [0.25 * (i / (seeds - 1) - 0.5) if seeds > 1 else 0.0 for i in range(seeds)]
+    for ax, name in zip(axes, names):
+        for x, (label, row) in enumerate(summary["metrics"][name].items()):
+            ax.scatter([x + offset for offset in offsets[:len(row["values"])]], row["values"],
+                       s=14, color="tab:grey", alpha=0.7, zorder=2, gid="seeds",
+                       label="one seed" if x == 0 else None)
+            low, high = ((row["mean"], row["mean"]) if math.isnan(row["low"])
+                         else (row["low"], row["high"]))
+            ax.errorbar([x + 0.3], [row["mean"]], yerr=[[row["mean"] - low], [high - row["mean"]]],
+                        fmt="D", color="tab:blue", markersize=5, capsize=4, zorder=3,
+                        label="mean, 95% CI" if x == 0 else None)
+        ax.set_xticks([x + 0.15 for x in range(len(recipes))], recipes, rotation=30,
+                      ha="right", fontsize=8)
+        ax.set_xlim(-0.4, len(recipes) - 0.3)
         ax.set_title(name, fontsize=9)
-        low = min(m - e for m, e in zip(means, errors))
-        high = max(m + e for m, e in zip(means, errors))
-        pad = (high - low) * 0.2 or abs(high) * 0.05 or 1.0
-        ax.set_ylim(low - pad, high + pad)  # differences of a few percent stay visible
-    figure.suptitle(f"mean and 95% CI over {len(summary['seeds'])} seeds", fontsize=10)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+        ax.margins(y=0.12)
+        ax.tick_params(axis="y", labelsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in axes[len(names):]:
+        ax.set_visible(False)
+    axes[0].legend(fontsize=7, loc="best")
+    figure.suptitle(f"{len(recipes)} recipes, seeds {summary['seeds']}: each seed, and the "
+                    f"mean with its 95% t-interval", fontsize=10)
+    return figure

@@ -29,8 +29,7 @@ def write_trials_csv(rows: Sequence[dict[str, Any]], path: Path) -> Path:
 
 
 def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
-    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                if t.value is not None and math.isfinite(t.value)]
+    complete, _ = _finished(study)
     if not complete:
         return None
     pick = max if study.direction == optuna.study.StudyDirection.MAXIMIZE else min
@@ -58,43 +57,68 @@ def _log_scaled(param: Param) -> bool:
             and min(numbers) > 0 and max(numbers) / min(numbers) >= 100)
 
 
-def plot(study: optuna.Study, setup: SweepSetup, path: Path) -> Path:
-    """A panel per parameter (the objective of each complete trial against its value,
-    log-scaled for loguniform), and the history with the best so far."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def _finished(study: optuna.Study) -> tuple[list, list]:
+    """(complete trials with a finite value, pruned trials with a finite last report)."""
+    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                if t.value is not None and math.isfinite(t.value)]
+    pruned = [t for t in study.get_trials(deepcopy=False, states=(TrialState.PRUNED,))
+              if t.intermediate_values and math.isfinite(_last_report(t))]
+    return complete, pruned
 
-    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if t.value is not None and math.isfinite(t.value)]
+
+def _last_report(trial: optuna.trial.FrozenTrial) -> float:
+    """The objective a pruned trial reported last (at its last epoch)."""
+    return trial.intermediate_values[max(trial.intermediate_values)]
+
+
+def plot(study: optuna.Study, setup: SweepSetup, path: Path) -> Path:
+    """sweep.png: :func:`sweep_figure`, written atomically."""
+    from vaereg.evaluation.pictures import save_figure
+
+    save_figure(sweep_figure(study, setup), path)
+    return path
+
+
+def sweep_figure(study: optuna.Study, setup: SweepSetup):
+    """A panel per parameter (the objective of each trial against its value, log-scaled
+    for loguniform), and the history with the best so far. Pruned trials are drawn at
+    the value they reported last, as grey crosses: where the search stopped looking."""
+    from matplotlib.figure import Figure
+
+    complete, pruned = _finished(study)
+    kinds = ((complete, lambda t: t.value, dict(color="tab:blue", marker="o", label="complete")),
+             (pruned, _last_report, dict(color="tab:grey", marker="x",
+                                         label="pruned (last report)")))
     panels = len(setup.params) + 1
-    figure, axes = plt.subplots(1, panels, figsize=(3.4 * panels, 3.2), squeeze=False)
-    for ax, param in zip(axes[0], setup.params):
-        values = [t.params[param.key] for t in done]
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            ax.scatter(values, [t.value for t in done], color="tab:blue")
-            if _log_scaled(param):
-                ax.set_xscale("log")
-        else:
-            labels = [str(v) for v in param.values]
-            ax.scatter([labels.index(str(v)) for v in values], [t.value for t in done])
+    figure = Figure(figsize=(3.4 * panels, 3.2), layout="constrained")
+    axes = figure.subplots(1, panels, squeeze=False)[0]
+    for ax, param in zip(axes, setup.params):
+        every = [t.params[param.key] for t in complete + pruned]
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in every)
+        labels = [str(v) for v in param.values]
+        for trials, value, style in kinds:
+            xs = [t.params[param.key] if numeric else labels.index(str(t.params[param.key]))
+                  for t in trials]
+            ax.scatter(xs, [value(t) for t in trials], **style)
+        if numeric and _log_scaled(param):
+            ax.set_xscale("log")
+        elif not numeric:
             ax.set_xticks(range(len(labels)), labels)
         ax.set_xlabel(param.key)
         ax.set_ylabel(setup.objective)
-    history = axes[0][-1]
-    numbers, objective = [t.number for t in done], [t.value for t in done]
-    history.scatter(numbers, objective, color="tab:blue", label="trial")
-    if done:
+    history = axes[-1]
+    for trials, value, style in kinds:
+        history.scatter([t.number for t in trials], [value(t) for t in trials], **style)
+    if complete:
+        numbers, objective = [t.number for t in complete], [t.value for t in complete]
         better = max if setup.maximize else min
         running = [better(objective[: i + 1]) for i in range(len(objective))]
         history.step(numbers, running, where="post", color="tab:red", label="best so far")
+    if complete or pruned:
         history.legend(fontsize=8)
     history.set_xlabel("trial")
-    history.set_title("history", fontsize=9)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    history.set_title(f"history: {len(complete)} complete, {len(pruned)} pruned", fontsize=9)
+    return figure
 
 
 def write_reports(study: optuna.Study, setup: SweepSetup) -> tuple[list[Path], Any]:

@@ -49,6 +49,14 @@ class MLP:
         return nn.Sequential(*layers)
 
 
+def _halvings(height: int, width: int) -> int:
+    """How many times both sides halve exactly."""
+    count = 0
+    while height % 2 == 0 and width % 2 == 0 and height > 1 and width > 1:
+        height, width, count = height // 2, width // 2, count + 1
+    return count
+
+
 class Conv:
     """Stride-2 4x4 convolutions, one block per channel count, each halving the image;
     the decoder is a linear block to the smallest feature map, then mirrored stride-2
@@ -67,8 +75,15 @@ class Conv:
                              f"images, got {height}x{width}")
         factor = 2 ** depth
         if height % factor or width % factor:
-            raise ValueError(f"the conv backbone halves the image {depth} times: height and "
-                             f"width must be multiples of {factor}, got {height}x{width}")
+            fits = _halvings(height, width)
+            times = f"{fits} time{'s' if fits > 1 else ''}"
+            fewer = (f"give hidden_dims at most {fits} entr{'ies' if fits > 1 else 'y'} "
+                     f"({height}x{width} halves exactly {times}), or " if fits else "")
+            larger = -(-max(height, width) // factor) * factor
+            raise ValueError(f"the conv backbone halves the image {depth} times (one per "
+                             f"hidden_dims entry): height and width must be multiples of "
+                             f"{factor}, got {height}x{width}; {fewer}resize the images to a "
+                             f"multiple of {factor} (image_folder: data.size = {larger})")
 
     def encoder(self, input_shape: tuple[int, ...],
                 dims: tuple[int, ...]) -> tuple[nn.Module, int]:
