@@ -18,10 +18,12 @@ from vaereg.evaluation.run_outputs import evaluate_and_write
 
 def evaluate_and_save(run: LoadedRun, *, split: str = "test",
                       metrics: Sequence[str] | None = None, iw_samples: int | None = None,
-                      batch_size: int = 500, ood: str | None = None,
+                      batch_size: int | None = None, ood: str | None = None,
                       ood_options: tuple[str, ...] = (), anomaly: bool = False,
                       projector_points: int = 2000) -> tuple[RunEvaluation, dict[str, Path]]:
-    """Evaluate ``run`` as ``vaereg eval`` does; returns the evaluation and the files."""
+    """Evaluate ``run`` as ``vaereg eval`` does; returns the evaluation and the files.
+    ``batch_size`` defaults to the run's (then ``elbo`` gives metrics.json's figures)."""
+    batch_size = batch_size or run.recipe.data.loader.batch_size
     if ood and anomaly:
         raise VaeregError("choose one anomaly protocol: --ood DATASET or --anomaly")
     if ood_options and not ood:
