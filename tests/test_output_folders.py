@@ -28,17 +28,18 @@ def finished(tmp_path_factory):
 def unwritable(folder):
     """``folder`` as no one may write it: immutable for root (who ignores modes), mode
     0555 for anyone else."""
-    if os.geteuid() != 0:
+    root = os.geteuid() == 0
+    if not root:
         folder.chmod(0o555)
-        yield
-        folder.chmod(0o755)
-        return
-    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+    elif subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
         pytest.skip("chattr +i is not available here: no folder root cannot write")
     try:
         yield
     finally:
-        subprocess.run(["chattr", "-i", str(folder)], check=True)
+        if root:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        else:
+            folder.chmod(0o755)
 
 
 def refused(result, named: str) -> None:

@@ -91,7 +91,7 @@ class Trainer:
         self.device = self.job.device(device)
         check_global_batch(recipe.data.loader.batch_size, self.job)
         self.precision = Precision(recipe.run.precision, self.device)
-        self.guard = StepGuard(recipe.run.on_nonfinite, self.precision, self.job)
+        self._guard = StepGuard(recipe.run.on_nonfinite, self.precision, self.job)
         self.plugin_manager = make_plugin_manager(
             recipe, extra_plugins, trace_hooks, builtins=builtin_plugins(recipe))
         self.hook = HookRelay(self.plugin_manager, always_call=trace_hooks is not None)
@@ -196,7 +196,7 @@ class Trainer:
         self.backward(loss if batch.shard_weight == 1.0 else loss * batch.shard_weight)
         self.precision.unscale(self.optimizer)  # before any hook reads a gradient
         hook.on_after_backward(trainer=self)
-        verdict = self.guard.decide(loss, self._parameters(), self.optimizer)
+        verdict = self._guard.decide(loss, self._parameters(), self.optimizer)
         if verdict is not Verdict.TAKE:
             return self._refuse_step(verdict, objective, loss, batch_idx)
         if self.lr_schedule.active:

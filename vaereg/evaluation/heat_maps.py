@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from vaereg.evaluation.pictures import _save_figure
+from vaereg.evaluation.pictures import save_figure
 
 ROWS_EACH = 3
 COLUMNS = ("image", "reconstruction", "map", "overlay", "mask")
@@ -75,5 +75,5 @@ def heat_map_picture(name: str, rows: list[tuple[str, int]], images: Tensor,
                 axes[number][column].set_title(title if column != 2 else f"map: {name}",
                                                fontsize=9)
     figure.tight_layout()
-    _save_figure(figure, path)
+    save_figure(figure, path)
     return path

@@ -127,9 +127,11 @@ def _kept_on_interrupt(study, command: str | None = None):
     try:
         yield
     except (RunInterrupted, KeyboardInterrupt) as stop:  # KeyboardInterrupt: a second signal
-        signum, done = getattr(stop, "exit_code", 130) - 128, counted(study)
-        text = (("" if command else "sweep worker ") + f"interrupted by "
-                f"{signal.Signals(signum).name}: {stop}; the study keeps its {done} finished "
-                f"trial{'' if done == 1 else 's'}")
-        raise RunInterrupted(text + (f".\nGo on with: {command}" if command else ""),
-                             signum) from None
+        signum = getattr(stop, "exit_code", 130) - 128
+        name = signal.Signals(signum).name
+        if command is None:  # a worker: the sweep's process says the rest
+            raise RunInterrupted(f"sweep worker stopped by {name}: {stop}", signum) from None
+        done = counted(study)
+        raise RunInterrupted(f"interrupted by {name}: {stop}; the study keeps its {done} "
+                             f"finished trial{'' if done == 1 else 's'}.\nGo on with: "
+                             f"{command}", signum) from None

@@ -2,8 +2,9 @@
 
 Each worker runs in a session of its own, so a Ctrl-C at the terminal (or a signal to
 the sweep's process group) reaches only the sweep's process, which passes each signal on
-to every worker exactly once: the first stops each worker's trial after a checkpoint, a
-second stops them at once. A worker that got the signal twice would skip its checkpoint.
+to every worker once: the first stops each worker's trial after a checkpoint, a second
+stops them at once. (Were they in its group, a Ctrl-C would reach each worker twice, and
+its trial would stop at once, without a checkpoint.)
 """
 from __future__ import annotations
 
