@@ -20,7 +20,6 @@ computed with overrides say so.
 from __future__ import annotations
 
 import math
-import tempfile
 from pathlib import Path
 
 import attrs
@@ -93,18 +92,6 @@ def table(rows: list[list[str]]) -> str:
     return "\n".join([line(HEAD), "| --- | --- | ---: | ---: | ---: | --- |", *map(line, rows)])
 
 
-def check_writable(folder: Path) -> None:
-    """Refuse, before any training, an output folder that cannot be written."""
-    from vaereg import VaeregError
-
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=folder).close()
-    except OSError as error:
-        raise VaeregError(f"cannot write into the output folder {folder}: "
-                          f"{error.strerror or error}") from None
-
-
 @click.command()
 @click.option("--seeds", type=click.IntRange(1), default=3, show_default=True,
               help="Training seeds per row (run.seed 0..N-1).")
@@ -126,12 +113,12 @@ def main(seeds: int, iw_samples: int | None, test_images: int | None, jobs: int,
          row_names: tuple[str, ...], overrides: tuple[str, ...]) -> None:
     """Train and evaluate each row's recipe, print and write the table."""
     from vaereg.core.run_main import clean_exit
+    from vaereg.core.writable import writable_folder
 
     with clean_exit():
         import vaereg
 
-        out_dir = Path(out)
-        check_writable(out_dir)
+        out_dir = writable_folder(out, "--out")  # exit 2 before any training
         rows = []
         for row in ROWS:
             if row_names and row.name not in row_names:
