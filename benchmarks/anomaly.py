@@ -38,7 +38,8 @@ def auroc(recipe: str, k: int, epochs: int, out: str, scores: list[str]) -> dict
     metrics = "elbo,complexity" if "complexity_corrected" in scores else "elbo"
     vaereg("eval", str(run_dir), "--anomaly", "--metrics", metrics, "--projector-points", "0",
            cwd=out)
-    figures = json.loads((run_dir / "eval.json").read_text())["metrics"]
+    folder = run_dir / "eval" / f"best-test-held-out-classes-trained-on-{k}"
+    figures = json.loads((folder / "eval.json").read_text())["metrics"]
     return {score: figures[f"anomaly/{score}/auroc"] for score in scores}
 
 

@@ -1,7 +1,10 @@
-"""A third-party model written against the model API (docs/api.md, "Models").
+"""A third-party model written against the model contract (docs/models.md, "The model
+contract"): it declares every capability but ``conditional`` and implements each.
 
 The smallest useful VAE: one hidden :class:`vaereg.Block` on each side, so that layer
-plugins (dropout, batch norm) work on it as on the built-in models. Register it by name
+plugins (dropout, batch norm) work on it as on the built-in models; ``parts`` for weight
+decay; a posterior with a density for IWAE and mutual information; a per-element
+likelihood for anomaly maps. Register it by name
 with ``vaereg.MODELS.register("tiny_mlp", TinyMLPVAE)`` or an entry point in the group
 ``vaereg.models``; recipes then say ``[model] name = "tiny_mlp"``.
 """
@@ -24,12 +27,31 @@ class TinyMLPOptions:
     latent_dim: int = vaereg.option(4, "size of the latent code z", check=vaereg.positive)
 
 
+class BernoulliPixels(nn.Module):
+    """p(x|z): a Bernoulli per pixel, parameterized by the decoder's logits."""
+
+    def nll_per_element(self, output: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy_with_logits(output, target, reduction="none")
+
+    def nll(self, output: Tensor, target: Tensor) -> Tensor:
+        """Per image: the sum over its pixels."""
+        return self.nll_per_element(output, target).flatten(1).sum(1)
+
+    def mean(self, output: Tensor) -> Tensor:
+        return torch.sigmoid(output)
+
+
 class TinyMLPVAE(nn.Module):
     """Gaussian encoder, Bernoulli decoder over pixels in [0, 1]; per-example terms in nats."""
 
     Options = TinyMLPOptions
+    capabilities = frozenset({"posterior", "posterior_density", "per_element_likelihood",
+                              "hidden_blocks", "parts"})
+    loss_terms = ("recon", "kl")
     elbo_terms = ("recon", "kl")  # their per-example sum is the negative ELBO
     likelihood_name = "bernoulli"
+    #: top-level submodules of encoder and decoder (weight decay treats them apart)
+    parts = {"encoder": ("encoder", "heads"), "decoder": ("decoder",)}
 
     def __init__(self, options: TinyMLPOptions, input_shape: tuple[int, ...], num_classes: int = 0):
         super().__init__()
@@ -44,6 +66,7 @@ class TinyMLPVAE(nn.Module):
             nn.Linear(options.latent_dim, options.hidden), nn.ReLU(), part="decoder", index=0,
             features=options.hidden, spatial=False), nn.Linear(options.hidden, pixels),
             nn.Unflatten(1, self.input_shape))
+        self.likelihood = BernoulliPixels()
         self.term_weights = {"recon": 1.0, "kl": 1.0}
 
     def hidden_blocks(self) -> list[vaereg.Block]:
@@ -67,10 +90,13 @@ class TinyMLPVAE(nn.Module):
         z = posterior.rsample()
         return {"output": self.decode(z), "posterior": posterior, "z": z}
 
+    def recon_per_element(self, outputs: dict, target: Tensor) -> Tensor:
+        """-log p(x_i|z) per pixel, ``[batch, *input_shape]``."""
+        return self.likelihood.nll_per_element(outputs["output"], target)
+
     def loss(self, outputs: dict, target: Tensor) -> dict[str, Tensor]:
         """Per-example terms: ``recon`` [batch] and ``kl`` per latent dimension."""
-        recon = F.binary_cross_entropy_with_logits(outputs["output"], target,
-                                                   reduction="none").flatten(1).sum(1)
+        recon = self.likelihood.nll(outputs["output"], target)
         kl = kl_divergence(outputs["posterior"].base_dist, self.prior().base_dist)
         return {"recon": recon, "kl": kl}
 
@@ -78,8 +104,8 @@ class TinyMLPVAE(nn.Module):
     def sample(self, n: int, y: Tensor | None = None,
                generator: torch.Generator | None = None) -> Tensor:
         z = torch.randn(n, self.latent_dim, generator=generator, device=self.heads.weight.device)
-        return torch.sigmoid(self.decode(z))
+        return self.likelihood.mean(self.decode(z))
 
     @torch.no_grad()
     def reconstruct(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        return torch.sigmoid(self.decode(self.encode(x).mean))
+        return self.likelihood.mean(self.decode(self.encode(x).mean))

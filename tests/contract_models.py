@@ -1,9 +1,8 @@
 """Tiny models that follow the evaluation's model contract, for tests.
 
-The contract (what the rewritten models provide): ``encode(x, y) -> q(z|x)`` as a
-distribution with event shape ``(latent_dim,)``, ``prior()``, ``decode(z, y)``,
-``likelihood.nll/mean``, ``likelihood_name``, ``forward``/``loss``/``elbo_terms``,
-``sample`` and ``reconstruct``.
+They declare the model contract (``vaereg.core.model_contract``): a posterior with a
+density, terms ``recon`` and ``kl``, and a per-element likelihood (the IWAE bound reads
+``likelihood.nll``).
 
 :class:`LinearGaussianVAE` is factor analysis, x = W z + b + noise: its marginal
 likelihood N(b, W W^T + sigma^2 I) is known in closed form.
@@ -24,9 +23,11 @@ class FixedGaussian(nn.Module):
         super().__init__()
         self.sigma = sigma
 
+    def nll_per_element(self, output: Tensor, target: Tensor) -> Tensor:
+        return -Normal(output, self.sigma).log_prob(target)
+
     def nll(self, output: Tensor, target: Tensor) -> Tensor:
-        per_pixel = Normal(output, self.sigma).log_prob(target)
-        return -per_pixel.flatten(1).sum(1)
+        return self.nll_per_element(output, target).flatten(1).sum(1)
 
     def mean(self, output: Tensor) -> Tensor:
         return output.clamp(0, 1)
@@ -42,6 +43,8 @@ class LinearGaussianVAE(nn.Module):
     """
 
     likelihood_name = "gaussian"
+    capabilities = frozenset({"posterior", "posterior_density", "per_element_likelihood"})
+    loss_terms = ("recon", "kl")
     elbo_terms = ("recon", "kl")
 
     def __init__(self, image_shape: tuple[int, ...], latent_dim: int, sigma: float = 0.5,
@@ -89,7 +92,11 @@ class LinearGaussianVAE(nn.Module):
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> dict:
         posterior = self.encode(x, y)
-        return {"output": self.decode(posterior.rsample(), y), "posterior": posterior}
+        z = posterior.rsample()
+        return {"output": self.decode(z, y), "posterior": posterior, "z": z}
+
+    def recon_per_element(self, outputs: dict, target: Tensor) -> Tensor:
+        return self.likelihood.nll_per_element(outputs["output"], target)
 
     def loss(self, outputs: dict, target: Tensor) -> dict:
         """Per-example terms; ``kl`` is per latent dimension, [batch, latent_dim]."""

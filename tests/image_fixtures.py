@@ -49,3 +49,29 @@ def celeba_folder(root: Path, parts: tuple[int, ...] = (0,) * 8 + (1,) * 2 + (2,
     (root / "list_attr_celeba.txt").write_text(
         f"{len(names)}\n{' '.join(ATTRIBUTE_NAMES)}\n" + "\n".join(rows) + "\n")
     return root
+
+
+def mvtec_folder(root: Path, *, train: int = 16, good: int = 4,
+                 defects: dict[str, int] | None = None, size: int = 8,
+                 masks: bool = True) -> Path:
+    """A grey dataset in the MVTec AD layout: ``train`` normal training images, ``good``
+    normal test images and, per defect type, images with a 2x3 patch made white
+    (``bright``) or black (any other type) and a mask (255 on the patch, 0 elsewhere) in
+    ``ground_truth/<type>/<stem>_mask.png``; image k's patch starts at row k % (size - 2)."""
+    write_images(root / "train" / "good", train, size=size, mode="L")
+    write_images(root / "test" / "good", good, size=size, mode="L", seed=1)
+    defects = {"bright": 3, "dark": 2} if defects is None else defects
+    for offset, (kind, count) in enumerate(defects.items()):
+        for k, path in enumerate(write_images(root / "test" / kind, count, size=size,
+                                              mode="L", seed=2 + offset)):
+            mask = np.zeros((size, size), dtype=np.uint8)
+            row = k % (size - 2)
+            mask[row:row + 2, 1:4] = 255
+            pixels = np.asarray(Image.open(path)).copy()
+            pixels[mask > 0] = 255 if kind == "bright" else 0
+            Image.fromarray(pixels, "L").save(path)
+            if masks:
+                (root / "ground_truth" / kind).mkdir(parents=True, exist_ok=True)
+                Image.fromarray(mask, "L").save(root / "ground_truth" / kind /
+                                                f"{path.stem}_mask.png")
+    return root

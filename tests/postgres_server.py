@@ -32,8 +32,8 @@ def free_port() -> int:
 
 
 class PostgresServer:
-    """``start()`` -> a ``postgresql://`` URL of a new empty database; ``stop()`` ends the
-    server and removes its folder."""
+    """``start()`` -> a ``postgresql://`` URL of a new empty database (``new_database``
+    makes more); ``stop()`` ends the server and removes its folder."""
 
     def __init__(self, binaries: Path):
         self.bin, self.port = binaries, free_port()
@@ -63,8 +63,12 @@ class PostgresServer:
                    f"-c fsync=off -c max_connections=50")
         self.command("pg_ctl", "-D", str(data), "-o", options, "-l", str(self.folder / "server.log"),
                      "-w", "-t", "60", "start")
-        self.command("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", USER, database)
-        return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
+        return self.new_database(database)
+
+    def new_database(self, name: str) -> str:
+        """A ``postgresql://`` URL of a new empty database ``name`` on the running server."""
+        self.command("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", USER, name)
+        return f"postgresql://{USER}@127.0.0.1:{self.port}/{name}"
 
     def stop(self) -> None:
         if (self.folder / "data" / "postmaster.pid").is_file():

@@ -6,6 +6,8 @@ subprocess tests import it before calling the CLI).
 * ``test_signal``: sends signals to its own process after a given step: a real SIGINT or
   SIGTERM at a deterministic moment.
 * ``test_nonfinite``: makes a penalty or a gradient non-finite at a given step.
+* ``test_overflow``: a penalty whose gradient is finite but overflows once multiplied by
+  the fp16 gradient scaler's scale: an update the scaler must skip.
 """
 from __future__ import annotations
 
@@ -104,6 +106,32 @@ class MakeNonFinite:
             trainer.model.mu_head.weight.grad[0, 0] = float("inf")
 
 
+@attrs.frozen
+class OverflowOptions:
+    step: int = option(1, "the optimizer step (1-based) whose scaled gradient overflows",
+                       check=positive)
+
+
+class Overflow:
+    """Once, under fp16: a penalty whose gradient (1e35 per weight) is finite in fp32 but
+    overflows once multiplied by any scale above 4; its loss stays finite."""
+
+    Options = OverflowOptions
+
+    def __init__(self, options: OverflowOptions):
+        self.options = options
+        self.fired = False
+
+    @hookimpl
+    def compute_penalties(self, trainer, model):
+        if self.fired or trainer.step + 1 != self.options.step \
+                or trainer.recipe.run.precision != "fp16":
+            return {}
+        self.fired = True
+        return {"overflow": 1e35 * sum(p.sum() for p in model.parameters())}
+
+
 PLUGINS.register("test_schedule", WarmupSchedule)
 PLUGINS.register("test_signal", SendSignal)
 PLUGINS.register("test_nonfinite", MakeNonFinite)
+PLUGINS.register("test_overflow", Overflow)

@@ -107,7 +107,8 @@ CASES = {
                              "cannot read checkpoint"),
     "empty checkpoint": (damaged_checkpoint(b""), "cannot read checkpoint"),
     "checkpoint cut mid-pickle": (damaged_checkpoint(b"\x80\x02}q\x00"), "cannot read checkpoint"),
-    "foreign checkpoint": (foreign_checkpoint, "checkpoint does not fit this recipe's model"),
+    "foreign checkpoint": (foreign_checkpoint, "checkpoint does not fit this recipe's model "
+                           "and optimizer: it lacks epoch, step, should_stop, history, optimizer"),
     "checkpoint without a recipe": (resume_with(recipe=[1]), "does not record the recipe"),
     "checkpoint of another recipe": (
         lambda t: ["run", "--resume", fake_run(t, tiny_recipe(model={"latent_dim": 4}),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import torch
 
+import vaereg
 from vaereg import Trainer
 from vaereg.core.resume import load_run_recipe
 from vaereg.core.checkpoint import load_checkpoint
@@ -36,3 +37,24 @@ def test_best_metrics_from_memory_and_from_best_pt_after_a_resume_are_those_of_b
     assert {k: again[k] for k in BEST_KEYS} == {k: metrics[k] for k in BEST_KEYS}
     for name, tensor in load_checkpoint(first.run_dir / "checkpoints" / "best.pt")["model"].items():
         assert torch.equal(tensor, best_pt["model"][name]), name
+
+
+def test_taking_the_state_writes_no_file_and_best_pt_comes_before_last_pt(tmp_path):
+    trainer = make_trainer(tiny_recipe(), tmp_path)
+    trainer.run_dir = tmp_path / "run"
+    (trainer.run_dir / "checkpoints").mkdir(parents=True)
+    trainer.validate()  # a first validation is a new best
+    state = trainer.state_dict()
+    assert state["plugins"]["core.best_checkpoint"]["epoch"] == 1
+    assert not list(trainer.run_dir.rglob("*.pt"))
+    written = []
+
+    class Watch:
+        @vaereg.hookimpl
+        def on_save_checkpoint(self, trainer):
+            written.append(sorted(p.name for p in trainer.run_dir.rglob("*.pt")))
+
+    trainer.plugin_manager.register(Watch(), "watch")
+    trainer.save("last.pt")
+    assert written == [["best.pt"]]  # best.pt on disk before last.pt's state is taken
+    assert sorted(p.name for p in trainer.run_dir.rglob("*.pt")) == ["best.pt", "last.pt"]

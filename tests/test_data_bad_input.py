@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 import tomli_w
+from PIL import Image
 
 from vaereg.testing import tiny_recipe
 
-from image_fixtures import celeba_folder, class_folders, write_images
+from image_fixtures import celeba_folder, class_folders, mvtec_folder, write_images
 
 
 def truncated(folder: Path) -> Path:
@@ -48,6 +49,18 @@ def no_partition(folder: Path) -> Path:
     return folder
 
 
+def mask_of_another_size(folder: Path) -> Path:
+    mvtec_folder(folder)
+    Image.new("L", (8, 9)).save(folder / "ground_truth" / "dark" / "0001_mask.png")
+    return folder
+
+
+def defect_without_a_mask(folder: Path) -> Path:
+    mvtec_folder(folder)
+    (folder / "ground_truth" / "bright" / "0002_mask.png").unlink()
+    return folder
+
+
 CASES = {
     "missing folder": (lambda f: f, {}, "no such folder"),
     "empty folder": (empty, {}, "no images in"),
@@ -59,6 +72,10 @@ CASES = {
                       "data.classes: no class 'zebra'"),
     "celeba without a partition file": (no_partition, {"name": "celeba", "size": 16},
                                         "list_eval_partition.txt not found"),
+    "mask of another size": (mask_of_another_size, {},
+                             "ground_truth/dark/0001_mask.png is 8x9, but its image"),
+    "defect without a mask": (defect_without_a_mask, {},
+                              "test/bright/0002.png has no mask: expected"),
 }
 
 

@@ -39,6 +39,15 @@ def test_pictures_every_n_epochs_and_always_after_the_last(tmp_path):
     assert [e.step for e in images(trainer.run_dir, "images/samples")] == [1, 3, 4]
 
 
+def test_pictures_after_the_last_epoch_when_early_stopping_ends_the_run(tmp_path):
+    trainer = make_trainer(tiny_recipe(
+        run={"epochs": 6}, logging={"every_n_epochs": 100},
+        plugins={"early_stopping": {"patience": 0, "min_delta": 1e6}}), tmp_path)
+    metrics = trainer.fit()
+    assert metrics["epochs"] == 2  # the second validation cannot gain a million nats
+    assert [e.step for e in images(trainer.run_dir, "images/samples")] == [1]
+
+
 def test_checkpoint_cadence_waits_for_epochs_and_seconds():
     now = [0.0]
     cadence = Cadence(every_n_epochs=2, min_seconds=10.0, clock=lambda: now[0])

@@ -35,9 +35,18 @@ def invoke(*args):
     return CliRunner().invoke(main, [str(arg) for arg in args])
 
 
-def read_scores(run_dir):
-    with open(run_dir / "scores.csv", newline="") as handle:
+PLAIN = "best-test-none"
+OOD = "best-test-out-of-distribution-synthetic"
+HELD_OUT = "best-test-held-out-classes-trained-on-t-shirt-top-trouser-pullover-dress-coat"
+
+
+def read_scores(folder):
+    with open(folder / "scores.csv", newline="") as handle:
         return list(csv.DictReader(handle))
+
+
+def read_eval(run_dir, name):
+    return json.loads((run_dir / "eval" / name / "eval.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +84,7 @@ def test_eval_writes_results_scores_pictures_and_hparams(fmnist_run):
     result = vaereg_cli("eval", fmnist_run, "--metrics", "elbo,active_units", cwd=fmnist_run)
     assert result.returncode == 0, result.stderr
     assert "bernoulli likelihood, binarization none, a loss: not a log-likelihood" in result.stdout
-    record = json.loads((fmnist_run / "eval.json").read_text())
+    record = read_eval(fmnist_run, PLAIN)
     steps = json.loads((fmnist_run / "metrics.json").read_text())["steps"]
     assert record["checkpoint"] == {"name": "best", "epoch": 1, "step": steps}
     assert (record["likelihood"], record["binarization"], record["is_log_likelihood"]) == \
@@ -84,13 +93,15 @@ def test_eval_writes_results_scores_pictures_and_hparams(fmnist_run):
     metrics = record["metrics"]
     assert metrics["test/neg_elbo"] == pytest.approx(metrics["test/recon"] + metrics["test/kl"])
     assert 0 <= metrics["test/active_units"] <= metrics["test/latent_dim"] == 16
-    rows = read_scores(fmnist_run)
-    assert len(rows) == 10_000 and list(rows[0]) == ["index", "label", "recon", "kl", "neg_elbo"]
+    rows = read_scores(fmnist_run / "eval" / PLAIN)
+    assert len(rows) == 10_000
+    assert list(rows[0]) == ["index", "path", "label", "recon", "kl", "neg_elbo"]
     assert [int(row["index"]) for row in rows] == list(range(10_000))
+    assert rows[17]["path"] == "fashion_mnist:test[17]"
     mean = sum(float(row["neg_elbo"]) for row in rows) / len(rows)
     assert mean == pytest.approx(metrics["test/neg_elbo"], rel=1e-5)
-    assert (fmnist_run / "latent_space.png").read_bytes()[:4] == PNG
-    events = EventAccumulator(str(fmnist_run / "eval"))
+    assert (fmnist_run / "eval" / PLAIN / "latent_space.png").read_bytes()[:4] == PNG
+    events = EventAccumulator(str(fmnist_run / "eval" / PLAIN))
     events.Reload()
     hparams = events.PluginTagToContent("hparams")
     session = plugin_data_pb2.HParamsPluginData.FromString(
@@ -104,26 +115,34 @@ def test_ood_synthetic_noise_is_told_apart(fmnist_run):
     result = invoke("eval", fmnist_run, "--ood", "synthetic", "--set", "test_size=500",
                     "--metrics", "elbo,reconstruction")
     assert result.exit_code == 0, result.output
-    metrics = json.loads((fmnist_run / "eval.json").read_text())["metrics"]
+    metrics = read_eval(fmnist_run, OOD)["metrics"]
     # measured 0.986 (neg_elbo), 0.998 (mse) after one epoch on 512 images
     assert metrics["anomaly/neg_elbo/auroc"] > 0.9 and metrics["anomaly/mse/auroc"] > 0.9
     assert {"anomaly/recon/auprc", "anomaly/neg_elbo/fpr_at_95_tpr"} <= set(metrics)
-    rows = read_scores(fmnist_run)
+    low, high = metrics["anomaly/neg_elbo/auroc_ci"]
+    assert low <= metrics["anomaly/neg_elbo/auroc"] <= high and high - low < 0.1
+    rows = read_scores(fmnist_run / "eval" / OOD)
     assert len(rows) == 10_500 and sum(int(row["is_anomaly"]) for row in rows) == 500
-    assert (fmnist_run / "roc.png").read_bytes()[:4] == PNG
+    assert rows[-1]["path"] == "ood:test[499]" and rows[0]["path"] == "fashion_mnist:test[0]"
+    assert (fmnist_run / "eval" / OOD / "roc.png").read_bytes()[:4] == PNG
 
 
 def test_held_out_classes_are_the_anomalies(fmnist_run):
+    plain = invoke("eval", fmnist_run, "--metrics", "elbo", "--projector-points", 0)
+    assert plain.exit_code == 0, plain.output
     result = invoke("eval", fmnist_run, "--anomaly", "--metrics", "elbo")
     assert result.exit_code == 0, result.output
-    record = json.loads((fmnist_run / "eval.json").read_text())
+    record = read_eval(fmnist_run, HELD_OUT)
     assert record["protocol"] == \
         "held-out classes (trained on T-shirt/top, Trouser, Pullover, Dress, Coat)"
     # measured 0.848 (neg_elbo), 0.853 (recon): classes 5-9 differ from 0-4 even after
     # one epoch on 512 images
     assert record["metrics"]["anomaly/neg_elbo/auroc"] > 0.7
-    rows = read_scores(fmnist_run)
+    rows = read_scores(fmnist_run / "eval" / HELD_OUT)
     assert all(row["is_anomaly"] == str(int(int(row["label"]) >= 5)) for row in rows)
+    # each protocol has its own folder: the plain evaluation is still there, whole
+    assert set(read_eval(fmnist_run, PLAIN)["metrics"]) == {"test/neg_elbo", "test/recon",
+                                                            "test/kl"}
 
 
 def test_sample_and_reconstruct_grids(fmnist_run, tmp_path):
@@ -150,10 +169,10 @@ def test_interrupted_run_evaluates_from_last_checkpoint(interrupted_run):
     run_dir = interrupted_run.run_dir
     result = vaereg_cli("eval", run_dir, "--checkpoint", "last", cwd=run_dir)
     assert result.returncode == 0, result.stderr
-    record = json.loads((run_dir / "eval.json").read_text())
+    record = read_eval(run_dir, "last-test-none")
     assert record["checkpoint"]["name"] == "last" and record["checkpoint"]["step"] == 1
     assert {"test/neg_elbo", "test/ssim", "test/mutual_information"} <= set(record["metrics"])
-    assert len(read_scores(run_dir)) == 32
+    assert len(read_scores(run_dir / "eval" / "last-test-none")) == 32
 
 
 def test_load_run_rebuilds_layer_plugins_before_loading_weights(interrupted_run):

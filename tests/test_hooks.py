@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import vaereg
-from vaereg.core.hook_reference import hook_names, render
+from vaereg.core.hook_reference import render
+from vaereg.core.plugin_manager import hook_names
 from vaereg.testing import HookRecorder, make_trainer, tiny_recipe
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"
@@ -15,12 +16,12 @@ STEP = ["on_batch_start", "transform_batch", "transform_objective", "compute_pen
         "on_before_backward", "on_after_backward", "on_before_optimizer_step", "on_batch_end"]
 EPOCH = (["on_train_epoch_start"] + STEP + STEP
          + ["on_validation_start", "on_validation_end", "on_train_epoch_end",
-            "on_save_checkpoint"])
+            "on_before_save_checkpoint", "on_save_checkpoint"])
 
 
 def two_by_two():
-    """2 epochs x 2 batches; validation improves both epochs, so best.pt is written with
-    last.pt (in the same on_save_checkpoint) twice."""
+    """2 epochs x 2 batches; validation improves both epochs, so best.pt is written just
+    before last.pt (in on_before_save_checkpoint) twice."""
     return tiny_recipe(data={"train_size": 32, "batch_size": 16},
                        optimizer={"lr": 1e-2})
 

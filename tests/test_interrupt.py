@@ -22,6 +22,17 @@ def test_second_signal_raises_at_once_and_handlers_are_restored():
     assert signal.getsignal(signal.SIGTERM) is before
 
 
+def test_a_signal_an_outer_request_recorded_is_seen_by_an_inner_one():
+    """A sweep records a Ctrl-C between trials; the next trial's own handling sees it."""
+    with StopRequests() as outer:
+        os.kill(os.getpid(), signal.SIGTERM)
+        with StopRequests() as inner:
+            assert inner.signum == signal.SIGTERM
+        assert outer.signum == signal.SIGTERM
+    with StopRequests() as quiet_outer, StopRequests() as inner:
+        assert quiet_outer.signum is None and inner.signum is None
+
+
 def test_double_ctrl_c_in_a_real_process_exits_at_once(tmp_path):
     table = tiny_recipe(run={"out_dir": "runs"},
                         plugins={"test_signal": {"step": 6, "signals": ["SIGINT", "SIGINT"]}})

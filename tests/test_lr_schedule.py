@@ -62,6 +62,26 @@ def test_schedules_resume_bit_exactly(tmp_path, scheduler):
     check_conformance(tiny_recipe(run={"epochs": 3}, scheduler=scheduler), tmp_path)
 
 
+def test_resuming_with_more_epochs_keeps_the_cosine_length(tmp_path):
+    """T = run.epochs = 2 when the run starts; continued to 3 epochs, the third epoch
+    runs at the final rate, as a 3-epoch run with total_epochs = 2 does, instead of the
+    curve restarting with T = 3."""
+    table = tiny_recipe(optimizer={"lr": 0.01}, scheduler={"name": "cosine", "min_factor": 0.1})
+    first = make_trainer(table, tmp_path)
+    first.fit()  # 2 epochs x 4 steps
+    resumed = make_trainer(table, tmp_path, overrides=("run.epochs=3",))
+    resumed.fit(run_dir=first.run_dir, resume=True)
+    events = EventAccumulator(str(first.run_dir))
+    events.Reload()
+    rates = [e.value for e in events.Scalars("lr")]
+    assert rates == pytest.approx([0.01] * 4 + [0.0055] * 4 + [0.001] * 4)
+    planned = make_trainer(table, tmp_path, overrides=("run.epochs=3",
+                                                       "scheduler.total_epochs=2"))
+    planned.fit()
+    for name, value in planned.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[name]), name
+
+
 def test_a_non_finite_or_non_positive_learning_rate_is_refused():
     for value in ("inf", "nan", "-1e-3", "0.0"):
         with pytest.raises(RecipeError, match="optimizer.lr: expected a positive finite number"):

@@ -20,7 +20,7 @@ from vaereg.core.trainer import Trainer
 from vaereg.testing import HookRecorder, make_trainer, tiny_recipe
 
 SIGNAL_STEP = 6  # 4 batches per epoch: the signal lands after batch 2 of epoch 2
-CHECKPOINT_HOOKS = ("on_save_checkpoint", "on_load_checkpoint")
+CHECKPOINT_HOOKS = ("on_before_save_checkpoint", "on_save_checkpoint", "on_load_checkpoint")
 
 
 def recipe(signal_step: int = 0, signals: tuple[str, ...] = ("SIGINT",)) -> dict:

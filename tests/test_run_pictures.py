@@ -88,7 +88,8 @@ def test_eval_writes_the_embedding_projector_capped_and_on_the_cpu(runs):
         result = invoke("eval", run_dir, "--metrics", "elbo", "--projector-points", 20,
                         "--device", "cpu")
         assert result.exit_code == 0, result.output
-    assert json.loads((run_dir / "eval.json").read_text())["device"] == "cpu"
+    record = json.loads((run_dir / "eval" / "best-test-none" / "eval.json").read_text())
+    assert record["device"] == "cpu"
     config = (run_dir / "projector_config.pbtxt").read_text()
     assert config.count("embeddings {") == 1
     folder = run_dir / config.split('tensor_path: "')[1].split('"')[0].rsplit("/", 1)[0]

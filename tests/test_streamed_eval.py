@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from pathlib import Path
 
 import pytest
 import tomli_w
@@ -16,11 +17,13 @@ from PIL import Image
 import vaereg
 from cli_process import vaereg as vaereg_cli
 from vaereg.cli import main
+from vaereg.evaluation.row_paths import split_files
 from vaereg.testing import make_trainer, tiny_recipe
 
 from image_fixtures import write_images
 
 SIZE = 12  # SSIM's 11x11 window needs at least 11x11 images
+OOD_FOLDER = Path("eval") / "best-test-out-of-distribution-image-folder"
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +76,8 @@ def test_eval_with_default_metrics_on_a_streamed_split(folder_run):
     root, run_dir, _ = folder_run
     result = vaereg_cli("eval", str(run_dir), cwd=root)
     assert result.returncode == 0, result.stderr
-    record = json.loads((run_dir / "eval.json").read_text())
+    folder = run_dir / "eval" / "best-test-none"
+    record = json.loads((folder / "eval.json").read_text())
     metrics = record["metrics"]
     loaded = vaereg.load_run(run_dir)
     test_size = len(loaded.splits.test)
@@ -82,14 +86,17 @@ def test_eval_with_default_metrics_on_a_streamed_split(folder_run):
     assert 0 < metrics["test/ssim"] <= 1 and metrics["test/mse"] > 0
     assert 0 <= metrics["test/active_units"] <= 4
     assert 0 <= metrics["test/mutual_information"] <= torch.log(torch.tensor(test_size)) + 1e-6
-    with open(run_dir / "scores.csv", newline="") as handle:
+    with open(folder / "scores.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert "label" not in rows[0]  # a flat folder: no labels
+    files = split_files(loaded.splits.test)
+    assert [row["path"] for row in rows] == [files[int(row["index"])] for row in rows]
+    assert all(Path(row["path"]).is_file() for row in rows)
     readable, _ = vaereg.split_images(loaded.splits.test)
     skipped = loaded.splits.test.skipped_index  # this run's truncated file lies in test
     assert len(skipped) == 1 and len(rows) == len(readable) == record["examples"]
     assert [int(row["index"]) for row in rows] == sorted(set(range(test_size)) - skipped)
-    assert (run_dir / "latent_space.png").read_bytes()[:4] == b"\x89PNG"
+    assert (folder / "latent_space.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_sample_metrics_and_an_image_folder_as_ood_set(folder_run):
@@ -99,10 +106,10 @@ def test_sample_metrics_and_an_image_folder_as_ood_set(folder_run):
                         "--ood", "image_folder", "--set", f"root='{noise}'",
                         "--set", "test_fraction=0.5", cwd=root)
     assert result.returncode == 0, result.stderr
-    metrics = json.loads((run_dir / "eval.json").read_text())["metrics"]
+    metrics = json.loads((run_dir / OOD_FOLDER / "eval.json").read_text())["metrics"]
     assert metrics["test+ood/diversity"] > 0 and metrics["test+ood/memorization/nearest_min"] > 0
     assert 0 <= metrics["anomaly/neg_elbo/auroc"] <= 1
-    with open(run_dir / "scores.csv", newline="") as handle:
+    with open(run_dir / OOD_FOLDER / "scores.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert sum(int(row["is_anomaly"]) for row in rows) == 6  # half of the 12 noise images
 
@@ -118,10 +125,10 @@ def test_ood_defaults_score_the_complexity_corrected_likelihood(folder_run):
     result = CliRunner().invoke(main, ["eval", str(run_dir), "--ood", "image_folder",
                                        "--set", f"root='{flat}'", "--set", "test_fraction=0.5"])
     assert result.exit_code == 0, result.output
-    metrics = json.loads((run_dir / "eval.json").read_text())["metrics"]
+    metrics = json.loads((run_dir / OOD_FOLDER / "eval.json").read_text())["metrics"]
     for figure in ("auroc", "auprc", "fpr_at_95_tpr"):
         assert 0 <= metrics[f"anomaly/complexity_corrected/{figure}"] <= 1
-    with open(run_dir / "scores.csv", newline="") as handle:
+    with open(run_dir / OOD_FOLDER / "scores.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     for row in rows:
         expected = float(row["neg_elbo"]) / math.log(2) - float(row["png_bits"])

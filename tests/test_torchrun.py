@@ -3,7 +3,8 @@
 A job whose rank 1 dies mid-run is reported by torchrun and leaves loadable checkpoints;
 resumed under torchrun, it matches one uninterrupted process with the same global batch
 up to float summation order (the tolerance docs/scale.md states); only rank 0 writes;
-dropout and sparsity's proximal step keep the ranks' weights equal."""
+dropout and sparsity's proximal step keep the ranks' weights equal; a NaN on one rank
+stops every rank."""
 from __future__ import annotations
 
 import json
@@ -103,3 +104,13 @@ def test_ranks_stay_equal_with_dropout_and_proximal_sparsity(tmp_path):
     assert sum(int((v == 0).sum()) for v in ranks[0].values()) > 0  # the prox made zeros
     state = load_checkpoint(tmp_path / "runs/job/version_0/checkpoints/last.pt")
     assert not torch.equal(*(r["rng"]["torch"] for r in state["ranks"]))  # own masks
+
+
+def test_a_nan_loss_on_one_rank_stops_every_rank(tmp_path):
+    # "stop" checks only the loss, which is NaN on rank 1 alone: rank 0 must stop too,
+    # not take the update and then wait for rank 1 in the next collective for ever
+    write_recipe(tmp_path, recipe(tmp_path / "runs", epochs=1, plugins={
+        "nan": {"use": "torchrun_helpers:NaNOnRank1", "step": 3}}))
+    result = torchrun(tmp_path, "run", "recipe.toml")
+    assert result.returncode != 0
+    assert result.stderr.count("non-finite value at step 3 (epoch 1/1, batch 3)") == 2

@@ -7,6 +7,7 @@
   ``$VAEREG_TEST_DUMP`` (the test's folder, not the run folder), to compare ranks.
 * ``DieAt``: process rank 1 exits at once (``os._exit``) after optimizer step ``step``,
   when ``$VAEREG_TEST_DIE`` is set: a crashed GPU or a killed process, mid-epoch.
+* ``NaNOnRank1``: a NaN penalty on process rank 1 only, at optimizer step ``step``.
 """
 from __future__ import annotations
 
@@ -59,6 +60,18 @@ class DieAt:
         if os.environ.get("VAEREG_TEST_DIE") and trainer.job.rank == 1 \
                 and trainer.step == self.options.step:
             os._exit(1)
+
+
+class NaNOnRank1:
+    Options = DieOptions
+
+    def __init__(self, options: DieOptions):
+        self.options = options
+
+    @hookimpl
+    def compute_penalties(self, trainer) -> dict[str, torch.Tensor]:
+        bad = trainer.job.rank == 1 and trainer.step + 1 == self.options.step
+        return {"rank1": torch.tensor(float("nan") if bad else 0.0)}
 
 
 def torchrun(folder: Path, *args: str, processes: int = 2,

@@ -8,6 +8,7 @@ import sys
 import click
 
 from vaereg.core.errors import VaeregError
+from vaereg.core.writable import writable_folder
 
 
 def user_errors(command):
@@ -113,6 +114,7 @@ def run(recipe: str | None, overrides: tuple[str, ...], quiet: bool, resume_dir:
     overrides += trainer_override(trainer)
     loaded = (load_run_recipe(resume_dir, overrides) if resume_dir
               else load_with_disabled(recipe, overrides, disabled))
+    writable_folder(resume_dir or loaded.run.out_dir, "--resume" if resume_dir else "run.out_dir")
     trace = functools.partial(click.echo, err=True) if trace_hooks else None
     built = build_trainer(loaded, resume_dir)(loaded, quiet=quiet or trace_hooks,
                                               trace_hooks=trace)
@@ -244,44 +246,45 @@ def run_dir_argument(command):
 @click.option("--set", "ood_options", multiple=True, metavar="KEY=VALUE",
               help="An option of the --ood dataset (TOML literal). Repeatable.")
 @click.option("--anomaly", is_flag=True,
-              help="Held-out-class anomaly detection: test images of classes outside the "
-                   "run's data.classes are the anomalies.")
+              help="Anomaly detection: the defects of an MVTec-layout folder (with maps and "
+                   "localization figures where it has masks), else the test images of "
+                   "classes outside the run's data.classes.")
 @click.option("--projector-points", type=click.IntRange(0), default=2000, show_default=True,
               metavar="N", help="Test posterior means written for TensorBoard's embedding "
                                 "projector (the first N; 0 = none).")
 def eval_(loaded, split: str, iw_samples: int | None, metric_names: str | None,
           batch_size: int, ood: str | None, ood_options: tuple[str, ...], anomaly: bool,
           projector_points: int) -> None:
-    """Evaluate a run: eval.json, scores.csv, latent_space.png (and roc.png) in RUN_DIR,
-    the figures in TensorBoard's hparams view and the test posterior means in its
-    embedding projector."""
-    from vaereg.evaluation.anomaly_sets import held_out_classes, out_of_distribution
-    from vaereg.evaluation.run_evaluation import evaluate_run
-    from vaereg.evaluation.run_outputs import evaluate_and_write
+    """Evaluate a run: eval.json, scores.csv, latent_space.png (and roc.png; maps.npz and
+    heat maps for labelled defects) in RUN_DIR/eval/<checkpoint>-<split>-<protocol>/, the
+    figures in TensorBoard's hparams view and the test posterior means in its embedding
+    projector."""
+    from vaereg.evaluation.eval_command import evaluate_and_save
 
-    if ood and anomaly:
-        raise VaeregError("choose one anomaly protocol: --ood DATASET or --anomaly")
-    if ood_options and not ood:
-        raise VaeregError("--set gives options of the --ood dataset; add --ood DATASET")
-    anomaly_set = (out_of_distribution(loaded, ood, ood_options) if ood
-                   else held_out_classes(loaded) if anomaly else None)
     names = [name.strip() for name in metric_names.split(",")] if metric_names else None
-    evaluation = evaluate_run(loaded, split=split, metrics=names, iw_samples=iw_samples,
-                              batch_size=batch_size, anomaly_set=anomaly_set)
-    paths = evaluate_and_write(loaded, evaluation, projector_points=projector_points)
+    evaluation, paths = evaluate_and_save(
+        loaded, split=split, metrics=names, iw_samples=iw_samples, batch_size=batch_size,
+        ood=ood, ood_options=ood_options, anomaly=anomaly, projector_points=projector_points)
     kind = "" if evaluation.is_log_likelihood else ", a loss: not a log-likelihood"
-    click.echo(f"{evaluation.protocol if anomaly_set else split}: {len(evaluation.index)} images, "
-               f"{evaluation.likelihood} likelihood, binarization {evaluation.binarization}{kind}")
+    protocol = split if evaluation.is_anomaly is None else evaluation.protocol
+    anomalies = ("" if evaluation.is_anomaly is None
+                 else f" ({int(evaluation.is_anomaly.sum())} anomalies)")
+    click.echo(f"{protocol}: {len(evaluation.index)} images{anomalies}, {evaluation.likelihood} "
+               f"likelihood, binarization {evaluation.binarization}{kind}")
     for name, value in evaluation.summary.items():
-        click.echo(f"  {name}: {value:.4f}")
+        low_high = evaluation.intervals.get(name)
+        interval = f" [{low_high[0]:.4f}, {low_high[1]:.4f}]" if low_high else ""
+        click.echo(f"  {name}: {value:.4f}{interval}")
     click.echo(f"wrote {', '.join(str(path) for path in paths.values())}")
 
 
 def picture_path(out: str | None, loaded, name: str):
-    """--out, or RUN_DIR/name."""
+    """--out, or RUN_DIR/name, once its folder is known to be writable."""
     from pathlib import Path
 
-    return Path(out) if out else loaded.run_dir / name
+    path = Path(out) if out else loaded.run_dir / name
+    writable_folder(path.parent, "the folder of --out" if out else "RUN_DIR")
+    return path
 
 
 @main.command()
@@ -374,6 +377,7 @@ def compare(recipes: tuple[str, ...], seeds: int, overrides: tuple[str, ...],
     from vaereg.experiments.compare_report import REPORTS, markdown
     from vaereg.experiments.comparison import compare as compare_recipes
 
+    writable_folder(out, "--out")
     names = [name.strip() for name in metric_names.split(",") if name.strip()] if metric_names else []
     summary = compare_recipes(recipes, seeds=seeds, overrides=overrides, metrics=names,
                               out=out, jobs=jobs, iw_samples=iw_samples, test_images=test_images,

@@ -7,6 +7,7 @@
 * ``registered(name, cls)``: use a plugin (or model, dataset) class in recipes before it
   is installed, for the duration of a ``with`` block.
 * ``check_conformance(table, tmp_path)``: train -> checkpoint -> resume, as the built-ins.
+* ``check_model_contract(model, x)``: a model does what its class declares.
 
 docs/writing-plugins.md shows them at work.
 """
@@ -184,3 +185,42 @@ def check_conformance(table: dict[str, Any], tmp_path: str | Path, *,
         if isinstance(value, float):
             assert value == value and abs(value) != float("inf"), f"{key} is not finite"
     return metrics
+
+
+def check_model_contract(model: torch.nn.Module, x: torch.Tensor,
+                         y: torch.Tensor | None = None) -> None:
+    """Assert that ``model`` does what its class declares (``vaereg.core.model_contract``)
+    on images ``x`` (labels ``y`` for a conditional model): its loss returns exactly its
+    ``loss_terms`` per example, and each declared capability holds."""
+    from vaereg.core import model_contract as contract
+
+    assert not contract.declaration_problems(model), contract.declaration_problems(model)
+    outputs = model(x, y)
+    terms = model.loss(outputs, x)
+    assert tuple(terms) == tuple(model.loss_terms), f"loss returned {tuple(terms)}"
+    assert all(values.shape[0] == len(x) for values in terms.values())
+    assert set(model.term_weights) <= set(model.loss_terms)
+    assert model.sample(3, y=None if y is None else int(y[0])).shape[1:] == x.shape[1:]
+    assert model.reconstruct(x, y).shape == x.shape
+    assert isinstance(model.likelihood_name, str) and model.likelihood_name
+    if contract.has(model, contract.POSTERIOR):
+        posterior = model.encode(x, y)
+        assert posterior.mean.shape == (len(x), model.latent_dim)
+        assert outputs["z"].shape == (len(x), model.latent_dim) and "posterior" in outputs
+        assert model.decode(posterior.mean, y).shape[0] == len(x)
+        assert model.prior().event_shape == (model.latent_dim,)
+    if contract.has(model, contract.POSTERIOR_DENSITY):
+        assert torch.isfinite(model.encode(x, y).log_prob(outputs["z"])).all()
+    if contract.has(model, contract.PER_ELEMENT_LIKELIHOOD):
+        per_element = model.recon_per_element(outputs, x)
+        assert per_element.shape == x.shape, f"recon_per_element gave {tuple(per_element.shape)}"
+        assert torch.allclose(per_element.flatten(1).sum(1),
+                              model.likelihood.nll(outputs["output"], x), rtol=1e-4)
+    if contract.has(model, contract.HIDDEN_BLOCKS):
+        assert model.hidden_blocks(), "declares hidden_blocks but has none"
+    if contract.has(model, contract.PARTS):
+        assert set(model.parts) == {"encoder", "decoder"}, f"parts: {set(model.parts)}"
+        absent = [m for part in model.parts.values() for m in part if not hasattr(model, m)]
+        assert not absent, f"parts names submodules the model lacks: {absent}"
+    if contract.has(model, contract.CONDITIONAL):
+        assert y is not None, "a conditional model is checked with labels y"

@@ -7,8 +7,8 @@ local rank). Without torchrun the job is one process and every helper here is a 
 so the single-process trainer pays nothing.
 
 What the processes must agree on, since one that takes another branch would leave the
-others waiting in a collective for ever: whether a step's loss or gradients are finite
-(:meth:`Job.all_true`), a Ctrl-C or SIGTERM seen by any of them (:meth:`Job.agreed_signal`),
+others waiting in a collective for ever: whether a step is taken, skipped or stops the
+run (the most severe verdict of any process, :meth:`Job.largest`), a Ctrl-C or SIGTERM seen by any of them (:meth:`Job.agreed_signal`),
 early stopping and checkpoint cadence (:meth:`Job.any`), the run folder and the resumed
 checkpoint (rank 0 decides, :meth:`Job.from_main`: an error there is raised everywhere).
 Validation figures are reduced (:meth:`Job.mean`) from per-rank sums, so they equal a
@@ -58,18 +58,17 @@ class Job:
         return torch.device("cuda", self.local_rank) if dist.get_backend() == "nccl" \
             else torch.device("cpu")
 
-    def all_true(self, flag: bool) -> bool:
-        return flag if not self.active else self._reduce([float(flag)], dist.ReduceOp.MIN)[0] > 0
-
     def any(self, flag: bool) -> bool:
         return flag if not self.active else self._reduce([float(flag)], dist.ReduceOp.MAX)[0] > 0
 
+    def largest(self, value: int) -> int:
+        """The largest of the processes' values."""
+        return value if not self.active else int(self._reduce([float(value)],
+                                                               dist.ReduceOp.MAX)[0])
+
     def agreed_signal(self, signum: int | None) -> int | None:
         """The signal any process received (the largest number, if several)."""
-        if not self.active:
-            return signum
-        agreed = int(self._reduce([float(signum or 0)], dist.ReduceOp.MAX)[0])
-        return agreed or None
+        return self.largest(signum or 0) or None
 
     def mean(self, metrics: dict[str, float], weight: float) -> dict[str, float]:
         """Weighted mean over processes of per-process averages (weight: examples)."""

@@ -8,13 +8,7 @@ from __future__ import annotations
 import inspect
 
 from vaereg.core import hookspecs
-
-
-def hook_names() -> list[str]:
-    """Hookspec names in the order they are defined (the order of a run)."""
-    functions = [f for _, f in inspect.getmembers(hookspecs, inspect.isfunction)
-                 if hasattr(f, "vaereg_spec")]
-    return [f.__name__ for f in sorted(functions, key=lambda f: f.__code__.co_firstlineno)]
+from vaereg.core.plugin_manager import hook_names
 
 
 def render() -> str:

@@ -23,10 +23,11 @@ One step of training calls, in order: ``on_batch_start``, ``transform_batch``, t
 forward pass and model loss (``Trainer.training_step``), ``transform_objective``,
 ``compute_penalties``, the sum of the objective, ``on_before_backward``, backward,
 ``on_after_backward``, the learning-rate schedule, ``on_before_optimizer_step``, the
-optimizer step, ``on_batch_end``. A non-finite loss ends the step right after the loss
-is summed; with ``run.on_nonfinite = "skip"`` the loss and gradients are checked after
-``on_after_backward`` instead. No later hook of that step runs, so a skipped step changes
-neither weights nor optimizer state.
+optimizer step, ``on_batch_end``. Right after ``on_after_backward`` one step guard
+(``vaereg/core/step_guard.py``) decides whether the update is taken: not when the loss
+(or, under ``run.on_nonfinite = "skip"``, a gradient) is non-finite, nor when the fp16
+gradient scaler found an overflow. For an update not taken no later hook of that step
+runs, so it changes neither weights nor optimizer state, in every precision.
 """
 from __future__ import annotations
 
@@ -188,8 +189,7 @@ def on_before_backward(trainer: Any, loss: Any) -> None:
 def on_after_backward(trainer: Any) -> None:
     """Gradients are in ``.grad``; the optimizer has not stepped yet.
 
-    It may change gradients (they are checked after it under ``on_nonfinite = "skip"``),
-    not weights.
+    It may change gradients (the step guard checks them after it), not weights.
 
     Returns: nothing.
     """
@@ -199,8 +199,8 @@ def on_after_backward(trainer: Any) -> None:
 def on_before_optimizer_step(trainer: Any, optimizer: Any) -> None:
     """The optimizer is about to step (gradient clipping, decoupled decay).
 
-    When: after the learning-rate schedule set this step's rates; only for steps whose
-    loss and gradients were found finite.
+    When: after the learning-rate schedule set this step's rates; only for an update the
+    step guard took (not for a non-finite step, nor an fp16 overflow).
 
     Returns: nothing.
     """
@@ -213,8 +213,8 @@ def on_batch_end(trainer: Any, batch: Any, objective: Any, batch_idx: int) -> No
     Use it for proximal steps and constraints on the weights (run under ``torch.no_grad``
     by the plugin), and for per-step bookkeeping. ``objective`` is this step's
     :class:`vaereg.Objective`.
-    Not called for a step skipped because its loss or gradient was non-finite
-    (``run.on_nonfinite = "skip"``).
+    Not called for an update the step guard did not take (a non-finite step skipped
+    under ``run.on_nonfinite = "skip"``, an fp16 overflow).
 
     Returns: nothing.
     """
@@ -252,14 +252,30 @@ def on_test_end(trainer: Any, metrics: dict[str, float]) -> None:
 
 
 @hookspec
+def on_before_save_checkpoint(trainer: Any, path: Any) -> None:
+    """A checkpoint is about to be written to ``path`` (a ``pathlib.Path``): write the files
+    it refers to now (the built-in best.pt keeper writes best.pt here), so that a crash
+    never leaves a checkpoint naming a file not yet written.
+
+    When: before each checkpoint write, in the process that writes it (rank 0 of a job),
+    before ``on_save_checkpoint`` collects the states; see there for when that is.
+
+    Returns: nothing.
+    """
+
+
+@hookspec
 def on_save_checkpoint(trainer: Any) -> dict | None:
     """Return this plugin's state to store in a checkpoint (counters, schedules, RNGs).
 
-    When: every time a checkpoint is written: after each epoch, and mid-epoch (after a
-    batch's ``on_batch_end``) when SIGINT/SIGTERM stops the run. The core calls each plugin's
-    implementation on its own and stores the result under the plugin's recipe name, so
-    two instances of one plugin keep separate states. The state must be made of tensors,
-    numbers, strings, lists and dicts (checkpoints are loaded with ``weights_only``).
+    When: every time the trainer's state is taken (``Trainer.state_dict()``): for each
+    ``checkpoints/last.pt`` write, at ``[checkpoint]``'s cadence (``every_n_epochs``, at
+    most every ``min_seconds``) and after the last epoch, and mid-epoch (after a batch's
+    ``on_batch_end``) when SIGINT/SIGTERM stops the run. It must not write files (that is
+    ``on_before_save_checkpoint``'s moment). The core calls each plugin's implementation on
+    its own and stores the result under the plugin's recipe name, so two instances of one
+    plugin keep separate states. The state must be made of tensors, numbers, strings,
+    lists and dicts (checkpoints are loaded with ``weights_only``).
 
     Returns: the state dict, or None for nothing to store.
     """

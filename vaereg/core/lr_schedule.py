@@ -4,7 +4,9 @@ per step, or a reduction on a validation plateau.
 Every schedule but "plateau" is a closed form of (step, epoch), applied to each parameter
 group's base rate (the rate it had when the optimizer was built, so per-group rates set by
 plugins keep their ratios). A resumed run therefore continues the same rates exactly;
-"plateau" keeps its counters in the checkpoint.
+"plateau" keeps its counters in the checkpoint, and "cosine" its length T: fixed when the
+run starts (``total_epochs``, else ``run.epochs``), so a run resumed with more epochs
+keeps the curve it was on (epochs past T run at the final rate) instead of restarting it.
 
     lr = base * warmup(step) * decay(epoch)
     warmup(step) = min(1, (step + 1) / warmup_steps)      (1 when warmup_steps = 0)
@@ -32,7 +34,8 @@ class SchedulerOptions:
     gamma: float = option(0.95, "'exponential' and 'step': decay factor per epoch (or per "
                           "step_size epochs)", check=in_range(0, 1, low_open=True))
     step_size: int = option(10, "'step': epochs between decays", check=positive)
-    total_epochs: int = option(0, "'cosine': epochs T of the half cosine; 0 = run.epochs",
+    total_epochs: int = option(0, "'cosine': epochs T of the half cosine; 0 = run.epochs "
+                               "when the run starts (a resume with more epochs keeps T)",
                                check=in_range(0))
     min_factor: float = option(0.0, "'cosine': final rate as a fraction of the base rate",
                                check=in_range(0, 1))
@@ -54,7 +57,8 @@ class LRSchedule:
         self.options = options
         self.optimizer = optimizer
         self.base = [group["lr"] for group in optimizer.param_groups]
-        self.total_epochs = options.total_epochs or max(run_epochs, 1)
+        self.total_epochs = (options.total_epochs or max(run_epochs, 1)  # T, checkpointed
+                             if options.name == "cosine" else None)
         self.plateau_factor = 1.0
         self.plateau = Plateau(options.patience, options.min_delta)
 
@@ -93,8 +97,11 @@ class LRSchedule:
             self.plateau_factor *= self.options.factor
 
     def state_dict(self) -> dict[str, Any]:
-        return {"plateau_factor": self.plateau_factor, **self.plateau.state_dict()}
+        return {"plateau_factor": self.plateau_factor, "total_epochs": self.total_epochs,
+                **self.plateau.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.plateau_factor = float(state["plateau_factor"])
+        if state.get("total_epochs") is not None:  # (absent from older runs' checkpoints)
+            self.total_epochs = int(state["total_epochs"])
         self.plateau.load_state_dict(state)

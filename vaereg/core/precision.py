@@ -7,11 +7,14 @@
 reads them, so gradient clipping, coupled weight decay and the finiteness check see true
 gradients. Weights, optimizer state and metrics stay fp32 in every mode.
 
-An fp16 step whose scaled gradients overflow is skipped by the scaler, which halves the
-scale: that is the scaler's normal work, counted as ``scaler_skipped_steps``, not a
-non-finite failure, and ``trainer.step`` does not advance (no update was made). Only
-while the scale is above 1 can scaling be the cause; once it has fallen to 1 or below, a
-non-finite step is a real one and ``run.on_nonfinite`` decides (:attr:`scaler_owns_overflow`).
+An fp16 step whose scaled gradients overflow (:meth:`found_overflow`) while its loss is
+finite is skipped, and
+the scale halved: that is the scaler's normal work, counted as ``scaler_skipped_steps``,
+not a non-finite failure, and ``trainer.step`` does not advance (no update was made).
+Only while the scale is above 1 can scaling be the cause; once it has fallen to 1 or
+below, a non-finite step is a real one and ``run.on_nonfinite`` decides
+(:attr:`scaler_owns_overflow`). The decision is :class:`vaereg.core.step_guard.StepGuard`'s,
+made before any hook writes weights; :meth:`step` is called only for an update it took.
 """
 from __future__ import annotations
 
@@ -54,20 +57,26 @@ class Precision:
             self.scaler.unscale_(optimizer)
             self._unscaled = True
 
-    def step(self, optimizer: torch.optim.Optimizer) -> bool:
-        """The optimizer step; False when the scaler skipped it for an overflow."""
+    def found_overflow(self, optimizer: torch.optim.Optimizer) -> bool:
+        """Whether ``unscale`` found an infinite or NaN gradient: the check the scaler's
+        own ``step`` skips on (False without a scaler)."""
+        if not self._unscaled:
+            return False
+        found = self.scaler._found_inf_per_device(optimizer)  # recorded by unscale_
+        return bool(sum(value.item() for value in found.values()))
+
+    def step(self, optimizer: torch.optim.Optimizer) -> None:
+        """The optimizer step of an update the step guard took."""
         if self.scaler is None:
             optimizer.step()
-            return True
-        before = self._scale
+            return
         self.scaler.step(optimizer)
         self._update()
-        stepped = self._scale >= before  # the scale falls only after an overflow
-        self.skipped_steps += not stepped
-        return stepped
 
-    def discard(self) -> None:
-        """End a step skipped before the optimizer (``run.on_nonfinite = "skip"``)."""
+    def skip(self, overflow: bool) -> None:
+        """End a step that makes no update; after an overflow the scale is halved and the
+        skip counted."""
+        self.skipped_steps += overflow
         if self.scaler and self._unscaled:
             self._update()
 

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Literal
 
 import attrs
 
+from vaereg.core import model_contract
 from vaereg.core.data_options import LOADER_KEYS, LoaderOptions
 from vaereg.core.data_seed import pop_data_seed
 from vaereg.core.disable import drop_plugins
@@ -317,13 +318,34 @@ class _Validator:
         return tuple(specs)
 
     def whole_recipe(self, recipe: "Recipe") -> None:
-        """Checks that need the whole recipe: each plugin class's optional
-        ``check_recipe(recipe, name)`` yields ``(key path, message)`` pairs, so
+        """Checks that need the whole recipe: the model contract (the model's declarations,
+        each plugin's ``requires`` against them) and each plugin class's optional
+        ``check_recipe(recipe, name)``, which yields ``(key path, message)`` pairs, so
         ``vaereg validate`` refuses everything ``vaereg run`` would."""
+        for key, message in contract_problems(recipe):
+            self.add(key, message)
         for spec in recipe.plugins:
             check_recipe = getattr(spec.cls, "check_recipe", None)
             for key, message in (check_recipe(recipe, spec.name) if check_recipe else ()):
                 self.add(key, message)
+
+
+def contract_problems(recipe: Recipe) -> Iterable[tuple[str, str]]:
+    """The model contract at load time (``vaereg.core.model_contract``): the model's
+    declarations, and each plugin the model cannot serve, by name with the reason."""
+    model = recipe.model
+    for message in model_contract.declaration_problems(model.cls):
+        yield "model.name", f"model '{model.name}': {message}"
+    if recipe.run.monitor == "val/neg_elbo" and not model_contract.has(model.cls,
+                                                                       model_contract.ELBO):
+        yield "run.monitor", (f"model '{model.name}' has no ELBO, so there is no "
+                              f"val/neg_elbo; use 'auto' or 'val/loss'")
+    for spec in recipe.plugins:
+        for message in model_contract.requirement_problems(spec.cls):
+            yield f"plugins.{spec.name}", f"plugin '{spec.use}' {message}"
+        reason = model_contract.why_not("plugin", spec.name, spec.cls, model.name, model.cls)
+        if reason:
+            yield f"plugins.{spec.name}", reason
 
 
 def validate(table: dict, source: str, override_keys: set[str] = frozenset(),

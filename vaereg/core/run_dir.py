@@ -11,6 +11,7 @@ import tomli_w
 from vaereg.core.atomic_file import atomic_write
 from vaereg.core.recipe import Recipe
 from vaereg.core.registry import DATASETS, MODELS, PLUGINS
+from vaereg.core.writable import writable_folder
 
 RECIPE_FILE = "recipe.toml"
 METRICS_FILE = "metrics.json"
@@ -19,8 +20,7 @@ DATA_SOURCE_FILE = "data_source.json"
 
 def new_run_dir(out_dir: str | Path, name: str) -> Path:
     """Create the next free ``version_<k>`` folder (atomic mkdir, so parallel runs differ)."""
-    parent = Path(out_dir).expanduser() / name
-    parent.mkdir(parents=True, exist_ok=True)
+    parent = writable_folder(Path(out_dir).expanduser() / name, "run.out_dir/run.name")
     taken = [int(p.name.split("_", 1)[1]) for p in parent.glob("version_*")
              if p.name.split("_", 1)[1].isdigit()]
     version = max(taken, default=-1) + 1

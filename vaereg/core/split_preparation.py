@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import torch
 
 from vaereg.core.data_options import LoaderOptions
@@ -21,9 +22,23 @@ def prepare_splits(dataset: Any, seed: int, loader: LoaderOptions,
                           "validation or testing (data.test_fraction = 1 is for the "
                           "anomalies of `eval --ood`), so there is nothing to train on")
     splits = restrict_classes(splits, loader, dataset)
-    ready = []
-    for split in (splits.train, splits.val, splits.test):
-        split = split.to(device)
-        configure = getattr(split, "with_loader", None)
-        ready.append(configure(loader) if configure else split)
-    return type(splits)(*ready)
+    return type(splits)(*(prepare_split(split, loader, device)
+                          for split in (splits.train, splits.val, splits.test)))
+
+
+def prepare_split(split: Any, loader: LoaderOptions, device: torch.device) -> Any:
+    """``split`` on ``device``, with the recipe's loader settings if it streams."""
+    split = split.to(device)
+    configure = getattr(split, "with_loader", None)
+    return configure(loader) if configure else split
+
+
+def prepare_anomalies(dataset: Any, seed: int, loader: LoaderOptions,
+                      device: torch.device) -> Any:
+    """The dataset's labelled defects (``anomalies(seed)``, the MVTec layout's) with their
+    split prepared like the test split; None for a dataset without them."""
+    anomalies = getattr(dataset, "anomalies", None)
+    defects = anomalies(seed) if anomalies else None
+    if defects is None:
+        return None
+    return attrs.evolve(defects, split=prepare_split(defects.split, loader, device))

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import signal
 import threading
+from pathlib import Path
 from typing import Any
+
+from vaereg.core.errors import RunInterrupted
+from vaereg.core.resume import resume_command
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -24,7 +28,9 @@ class StopNow(KeyboardInterrupt):
 
 class StopRequests:
     """While entered (main thread only; elsewhere signals keep their handlers), records
-    the first SIGINT/SIGTERM in ``signum`` and raises :class:`StopNow` on the second."""
+    the first SIGINT/SIGTERM in ``signum`` and raises :class:`StopNow` on the second.
+    Entered inside another one (a sweep around its trials) it starts with the signal the
+    outer one has recorded, so a Ctrl-C between trials stops the next one at once."""
 
     def __init__(self) -> None:
         self.signum: int | None = None
@@ -46,7 +52,16 @@ class StopRequests:
         if threading.current_thread() is threading.main_thread():
             for signum in SIGNALS:
                 self._previous[signum] = signal.signal(signum, self._handle)
+                outer = getattr(self._previous[signum], "__self__", None)
+                if isinstance(outer, StopRequests) and outer.signum is not None:
+                    self.signum = outer.signum  # asked before this (a sweep's next trial)
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self._restore()
+
+
+def interrupted(signum: int, where: str, path: Path, run_dir: Path) -> RunInterrupted:
+    """The error that ends a run stopped by a signal: where, the checkpoint, the resume."""
+    return RunInterrupted(f"interrupted by {signal.Signals(signum).name} {where}; checkpoint "
+                          f"written to {path}.\nResume with: {resume_command(run_dir)}", signum)

@@ -11,9 +11,7 @@ Scale is delegated: ``vaereg.core.precision`` (autocast, the fp16 gradient scale
 """
 from __future__ import annotations
 
-import signal
 import time
-import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,14 +22,15 @@ from vaereg.core.atomic_file import remove_leftovers
 from vaereg.core.batch import Batch
 from vaereg.core.builtin import builtin_plugins
 from vaereg.core.checkpoint import load_checkpoint, save_checkpoint
+from vaereg.core.checkpoint_state import CheckpointState, rank_state
 from vaereg.core.distributed import SilentLog, check_global_batch, job_from_environment
 from vaereg.core.epoch_progress import EpochProgress
-from vaereg.core.errors import NonFiniteError, RunInterrupted, VaeregError, first_line
+from vaereg.core.eval_mode import eval_mode
+from vaereg.core.errors import NonFiniteError, VaeregError, first_line
 from vaereg.core.extra_plugins import recorded, resume_extras
 from vaereg.core.hook_relay import HookRelay
 from vaereg.core.lr_schedule import LRSchedule
-from vaereg.core.nonfinite import (describe_nonfinite, loss_is_finite, nonfinite_weights,
-                                   step_is_finite, tensors_are_finite)
+from vaereg.core.nonfinite import describe_nonfinite, nonfinite_weights, tensors_are_finite
 from vaereg.core.objective import Objective, batch_scalars, default_monitor
 from vaereg.core.optimizers import build_optimizer
 from vaereg.core.plugin_manager import (call_each, call_one, make_plugin_manager,
@@ -39,13 +38,14 @@ from vaereg.core.plugin_manager import (call_each, call_one, make_plugin_manager
 from vaereg.core.precision import Precision
 from vaereg.core.progress import Progress
 from vaereg.core.recipe import Recipe
-from vaereg.core.resume import check_resumable, resume_command
+from vaereg.core.resume import check_resumable
 from vaereg.core.run_cadence import Cadence
 from vaereg.core.run_dir import new_run_dir, write_data_source, write_metrics, write_recipe
 from vaereg.core.seeding import rng_state, seed_everything, set_rng_state
 from vaereg.core.shard import check_last_batch, shard_of
-from vaereg.core.split_preparation import prepare_splits
-from vaereg.core.stop_signals import StopRequests
+from vaereg.core.split_preparation import prepare_anomalies, prepare_splits
+from vaereg.core.step_guard import StepGuard, Verdict, step_place, stop_error, warn_skipped
+from vaereg.core.stop_signals import StopRequests, interrupted
 from vaereg.core.trainer_class import with_trainer
 
 
@@ -89,6 +89,7 @@ class Trainer:
         self.device = self.job.device(device)
         check_global_batch(recipe.data.loader.batch_size, self.job)
         self.precision = Precision(recipe.run.precision, self.device)
+        self.guard = StepGuard(recipe.run.on_nonfinite, self.precision, self.job)
         self.plugin_manager = make_plugin_manager(
             recipe, extra_plugins, trace_hooks, builtins=builtin_plugins(recipe))
         self.hook = HookRelay(self.plugin_manager, always_call=trace_hooks is not None)
@@ -146,11 +147,10 @@ class Trainer:
     def backward(self, loss: Tensor) -> None:
         self.precision.scale(loss).backward()
 
-    def optimizer_step(self) -> bool:
-        """The update; False when the fp16 gradient scaler skipped it (an overflow)."""
-        stepped = self.precision.step(self.optimizer)
+    def optimizer_step(self) -> None:
+        """The update (called only for a step the step guard took)."""
+        self.precision.step(self.optimizer)
         self.optimizer.zero_grad(set_to_none=True)
-        return stepped
 
     def forward_model(self, x: Tensor, y: Tensor | None = None) -> Any:
         """The training forward pass: ``model`` under DistributedDataParallel in a torchrun
@@ -176,11 +176,11 @@ class Trainer:
 
     # ----- the loop ----------------------------------------------------------------------
     def _train_batch(self, batch: Batch, batch_idx: int) -> dict[str, Tensor] | None:
-        """One step; returns its detached scalars (None for a skipped step).
+        """One step; returns its detached scalars (None for an update not taken).
 
-        The finiteness check comes right after the loss ("stop") or after
-        ``on_after_backward`` ("skip"), before the schedule and any hook that changes
-        weights, so a skipped step leaves weights and optimizer state exactly as they were.
+        The step guard decides after ``on_after_backward``, before the schedule and any
+        hook that writes weights, so an update not taken leaves weights and optimizer
+        state exactly as they were.
         """
         hook = self.hook
         hook.on_batch_start(trainer=self, batch=batch, batch_idx=batch_idx)
@@ -193,28 +193,19 @@ class Trainer:
                 for name, value in penalties.items():
                     objective.add_penalty(name, value)
             loss = objective.loss().float()
-        skip_policy = self.recipe.run.on_nonfinite == "skip"
-        overflow = self.precision.scaler_owns_overflow  # then the scaler checks, and skips
-        # every process decides alike (all_true), else some would wait in backward for ever
-        if not skip_policy and not overflow and not self.job.all_true(loss_is_finite(loss)):
-            return self._nonfinite_step(objective, loss, batch_idx)
         hook.on_before_backward(trainer=self, loss=loss)
         # a process's share of an uneven global batch; one process: the loss itself
         self.backward(loss if batch.shard_weight == 1.0 else loss * batch.shard_weight)
         self.precision.unscale(self.optimizer)  # before any hook reads a gradient
         hook.on_after_backward(trainer=self)
-        if skip_policy and not overflow and \
-                not self.job.all_true(step_is_finite(loss, self._parameters())):
-            return self._nonfinite_step(objective, loss, batch_idx)
+        verdict = self.guard.decide(loss, self._parameters(), self.optimizer)
+        if verdict is not Verdict.TAKE:
+            return self._refuse_step(verdict, objective, loss, batch_idx)
         if self.lr_schedule.active:
             self.lr_schedule.apply(self.step, self.epoch)
             self.log("lr", self.optimizer.param_groups[0]["lr"])
         hook.on_before_optimizer_step(trainer=self, optimizer=self.optimizer)
-        if self.optimizer_step() is False:  # the fp16 scaler skipped an overflow
-            if not overflow:  # at a scale <= 1 the gradient itself is non-finite
-                return self._nonfinite_step(objective, loss, batch_idx)
-            self.log("scaler/skipped_steps", self.precision.skipped_steps)
-            return None
+        self.optimizer_step()
         self.step += 1
         hook.on_batch_end(trainer=self, batch=batch, objective=objective, batch_idx=batch_idx)
         return batch_scalars(objective, loss)
@@ -222,27 +213,23 @@ class Trainer:
     def _parameters(self) -> list[Tensor]:
         return [p for group in self.optimizer.param_groups for p in group["params"]]
 
-    def _nonfinite_step(self, objective: Objective, loss: Tensor, batch_idx: int) -> None:
-        """Stop the run (checkpoints untouched) or skip the step, as the recipe says."""
-        terms = {**objective.terms, **{f"penalty/{k}": v for k, v in objective.penalties.items()},
-                 "loss": loss}
-        what = describe_nonfinite(terms, self.model)
-        where = (f"step {self.step + 1} (epoch {self.epoch + 1}/{self.recipe.run.epochs}, "
-                 f"batch {batch_idx + 1})")
-        if self.recipe.run.on_nonfinite == "stop":
-            folder = self.run_dir / "checkpoints"
-            advice = (f"the checkpoints written before (last.pt, best.pt in {folder}) are "
-                      f"kept. Lower the learning rate, or go on skipping such steps: "
-                      f"{resume_command(self.run_dir)} --set run.on_nonfinite=skip"
-                      if (folder / "last.pt").is_file() else
-                      "no checkpoint had been written yet. Lower the learning rate, or set "
-                      "run.on_nonfinite = \"skip\"")
-            raise NonFiniteError(f"non-finite value at {where}: {what}. The run stopped; "
-                                 f"{advice}")
+    def _refuse_step(self, verdict: Verdict, objective: Objective, loss: Tensor,
+                     batch_idx: int) -> None:
+        """An update not taken: the scaler's overflow, or a non-finite step that stops the
+        run (checkpoints untouched) or is skipped, as the recipe says."""
+        if verdict is not Verdict.OVERFLOW:
+            terms = {**objective.terms, "loss": loss,
+                     **{f"penalty/{k}": v for k, v in objective.penalties.items()}}
+            what = describe_nonfinite(terms, self.model)  # (reads the gradients)
+            where = step_place(self.step, self.epoch, self.recipe.run.epochs, batch_idx)
+            if verdict is Verdict.STOP:
+                raise stop_error(where, what, self.run_dir)
+            self.skipped_steps += 1
+            warn_skipped(where, what)
         self.optimizer.zero_grad(set_to_none=True)
-        self.precision.discard()
-        self.skipped_steps += 1
-        warnings.warn(f"skipped {where}: non-finite {what}", RuntimeWarning, stacklevel=2)
+        self.precision.skip(overflow=verdict is Verdict.OVERFLOW)
+        if verdict is Verdict.OVERFLOW:
+            self.log("scaler/skipped_steps", self.precision.skipped_steps)
 
     def _train_epoch(self, progress: Progress) -> dict[str, float]:
         """Train the rest of the epoch that ``self._progress`` describes."""
@@ -275,9 +262,7 @@ class Trainer:
             self.save("last.pt")
         where = (f"after batch {self._progress.batches_done} of epoch {self.epoch + 1}"
                  if self._progress else f"after epoch {self.epoch}")
-        raise RunInterrupted(f"interrupted by {signal.Signals(signum).name} {where} (step "
-                             f"{self.step}); checkpoint written to {path}.\n"
-                             f"Resume with: {resume_command(self.run_dir)}", signum)
+        raise interrupted(signum, f"{where} (step {self.step})", path, self.run_dir)
 
     def _step_scalars(self, scalars: dict[str, Tensor]) -> dict[str, float]:
         logged = {f"train_step/{k}": float(v) for k, v in scalars.items()}
@@ -289,26 +274,29 @@ class Trainer:
     def evaluate(self, split: Any, prefix: str) -> dict[str, float]:
         """Average terms over a split (``<prefix>/loss`` at the model's own weights), model
         in eval mode (restored afterwards)."""
-        was_training = self.model.training
-        self.model.eval()
         sums: dict[str, Tensor] = {}
         count = 0
-        for batch in split.batches(self.recipe.data.loader.batch_size):
-            with self.precision.autocast():
-                objective = self.validation_step(batch)
-                scalars = batch_scalars(objective, objective.loss())
-            for name, value in scalars.items():
-                sums[name] = sums.get(name, 0.0) + value.float() * len(batch)
-            count += len(batch)
-        self.model.train(was_training)
+        with eval_mode(self.model):
+            for batch in split.batches(self.recipe.data.loader.batch_size):
+                with self.precision.autocast():
+                    objective = self.validation_step(batch)
+                    scalars = batch_scalars(objective, objective.loss())
+                for name, value in scalars.items():
+                    sums[name] = sums.get(name, 0.0) + value.float() * len(batch)
+                count += len(batch)
         return {f"{prefix}/{name}": float(value) / count for name, value in sums.items()}
 
     def evaluate_splits(self) -> dict[str, float]:
-        """train/, val/ and test/ averages of the current weights, and the gap."""
+        """train/, val/ and test/ averages of the current weights, and the gap; the test
+        split is normal images only, a dataset's labelled defects are ``test_anomalies/``."""
         splits = self.splits
         metrics: dict[str, float] = {}
         for prefix, split in (("train", splits.train), ("val", splits.val), ("test", splits.test)):
             metrics.update(self.evaluate(split, prefix))
+        defects = prepare_anomalies(self.dataset, self.recipe.seed_for_data,
+                                    self.recipe.data.loader, self.device)
+        if defects is not None and len(defects.split):
+            metrics.update(self.evaluate(defects.split, "test_anomalies"))
         figure = "neg_elbo" if "test/neg_elbo" in metrics else "loss"
         metrics[f"gap/{figure}"] = metrics[f"test/{figure}"] - metrics[f"train/{figure}"]
         return metrics
@@ -316,12 +304,9 @@ class Trainer:
     def validate(self) -> dict[str, float]:
         """A validation pass; ``on_validation_start`` sees the model in eval mode and
         gradients off."""
-        was_training = self.model.training
-        self.model.eval()
-        with torch.no_grad():
+        with eval_mode(self.model), torch.no_grad():
             self.hook.on_validation_start(trainer=self)
             metrics = self._evaluate_shards(self.splits.val, "val")
-        self.model.train(was_training)
         self.hook.on_validation_end(trainer=self, metrics=metrics)
         if self.monitor not in metrics:
             raise VaeregError(f"run.monitor = {self.monitor!r} is not a validation metric of "
@@ -350,57 +335,47 @@ class Trainer:
 
     # ----- checkpoints -------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Everything an exact resume needs, between epochs or in the middle of one.
-
-        ``data_generator`` is the state at the start of epoch ``epoch`` (it draws that
-        epoch's batch order); ``epoch_progress`` says how far the epoch got (None between
-        epochs).
-        """
+        """Everything an exact resume needs, between epochs or in the middle of one: a
+        :class:`~vaereg.core.checkpoint_state.CheckpointState` as a dict. It writes no
+        file (``save`` does)."""
         progress = self._progress
-        return {
-            "epoch": self.epoch, "step": self.step, "should_stop": self.should_stop,
-            "history": self.history, "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(), "rng": rng_state(),
-            "data_generator": progress.generator_state if progress
+        return CheckpointState(
+            recipe=self.recipe.to_table(), epoch=self.epoch, step=self.step,
+            should_stop=self.should_stop, history=self.history,
+            model=self.model.state_dict(), optimizer=self.optimizer.state_dict(),
+            rng=rng_state(), data_generator=progress.generator_state if progress
             else self.data_generator.get_state(),
-            "epoch_progress": progress.state_dict() if progress else None,
-            "skipped_steps": self.skipped_steps, "precision": self.precision.state_dict(),
-            "lr_schedule": self.lr_schedule.state_dict(),
-            "pending_logs": {name: float(value) for name, value in self._pending_logs.items()},
-            "plugins": call_each(self.plugin_manager, "on_save_checkpoint", trainer=self),
-            "extra_plugins": recorded(self._extra_plugins),
-            "recipe": self.recipe.to_table(),
-        }
+            lr_schedule=self.lr_schedule.state_dict(),
+            epoch_progress=progress.state_dict() if progress else None,
+            skipped_steps=self.skipped_steps, precision=self.precision.state_dict(),
+            pending_logs={name: float(value) for name, value in self._pending_logs.items()},
+            plugins=call_each(self.plugin_manager, "on_save_checkpoint", trainer=self),
+            extra_plugins=recorded(self._extra_plugins),
+        ).to_dict()
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        saved = CheckpointState.from_dict(state)
         try:
-            self.model.load_state_dict(state["model"])
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.epoch, self.step = int(state["epoch"]), int(state["step"])
-            self.should_stop = bool(state["should_stop"])
-            self.history = list(state["history"])
-            self.lr_schedule.load_state_dict(state["lr_schedule"])
-            set_rng_state(state["rng"])
-            self.data_generator.set_state(state["data_generator"])
-            progress = state.get("epoch_progress")
-            self._progress = (EpochProgress.from_state(state["data_generator"], progress)
-                              if progress else None)
-            self.skipped_steps = int(state.get("skipped_steps", 0))
-            self._pending_logs = dict(state.get("pending_logs", {}))
-            self.precision.load_state_dict(state.get("precision"))
-            self._load_rank_state(state.get("ranks"))
+            self.model.load_state_dict(saved.model)
+            self.optimizer.load_state_dict(saved.optimizer)
+            self.epoch, self.step = int(saved.epoch), int(saved.step)
+            self.should_stop = bool(saved.should_stop)
+            self.history = list(saved.history)
+            self.lr_schedule.load_state_dict(saved.lr_schedule)
+            set_rng_state(saved.rng)
+            self.data_generator.set_state(saved.data_generator)
+            self._progress = saved.progress()
+            self.skipped_steps = int(saved.skipped_steps)
+            self._pending_logs = dict(saved.pending_logs)
+            self.precision.load_state_dict(saved.precision)
+            self._load_rank_state(saved.ranks)
         except (KeyError, IndexError, AttributeError, RuntimeError, ValueError, TypeError,
                 OverflowError) as error:  # what a damaged or foreign state raises
             raise VaeregError(f"checkpoint does not fit this recipe's model and optimizer: "
                               f"{type(error).__name__}: {first_line(error)}") from None
-        for name, plugin_state in state.get("plugins", {}).items():
+        for name, plugin_state in saved.plugins.items():
             call_one(self.plugin_manager, "on_load_checkpoint", name, trainer=self,
                      state=plugin_state)
-
-    def _rank_state(self) -> dict[str, Any]:
-        """What differs between the processes of a job: random streams, epoch sums."""
-        progress = self._progress
-        return {"rng": rng_state(), "epoch_progress": progress.state_dict() if progress else None}
 
     def _load_rank_state(self, ranks: list[dict[str, Any]] | None) -> None:
         """This process's streams and epoch sums from a job of the same size; else (the
@@ -423,12 +398,13 @@ class Trainer:
                 f"the weights {', '.join(nonfinite_weights(self.model))} became non-finite by "
                 f"step {self.step} (epoch {self.epoch}); {name} was not written, the "
                 f"checkpoints written before are kept")
-        ranks = self.job.gather(self._rank_state())
+        ranks = self.job.gather(rank_state(self._progress))
         path = self.run_dir / "checkpoints" / name
         if not self.job.is_main:
             return path
         if self._tensorboard is not None:
             self._tensorboard.flush()
+        self.hook.on_before_save_checkpoint(trainer=self, path=path)
         state = self.state_dict()
         if ranks is not None:
             state["ranks"] = ranks
@@ -467,8 +443,6 @@ class Trainer:
             final = self.final_metrics()
             final["train_seconds"] = trained - started
             final["eval_seconds"] = time.perf_counter() - trained
-            self.tensorboard.scalars({f"final/{k}": v for k, v in final.items()
-                                      if "/" in k and isinstance(v, float)}, self.step)
         finally:
             if self._tensorboard is not None:
                 self._tensorboard.close()
@@ -517,7 +491,6 @@ class Trainer:
                 self.hook.on_train_epoch_end(trainer=self, epoch=epoch, metrics=metrics)
                 self.history.append(metrics)
                 progress.end_epoch(metrics)
-                self.tensorboard.scalars({f"epoch/{k}": v for k, v in metrics.items()}, epoch)
                 self.epoch = epoch + 1
                 self._progress = None
                 self.should_stop = self.job.any(self.should_stop)

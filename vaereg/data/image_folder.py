@@ -2,7 +2,9 @@
 
 Layouts (see ``folder_layout``): flat, class subfolders (labels, so ``data.classes``
 works by folder name), or ``train/``, ``val/``, ``test/``. Without ``val/`` or ``test/``
-those parts are drawn from the training images with a seeded split. Headers are checked
+those parts are drawn from the training images with a seeded split. In the MVTec AD
+layout (see ``defect_layout``) the three splits hold normal images only; the defects,
+with their masks, come apart from ``anomalies(seed)``. Headers are checked
 before training (not an image, mixed sizes or modes); decoding happens in the workers.
 """
 from __future__ import annotations
@@ -16,12 +18,17 @@ import torch
 
 from vaereg.core.errors import VaeregError
 from vaereg.core.options import in_range, option
+from vaereg.data.defect_layout import (DefectLayout, check_mask_sizes, find_defect_layout,
+                                      is_defect_layout)
 from vaereg.data.folder_layout import find_parts
 from vaereg.data.image_files import ImageFileOptions, ImageReader, common_shape, scan_headers
+from vaereg.data.masks import MaskReader
 from vaereg.data.stream_split import StreamSplit, Transforms
 from vaereg.data.tensor_split import Splits
 
 CHANNELS = {"auto": 0, "grayscale": 1, "rgb": 3}
+#: the catalog's part of defect images (MVTec layout), kept apart from the three splits
+ANOMALIES = "anomalies"
 
 
 @attrs.frozen
@@ -57,6 +64,20 @@ def _carve(examples: list, fraction: float, seed: int, what: str) -> tuple[list,
             [e for i, e in enumerate(examples) if i not in chosen])
 
 
+@attrs.frozen
+class LabelledDefects:
+    """The anomalous test images of an MVTec-layout folder: ``split`` streams them like
+    the test split (no class labels); ``paths`` and ``kinds`` (defect types) are aligned
+    with it; ``masks`` reads their masks ([N, H, W] bool), None when the folder has none;
+    ``normal_paths``: the files of the (normal) test split, in its order."""
+
+    split: StreamSplit
+    paths: tuple[str, ...]
+    kinds: tuple[str, ...]
+    masks: MaskReader | None
+    normal_paths: tuple[str, ...]
+
+
 class ImageFolder:
     """Dataset API: ``Options``, ``input_shape``, ``num_classes``, ``class_names``,
     ``load(seed)``; the folder is scanned once, when first needed. ``skipped_files``:
@@ -74,7 +95,11 @@ class ImageFolder:
         o = self.options
         if not o.root:
             raise VaeregError("data.root: set it to the folder of images")
-        parts = find_parts(Path(o.root).expanduser())
+        root = Path(o.root).expanduser()
+        layout = self._defect_layout
+        parts = dict(layout.parts) if layout else find_parts(root)
+        if layout:
+            parts[ANOMALIES] = [(defect.path, defect.kind) for defect in layout.defects]
         kept, headers = {}, []
         for name, examples in parts.items():
             scanned, skipped = scan_headers([path for path, _ in examples], o.on_bad_file)
@@ -84,7 +109,15 @@ class ImageFolder:
             headers += scanned
         if not headers:
             raise VaeregError(f"no readable images in {o.root}")
+        if layout:
+            sizes = {path: size for path, size, _ in headers}
+            check_mask_sizes([d for d in layout.defects if d.path in sizes], sizes)
         return kept, common_shape(headers, CHANNELS[o.channels], o.size)
+
+    @cached_property
+    def _defect_layout(self) -> DefectLayout | None:
+        root = Path(self.options.root).expanduser()
+        return find_defect_layout(root) if is_defect_layout(root) else None
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -92,8 +125,9 @@ class ImageFolder:
 
     @property
     def class_names(self) -> tuple[str, ...]:
-        return tuple(sorted({label for examples in self._catalog[0].values()
-                             for _, label in examples if label is not None}))
+        return tuple(sorted({label for name, examples in self._catalog[0].items()
+                             if name != ANOMALIES for _, label in examples
+                             if label is not None}))
 
     @property
     def num_classes(self) -> int:
@@ -102,6 +136,7 @@ class ImageFolder:
     def load(self, seed: int) -> Splits:
         o = self.options
         parts = dict(self._catalog[0])
+        parts.pop(ANOMALIES, None)
         train = parts.pop("train", None) or parts.pop("all")
         test = parts.get("test")
         if test is None:
@@ -112,10 +147,28 @@ class ImageFolder:
         return Splits(self._split(train, seed, o.flip), self._split(val, seed + 2, False),
                       self._split(test, seed + 3, False))
 
+    def anomalies(self, seed: int) -> LabelledDefects | None:
+        """The defects of an MVTec-layout folder (None in other layouts), read like the
+        test split of ``load(seed)``."""
+        layout = self._defect_layout
+        if layout is None:
+            return None
+        kept = self._catalog[0][ANOMALIES]
+        masks = {defect.path: defect.mask for defect in layout.defects}
+        _, height, width = self.input_shape
+        mask_reader = None
+        if any(masks.values()):
+            mask_reader = MaskReader(tuple(str(masks[path]) for path, _ in kept),
+                                     (height, width), self.options.size)
+        return LabelledDefects(self._split(kept, seed + 4, False, labelled=False),
+                               tuple(str(path) for path, _ in kept),
+                               tuple(kind for _, kind in kept), mask_reader,
+                               tuple(str(path) for path, _ in self._catalog[0]["test"]))
+
     def _split(self, examples: list[tuple[Path, str | None]], seed: int,
-               flip: bool) -> StreamSplit:
+               flip: bool, labelled: bool = True) -> StreamSplit:
         channels, _, _ = self.input_shape
-        names = self.class_names
+        names = self.class_names if labelled else ()
         y = torch.tensor([names.index(label) for _, label in examples]) if names else None
         reader = ImageReader(tuple(str(path) for path, _ in examples), channels, self.options.size)
         return StreamSplit(reader, len(examples), y, seed=seed,

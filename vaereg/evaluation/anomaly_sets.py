@@ -9,6 +9,8 @@
 """
 from __future__ import annotations
 
+import warnings
+
 import attrs
 import torch
 from torch import Tensor
@@ -28,13 +30,14 @@ class AnomalySet:
     """``split`` to score; ``index`` (each image's position in its own dataset's test
     split) and ``is_anomaly`` (0/1), aligned with it; ``protocol`` names how it was made;
     ``prefix`` names the figures over the whole set (``test``, or ``test+ood`` when it
-    is not the test split alone)."""
+    is not the test split alone); ``paths``, each image's file (or ``dataset:test[i]``)."""
 
     split: TensorSplit
     index: Tensor
     is_anomaly: Tensor
     protocol: str
     prefix: str
+    paths: tuple[str, ...] | None = None
 
 
 def held_out_classes(run: LoadedRun) -> AnomalySet:
@@ -45,20 +48,32 @@ def held_out_classes(run: LoadedRun) -> AnomalySet:
         raise VaeregError(f"--anomaly needs a run trained on a class subset (data.classes), "
                           f"but {run.run_dir} was trained on every class; use --ood DATASET")
     classes = class_labels(loader.classes, run.dataset, "data.classes")
-    test, protocol = run.splits.test, f"held-out classes (trained on {described(run.dataset, classes)})"
+    test = run.splits.test
     if loader.test_classes and not _has_anomalies(test, classes):
+        warnings.warn(f"data.test_classes = {list(loader.test_classes)} holds no held-out "
+                      f"class, so --anomaly scores the whole test split", RuntimeWarning,
+                      stacklevel=2)
         test = prepare_splits(run.dataset, run.recipe.seed_for_data,
                               attrs.evolve(loader, test_classes=()), run.device).test
-        protocol += (f"; the whole test split, as data.test_classes = "
-                     f"{list(loader.test_classes)} holds no held-out class")
     x, y = split_images(test)
     unseen = ~torch.isin(y, classes.to(y.device))
     if not unseen.any():
         raise VaeregError(f"--anomaly: every test image of {run.run_dir} is of a trained class "
                           f"(data.classes = {list(loader.classes)}), so there is no anomaly "
                           f"to detect; train on fewer classes, or use --ood DATASET")
-    return AnomalySet(TensorSplit(x, y), read_positions(test), unseen.long().cpu(),
-                      protocol, "test")
+    positions = read_positions(test)
+    return AnomalySet(TensorSplit(x, y), positions, unseen.long().cpu(),
+                      f"held-out classes (trained on {described(run.dataset, classes)})", "test",
+                      _row_names(test, positions, f"{run.recipe.data.name}:test"))
+
+
+def _row_names(split, positions: Tensor, fallback: str) -> tuple[str, ...]:
+    """The file of each example at ``positions``, or ``fallback[i]`` for a tensor split."""
+    from vaereg.evaluation.row_paths import split_files  # (it imports this module)
+
+    files = split_files(split)
+    return tuple(files[i] if files is not None else f"{fallback}[{i}]"
+                 for i in positions.tolist())
 
 
 def _has_anomalies(split, classes: Tensor) -> bool:
@@ -97,7 +112,9 @@ def out_of_distribution(run: LoadedRun, name: str, overrides: tuple[str, ...] = 
     labels = None if normal_y is None or other_y is None else \
         torch.cat([normal_y, other_y.to(normal_y)])
     split = TensorSplit(torch.cat([normal, other]), labels)
-    index = torch.cat([read_positions(normal_split), read_positions(other_split)])
+    normal_at, other_at = read_positions(normal_split), read_positions(other_split)
     is_anomaly = torch.cat([torch.zeros(len(normal)), torch.ones(len(other))]).long()
-    return AnomalySet(split, index, is_anomaly,
-                      f"out of distribution ({len(other)} images of {name})", "test+ood")
+    paths = (_row_names(normal_split, normal_at, f"{run.recipe.data.name}:test")
+             + _row_names(other_split, other_at, "ood:test"))
+    return AnomalySet(split, torch.cat([normal_at, other_at]), is_anomaly,
+                      f"out of distribution ({name})", "test+ood", paths)

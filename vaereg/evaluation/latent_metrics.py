@@ -20,6 +20,7 @@ class ActiveUnits(Metric):
     """``active_units``: how many latent units have Var_x(E_q[z_u]) > threshold."""
 
     Options = ActiveUnitsOptions
+    requires = ("posterior",)
 
     def compute(self, context: MetricContext) -> MetricResult:
         model = context.model
@@ -31,6 +32,8 @@ class ActiveUnits(Metric):
 
 class MutualInformation(Metric):
     """``mutual_information``: I(x; z) in nats with the aggregate posterior over the split."""
+
+    requires = ("posterior_density",)
 
     def compute(self, context: MetricContext) -> MetricResult:
         x, y = context.images()  # the pixels the model sees (binarized if so)

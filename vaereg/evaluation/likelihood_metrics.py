@@ -25,6 +25,8 @@ def negative_elbo_terms(model, batch: Batch) -> dict[str, Tensor]:
 class ELBO(Metric):
     """Per-example ``neg_elbo`` and each ELBO term (``recon``, ``kl``, ...)."""
 
+    requires = ("elbo",)
+
     def compute(self, context: MetricContext) -> MetricResult:
         return context.result(context.per_example(lambda b: negative_elbo_terms(context.model, b)))
 
@@ -40,6 +42,7 @@ class IWAE(Metric):
     """Per-example ``iwae_nll``: the K-sample importance-weighted bound on -log p(x)."""
 
     Options = IWAEOptions
+    requires = ("posterior_density", "per_element_likelihood")
 
     def compute(self, context: MetricContext) -> MetricResult:
         k, chunk = self.options.k, self.options.chunk
@@ -54,6 +57,8 @@ class Complexity(Metric):
 
     The negative ELBO is drawn as the ``elbo`` metric draws it (same seed, same order),
     so with both in one evaluation S(x) is that column's value in bits minus L(x)."""
+
+    requires = ("elbo",)
 
     def compute(self, context: MetricContext) -> MetricResult:
         def score(batch: Batch) -> dict[str, Tensor]:

@@ -3,7 +3,9 @@
 A metric is a class registered in the entry-point group ``vaereg.metrics`` (the built-ins
 are declared in vaereg's setup.cfg, third parties add theirs the same way) with an attrs
 ``Options`` class (fields declared with ``vaereg.option``), ``__init__(self, options)``
-and ``compute(self, context: MetricContext) -> MetricResult``.
+and ``compute(self, context: MetricContext) -> MetricResult``; ``requires`` names what it
+needs of the model (``vaereg.core.model_contract``), so a model that cannot serve it is
+refused by name instead of giving NaN or a TypeError.
 
 Every result names the likelihood and binarization its numbers are under: a Bernoulli
 negative log-likelihood of grey (non-binary) pixels is a loss, not a log-likelihood.
@@ -17,6 +19,8 @@ import torch
 from torch import Tensor
 
 from vaereg.core.errors import RecipeError, VaeregError
+from vaereg.core.eval_mode import eval_mode
+from vaereg.core.model_contract import why_not
 from vaereg.core.options import build
 from vaereg.core.registry import METRICS
 from vaereg.core.batch import Batch
@@ -30,9 +34,10 @@ class NoOptions:
 
 class Metric:
     """Optional base class of a metric: keeps ``options``; subclasses set ``Options``
-    and implement ``compute``."""
+    and ``requires`` and implement ``compute``."""
 
     Options: type = NoOptions
+    requires: tuple[str, ...] = ()
 
     def __init__(self, options: Any):
         self.options = options
@@ -116,19 +121,31 @@ class MetricContext:
                             self.binarization)
 
 
+def metric_class(name: str) -> type:
+    """The metric class registered as ``name`` (``VaeregError`` for an unknown name)."""
+    try:
+        return METRICS.load(name)
+    except KeyError:
+        raise VaeregError(METRICS.unknown(name)) from None
+
+
 def make_metric(name: str, options: dict[str, Any] | None = None, source: str = "code") -> Any:
     """The metric registered as ``name`` with ``options`` (a table of its option keys).
 
     Unknown names and bad options raise ``VaeregError`` / ``RecipeError`` (every problem,
     located at ``metrics.<name>.<key>`` in ``source``)."""
-    try:
-        cls = METRICS.load(name)
-    except KeyError:
-        raise VaeregError(METRICS.unknown(name)) from None
+    cls = metric_class(name)
     built, problems = build(cls.Options, options or {}, source, f"metrics.{name}")
     if problems:
         raise RecipeError(problems)
     return cls(built)
+
+
+def unservable(name: str, metric: Any, model: Any, model_name: str = "") -> str | None:
+    """None when ``model`` can serve ``metric`` (a class or object named ``name``), else why
+    not (its ``requires`` against the model contract)."""
+    model_name = model_name or type(model).__name__
+    return why_not("metric", name, metric, model_name, model)
 
 
 def _device_of(model: Any) -> torch.device:
@@ -143,17 +160,19 @@ def evaluate(model: Any, split: Any, metrics: Sequence[Any], *, train: Any = Non
     Summary names get ``prefix/`` (``test/iwae_nll``; no prefix when empty); per-example
     names stay bare (one split: the columns of a scores file). Each metric starts from
     generators seeded with ``seed``, so its figures do not depend on which others ran.
-    The model is put in eval mode and its mode restored afterwards.
+    The model is put in eval mode and its mode restored afterwards. A metric the model
+    cannot serve (its ``requires``) is refused with ``VaeregError`` before any runs.
     """
+    metrics = [make_metric(metric) if isinstance(metric, str) else metric for metric in metrics]
+    reasons = [unservable(type(metric).__name__, metric, model) for metric in metrics]
+    if any(reasons):
+        raise VaeregError("; ".join(reason for reason in reasons if reason))
     device = _device_of(model)
     binarization = binarization_of(split, batch_size)
     summary: dict[str, float] = {}
     per_example: dict[str, Tensor] = {}
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         for metric in metrics:
-            metric = make_metric(metric) if isinstance(metric, str) else metric
             generator = torch.Generator(device=device).manual_seed(seed)
             context = MetricContext(model, split, train, device, generator, batch_size,
                                     binarization)
@@ -165,8 +184,6 @@ def evaluate(model: Any, split: Any, metrics: Sequence[Any], *, train: Any = Non
                 summary[_unique(f"{prefix}/{name}" if prefix else name, summary, metric)] = value
             for name, values in result.per_example.items():
                 per_example[_unique(name, per_example, metric)] = values
-    finally:
-        model.train(was_training)
     return MetricResult(summary, per_example, model.likelihood_name, binarization)
 
 

@@ -14,6 +14,7 @@ from torch import Tensor
 from vaereg.core.atomic_file import atomic_write
 from vaereg.core.class_subset import class_labels, class_names
 from vaereg.core.errors import VaeregError
+from vaereg.core.model_contract import CONDITIONAL, has
 from vaereg.core.run_loading import LoadedRun
 from vaereg.data.split_images import read_positions, split_images
 
@@ -104,14 +105,14 @@ def roc_plot(roc: dict[str, tuple[Tensor, Tensor]], summary: dict[str, float],
 
 
 def chosen_label(run: LoadedRun, label: int | None, n: int) -> Tensor | None:
-    """``n`` copies of class ``label`` for a conditional model (``model.conditional``), or
+    """``n`` copies of class ``label`` for a model that declares ``conditional``, or
     None when no class was asked for; a class for a model that ignores labels, or one
     outside its classes, is refused."""
     if label is None:
         return None
     model = run.model
     classes = getattr(model, "num_classes", 0)
-    if not getattr(model, "conditional", False):
+    if not has(model, CONDITIONAL):
         raise VaeregError(f"--class: the model '{run.recipe.model.name}' is not conditional "
                           f"(it ignores labels), so it cannot draw a chosen class")
     if not 0 <= label < classes:

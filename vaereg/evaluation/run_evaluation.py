@@ -31,7 +31,8 @@ SPLITS = ("test", "val", "train")
 class RunEvaluation:
     """``summary``: name -> figure (``test/neg_elbo``, ``anomaly/neg_elbo/auroc``, ...);
     ``scores``: per-example name -> [N] tensor; ``index``, ``labels`` (or None) and
-    ``is_anomaly`` (or None) aligned with them; ``roc``: score -> (fpr, tpr) for plots."""
+    ``is_anomaly`` (or None) aligned with them; ``roc``: score -> (fpr, tpr) for plots;
+    ``intervals``: figure name -> (low, high); ``paths``: each row's file, where known."""
 
     split: str
     protocol: str
@@ -45,6 +46,8 @@ class RunEvaluation:
     binarization: str
     is_log_likelihood: bool
     seconds: float
+    intervals: dict[str, tuple[float, float]] = attrs.field(factory=dict)
+    paths: tuple[str, ...] | None = None
 
 
 def metric_list(names: Sequence[str] | None, iw_samples: int | None,
@@ -96,4 +99,4 @@ def evaluate_run(run: LoadedRun, *, split: str = "test", metrics: Sequence[str] 
                          index, None if labels is None else labels.cpu(),
                          None if anomaly_set is None else anomaly_set.is_anomaly, roc,
                          result.likelihood, result.binarization, result.is_log_likelihood,
-                         seconds)
+                         seconds, paths=None if anomaly_set is None else anomaly_set.paths)

@@ -1,7 +1,9 @@
-"""What ``vaereg eval`` leaves in a run folder: ``eval.json`` (figures, with the
-likelihood and binarization they are under), ``scores.csv`` (one row per image) and the
-figures in TensorBoard's hparams view (``eval/`` under the run folder), so runs compare
-there. Files are written atomically: a failure never leaves half a file."""
+"""What ``vaereg eval`` leaves in its evaluation's folder
+(``RUN_DIR/eval/<checkpoint>-<split>-<protocol>/``): ``eval.json`` (figures, with the
+likelihood and binarization they are under, an interval ``<key>_ci`` beside an AUROC),
+``scores.csv`` (one row per image, with its file) and the figures as a TensorBoard hparams
+session, so runs compare there. Files are written atomically: a failure never leaves
+half a file."""
 from __future__ import annotations
 
 import csv
@@ -13,11 +15,12 @@ from typing import Any
 
 from vaereg.core.run_dir import write_atomic
 from vaereg.core.run_loading import LoadedRun
+from vaereg.evaluation.evaluation_folder import evaluation_folder
+from vaereg.evaluation.row_paths import row_paths
 from vaereg.evaluation.run_evaluation import RunEvaluation
 
 EVAL_FILE = "eval.json"
 SCORES_FILE = "scores.csv"
-HPARAMS_DIR = "eval"
 #: recipe sections whose options are hyperparameters worth comparing runs by
 HPARAM_SECTIONS = ("data", "model", "optimizer", "plugins")
 NOT_A_LIKELIHOOD = ("a Bernoulli loss on grey (non-binary) pixels: neg_elbo, recon and "
@@ -37,17 +40,28 @@ def eval_record(run: LoadedRun, evaluation: RunEvaluation) -> dict[str, Any]:
         "binarization": evaluation.binarization,
         "is_log_likelihood": evaluation.is_log_likelihood,
         "seconds": round(evaluation.seconds, 2),
-        "metrics": evaluation.summary,
+        "metrics": figures_with_intervals(evaluation),
     }
     if not evaluation.is_log_likelihood:
         record["note"] = NOT_A_LIKELIHOOD
     return record
 
 
-def scores_table(evaluation: RunEvaluation) -> str:
-    """CSV text: ``index``, ``label`` (when the split has labels), ``is_anomaly`` (in the
-    anomaly protocols), then one column per per-example score."""
-    columns: dict[str, list] = {"index": evaluation.index.tolist()}
+def figures_with_intervals(evaluation: RunEvaluation) -> dict[str, Any]:
+    """The summary, each interval as ``<key>_ci = [low, high]`` right after its figure."""
+    figures: dict[str, Any] = {}
+    for key, value in evaluation.summary.items():
+        figures[key] = value
+        if key in evaluation.intervals:
+            figures[f"{key}_ci"] = list(evaluation.intervals[key])
+    return figures
+
+
+def scores_table(evaluation: RunEvaluation, paths: list[str]) -> str:
+    """CSV text: ``index``, ``path`` (the image's file, or dataset and index), ``label``
+    (when the split has labels), ``is_anomaly`` (in the anomaly protocols), then one
+    column per per-example score."""
+    columns: dict[str, list] = {"index": evaluation.index.tolist(), "path": paths}
     if evaluation.labels is not None:
         columns["label"] = evaluation.labels.tolist()
     if evaluation.is_anomaly is not None:
@@ -72,8 +86,9 @@ def flat_hparams(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def write_hparams(run: LoadedRun, evaluation: RunEvaluation) -> Path:
-    """The recipe's options and the evaluation's figures as one hparams session."""
+def write_hparams(run: LoadedRun, evaluation: RunEvaluation, folder: Path) -> Path:
+    """The recipe's options and the evaluation's figures as one hparams session in
+    ``folder``."""
     from torch.utils.tensorboard import SummaryWriter
     from torch.utils.tensorboard.summary import hparams
 
@@ -83,7 +98,6 @@ def write_hparams(run: LoadedRun, evaluation: RunEvaluation) -> Path:
                    "eval.protocol": evaluation.protocol,
                    "likelihood": evaluation.likelihood, "binarization": evaluation.binarization})
     figures = {name: value for name, value in evaluation.summary.items() if math.isfinite(value)}
-    folder = run.run_dir / HPARAMS_DIR
     with SummaryWriter(log_dir=str(folder)) as writer:
         for summary in hparams(params, figures):
             writer.file_writer.add_summary(summary)
@@ -92,28 +106,38 @@ def write_hparams(run: LoadedRun, evaluation: RunEvaluation) -> Path:
     return folder
 
 
+def result_folder(run: LoadedRun, evaluation: RunEvaluation) -> Path:
+    """The evaluation's own folder (see ``evaluation_folder``)."""
+    return evaluation_folder(run.run_dir, run.checkpoint_info["name"], evaluation.split,
+                             evaluation.protocol)
+
+
 def write_results(run: LoadedRun, evaluation: RunEvaluation) -> dict[str, Path]:
     """Write eval.json, scores.csv and the hparams session; returns their paths."""
-    paths = {"eval": run.run_dir / EVAL_FILE, "scores": run.run_dir / SCORES_FILE}
-    write_atomic(paths["scores"], scores_table(evaluation))
+    folder = result_folder(run, evaluation)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"eval": folder / EVAL_FILE, "scores": folder / SCORES_FILE}
+    write_atomic(paths["scores"], scores_table(evaluation, row_paths(run, evaluation)))
     write_atomic(paths["eval"], json.dumps(eval_record(run, evaluation), indent=2) + "\n")
-    paths["hparams"] = write_hparams(run, evaluation)
+    paths["hparams"] = write_hparams(run, evaluation, folder)
     return paths
 
 
 def evaluate_and_write(run: LoadedRun, evaluation: RunEvaluation,
                        projector_points: int = 2000) -> dict[str, Path]:
     """All of ``vaereg eval``'s files for a computed evaluation: eval.json, scores.csv,
-    the hparams session, latent_space.png, the embedding projector's files (the first
-    ``projector_points`` test images; 0 = none) and, in an anomaly protocol, roc.png."""
+    the hparams session and latent_space.png in the evaluation's folder (and roc.png, in
+    an anomaly protocol), and the embedding projector's files in the run folder (the
+    first ``projector_points`` test images; 0 = none)."""
     from vaereg.evaluation.embedding_projector import write_projector
     from vaereg.evaluation.pictures import latent_space_plot, roc_plot
 
     paths = write_results(run, evaluation)
-    paths["latent_space"] = latent_space_plot(run, run.run_dir / "latent_space.png")
+    folder = paths["eval"].parent
+    paths["latent_space"] = latent_space_plot(run, folder / "latent_space.png")
     if projector_points:
         paths["projector"] = write_projector(run, projector_points)
     if evaluation.roc:
         paths["roc"] = roc_plot(evaluation.roc, evaluation.summary, evaluation.protocol,
-                                run.run_dir / "roc.png")
+                                folder / "roc.png")
     return paths

@@ -5,8 +5,8 @@ storage, with its share of the cores), then write the reports."""
 from __future__ import annotations
 
 import contextlib
-import subprocess
-import sys
+import logging
+import signal
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -14,9 +14,11 @@ import attrs
 
 from vaereg.core.errors import RunInterrupted, VaeregError
 from vaereg.core.recipe import load_recipe
-from vaereg.experiments.parallel_processes import child_environment
 from vaereg.experiments.param_specs import Param, parse_params
-from vaereg.experiments.sweep_study import SweepSetup, counted, open_study, requeue_interrupted, work
+from vaereg.experiments.sweep_resume import requeue_interrupted
+from vaereg.experiments.sweep_study import SweepSetup, counted, open_study, work
+from vaereg.experiments.sweep_workers import again_command, run_workers
+from vaereg.experiments.trial_slots import TrialSlots
 
 DEFAULT_TRIALS = 20
 
@@ -39,17 +41,6 @@ def study_total(params: Sequence[Param], trials: int | None, echo) -> int:
     if trials and trials > size:
         echo(f"--trials {trials}: the grid has {size} points; running {size}")
     return min(trials or size, size)
-
-
-def worker_command(setup: SweepSetup, total: int, storage: str | None) -> list[str]:
-    """``python -m vaereg sweep ... --worker``: one more process on the same study."""
-    command = [sys.executable, "-m", "vaereg", "sweep", setup.recipe, "--worker",
-               "--trials", str(total), "--objective", setup.objective, "--out", str(setup.out),
-               "--prune-after", str(setup.prune_after)]
-    command += [arg for param in setup.params for arg in ("--param", param.text)]
-    command += [arg for item in setup.overrides for arg in ("--set", item)]
-    command += (["--maximize"] if setup.maximize else []) + (["--storage", storage] if storage else [])
-    return command
 
 
 @attrs.frozen
@@ -80,17 +71,13 @@ def sweep(recipe: str | Path, params: Sequence[str], *, trials: int | None = Non
         raise VaeregError(f"workers must be at least 1, not {workers}")
     study, setup, total = _open(recipe, params, trials, objective, maximize, overrides, out,
                                 storage, prune_after, echo)
-    again = requeue_interrupted(study, local=storage is None)
+    with TrialSlots(study._storage).held():
+        again = requeue_interrupted(study, local=storage is None)
     echo(f"study {storage or setup.out / 'study.db'}: {counted(study)} of {total} trials done"
          + (f"; {again} interrupted trial(s) queued again" if again else ""))
-    with _kept_on_interrupt(study):
+    with _kept_on_interrupt(study, again_command(setup, total, storage, workers)):
         if workers > 1:
-            command = worker_command(setup, total, storage)
-            processes = [subprocess.Popen(command, env=child_environment(workers))
-                         for _ in range(workers)]
-            codes = [process.wait() for process in processes]
-            if any(codes):
-                raise VaeregError(f"sweep workers ended with exit codes {codes}")
+            run_workers(setup, total, storage, workers)
         else:
             work(study, setup, total, echo)
     paths, best = write_reports(study, setup)
@@ -118,6 +105,9 @@ def _open(recipe, params, trials, objective, maximize, overrides, out, storage, 
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # each trial is reported by the sweep's own line (with its error); Optuna's, with a
+    # traceback for a failed or interrupted trial, is not wanted
+    logging.getLogger("optuna.study._optimize").setLevel(logging.ERROR)
     parsed = parse_params((params,) if isinstance(params, str) else tuple(params))
     check_values(str(recipe), tuple(overrides), parsed)
     total = study_total(parsed, trials, echo)
@@ -127,9 +117,15 @@ def _open(recipe, params, trials, objective, maximize, overrides, out, storage, 
 
 
 @contextlib.contextmanager
-def _kept_on_interrupt(study):
+def _kept_on_interrupt(study, command: str | None = None):
+    """A signal ends the sweep (or a worker) with a message, never a traceback; the
+    sweep's names the command that goes on (a worker's goes to the same terminal)."""
     try:
         yield
-    except RunInterrupted:
-        raise RunInterrupted(f"interrupted: the study keeps its {counted(study)} finished "
-                             f"trials; the same command again goes on", 2) from None
+    except (RunInterrupted, KeyboardInterrupt) as stop:  # KeyboardInterrupt: a second signal
+        signum, done = getattr(stop, "exit_code", 130) - 128, counted(study)
+        text = (("" if command else "sweep worker ") + f"interrupted by "
+                f"{signal.Signals(signum).name}: {stop}; the study keeps its {done} finished "
+                f"trial{'' if done == 1 else 's'}")
+        raise RunInterrupted(text + (f".\nGo on with: {command}" if command else ""),
+                             signum) from None

@@ -9,7 +9,11 @@ with the trial's values set, its objective read from the run's metrics.
 * Resuming: ``--trials`` is the study's total. A trial counts when COMPLETE, PRUNED or
   FAIL with an ``error``; a trial cut short (Ctrl-C, a killed process: RUNNING left
   behind, or failed by Optuna's heartbeat) has no ``error`` and is queued again once
-  with the same values, so nothing finished is lost or repeated.
+  with the same values, continuing its run from its checkpoint (``sweep_resume``), so
+  nothing finished is lost or repeated.
+* Signals: the first SIGINT/SIGTERM stops the trial in progress after a checkpoint (the
+  trainer's own handling), or, between trials, before the next one; either way the
+  worker ends with :class:`RunInterrupted`. Optuna's log of that "failure" is silenced.
 """
 from __future__ import annotations
 
@@ -28,8 +32,14 @@ from optuna.trial import TrialState
 from vaereg.core.errors import RunInterrupted, VaeregError
 from vaereg.core.hookspecs import hookimpl
 from vaereg.core.recipe import load_recipe
+from vaereg.core.resume import LAST, load_run_recipe
+from vaereg.core.run_main import fit_or_explain
+from vaereg.core.stop_signals import StopRequests
 from vaereg.core.trainer_class import trainer_class
+from vaereg.core.writable import writable_folder
 from vaereg.experiments.param_specs import Param
+from vaereg.experiments.sweep_resume import (carry_over, checkpointed_run, interrupted_trial,
+                                             requeue_interrupted)
 from vaereg.experiments.trial_slots import TrialSlots
 
 STUDY_NAME = "vaereg-sweep"
@@ -72,8 +82,8 @@ class PruningReporter:
     """Reports ``metrics[objective]`` to the trial after each epoch that has it, and
     stops the run when the pruner prunes the trial."""
 
-    def __init__(self, trial: optuna.Trial, objective: str):
-        self.trial, self.objective, self.pruned_at = trial, objective, None
+    def __init__(self, trial: optuna.Trial, objective: str, pruned_at: int | None = None):
+        self.trial, self.objective, self.pruned_at = trial, objective, pruned_at
 
     @hookimpl
     def on_train_epoch_end(self, trainer, epoch: int, metrics: dict[str, float]) -> None:
@@ -81,6 +91,7 @@ class PruningReporter:
             self.trial.report(float(metrics[self.objective]), epoch)
             if self.trial.should_prune():
                 self.pruned_at = epoch
+                self.trial.set_user_attr("pruned_at", epoch)  # for a retry, if cut short
                 trainer.should_stop = True
 
 
@@ -100,18 +111,25 @@ def objective_value(metrics: dict[str, Any], objective: str) -> float:
 
 
 def run_trial(trial: optuna.Trial, setup: SweepSetup) -> float:
+    """Run the trial's recipe (or continue the run of the trial it retries) and return
+    its objective; cut short, it records its run folder if that holds a checkpoint."""
     trial.set_user_attr("worker", WORKER)
     values = {param.key: param.suggest(trial) for param in setup.params}
-    overrides = setup.trial_overrides(values) + (
-        f"run.out_dir={json.dumps(str(setup.out / 'trials'))}", f"run.name=\"trial_{trial.number}\"")
+    earlier = interrupted_trial(trial)
+    folder = checkpointed_run(earlier)
     try:
-        recipe = load_recipe(setup.recipe, overrides)
-        reporter = PruningReporter(trial, setup.objective)
+        if folder is not None:
+            recipe, pruned_at = load_run_recipe(folder), carry_over(earlier, trial)
+        else:
+            recipe, pruned_at = load_recipe(setup.recipe, setup.trial_overrides(values) + (
+                f"run.out_dir={json.dumps(str(setup.out / 'trials'))}",
+                f"run.name=\"trial_{trial.number}\"")), None
+        reporter = PruningReporter(trial, setup.objective, pruned_at)
         trainer = trainer_class(recipe)(recipe, quiet=True,
                                         extra_plugins=(("sweep_pruning", reporter),))
-        metrics = trainer.fit()
+        metrics = _fit(trainer, trial, folder)
     except RunInterrupted:
-        raise  # no ``error``: the next call runs these values again
+        raise  # no ``error``: the next call runs it again
     except VaeregError as error:
         trial.set_user_attr("error", f"{type(error).__name__}: {error}")
         raise TrialFailed(str(error)) from None
@@ -122,10 +140,24 @@ def run_trial(trial: optuna.Trial, setup: SweepSetup) -> float:
     return value
 
 
+def _fit(trainer: Any, trial: optuna.Trial, folder: Path | None) -> dict[str, Any]:
+    """Train; a signal raises :class:`RunInterrupted` saying what becomes of the trial
+    (its checkpoint, if any, is recorded as ``run_dir`` for the next call)."""
+    try:
+        return fit_or_explain(trainer, folder, resume=folder is not None)
+    except RunInterrupted as stop:
+        kept = trainer.run_dir is not None and (trainer.run_dir / LAST).is_file()
+        if kept:
+            trial.set_user_attr("run_dir", str(trainer.run_dir))
+        raise RunInterrupted(f"trial {trial.number} " + (
+            f"keeps its checkpoint {trainer.run_dir / LAST} and goes on from it" if kept
+            else "had written no checkpoint: it runs again"), stop.exit_code - 128) from None
+
+
 def open_study(setup: SweepSetup, storage_url: str | None) -> optuna.Study:
     """Create or load the study; one started with other arguments is refused."""
     url = storage_url or f"sqlite:///{(setup.out / 'study.db').resolve()}"
-    setup.out.mkdir(parents=True, exist_ok=True)
+    writable_folder(setup.out, "--out")
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     storage = connect(url, kwargs)
@@ -172,22 +204,6 @@ def counted(study: optuna.Study) -> int:
                for t in study.get_trials(deepcopy=False))
 
 
-def requeue_interrupted(study: optuna.Study, local: bool) -> int:
-    """Queue again, once, the values of each trial cut short. With the sweep's own file
-    (``local``) a RUNNING trial can only be left by a killed process: it is failed first."""
-    storage, again = study._storage, 0
-    for trial in study.get_trials(deepcopy=False):
-        if local and trial.state == TrialState.RUNNING:
-            storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-        elif trial.state != TrialState.FAIL:
-            continue
-        if "error" not in trial.user_attrs and "requeued" not in trial.user_attrs:
-            storage.set_trial_user_attr(trial._trial_id, "requeued", True)
-            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
-            again += 1
-    return again
-
-
 def work(study: optuna.Study, setup: SweepSetup, total: int, echo) -> None:
     """Run trials until ``total`` count; while the rest run elsewhere (other workers or
     machines), wait for them, so that the reports written next describe the whole study.
@@ -207,26 +223,35 @@ def work(study: optuna.Study, setup: SweepSetup, total: int, echo) -> None:
         slots.release()  # the trial exists (RUNNING): other workers count it now
         return run_trial(trial, setup)
 
-    while counted(study) < total:
-        with slots.held():
-            free = counted(study) + len(
-                study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))) < total
-            if free:
-                study.optimize(started, n_trials=1, catch=(TrialFailed,), callbacks=[report])
-        if not free:
-            time.sleep(POLL)
-            optuna.storages.fail_stale_trials(study)
-            requeue_interrupted(study, local=False)
+    with StopRequests() as stop:  # a trial's own handling takes over while it trains
+        while counted(study) < total:
+            if stop.signum is not None:
+                raise RunInterrupted("stopped between trials", stop.signum)
+            with slots.held():
+                free = counted(study) + len(
+                    study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))) < total
+                if free:
+                    study.optimize(started, n_trials=1, catch=(TrialFailed,),
+                                   callbacks=[report])
+            if not free:
+                time.sleep(POLL)
+                optuna.storages.fail_stale_trials(study)
+                with slots.held():
+                    requeue_interrupted(study, local=False)
 
 
 def trials_table(study: optuna.Study, params: Sequence[Param]) -> list[dict[str, Any]]:
-    """One row per trial, for trials.csv."""
-    rows = []
-    for trial in study.get_trials(deepcopy=False):
+    """One row per trial, for trials.csv (a trial cut short says which one went on)."""
+    rows, trials = [], study.get_trials(deepcopy=False)
+    retries = {t.user_attrs["retry_of"]: t.number for t in trials if "retry_of" in t.user_attrs}
+    for trial in trials:
         row = {"number": trial.number, "state": trial.state.name, "value": trial.value}
         row.update({p.key: trial.params.get(p.key) for p in params})
         duration = trial.duration.total_seconds() if trial.duration else None
-        row.update({"seconds": duration, "error": trial.user_attrs.get("error", ""),
+        error = trial.user_attrs.get("error", "") if trial.state != TrialState.FAIL else (
+            trial.user_attrs.get("error") or "interrupted" + (
+                f"; continued by trial {retries[trial.number]}" if trial.number in retries else ""))
+        row.update({"seconds": duration, "error": error,
                     "run_dir": trial.user_attrs.get("run_dir", ""),
                     "worker": trial.user_attrs.get("worker", "")})
         rows.append(row)

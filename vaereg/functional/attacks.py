@@ -17,27 +17,16 @@ are never touched.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Callable, Iterator, Literal
+from typing import Callable, Literal
 
 import torch
 from torch import Tensor, nn
 from torch.distributions import Distribution, kl_divergence
 
+from vaereg.core.eval_mode import eval_mode
 from vaereg.core.objective import Objective
 
 AttackObjective = Literal["elbo", "latent"]
-
-
-@contextmanager
-def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Put ``model`` in eval mode for the block, then restore its previous mode."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield model
-    finally:
-        model.train(was_training)
 
 
 def symmetric_kl(a: Distribution, b: Distribution) -> Tensor:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from vaereg.functional.attacks import eval_mode, example_loss, is_point_mass, latent_shift, pgd
+from vaereg.core.eval_mode import eval_mode
+from vaereg.functional.attacks import example_loss, is_point_mass, latent_shift, pgd
 
 
 def robustness(model: nn.Module, x: Tensor, y: Tensor | None = None, *, eps: float,

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Distribution
 
+from vaereg.core import model_contract as contract
 from vaereg.core.errors import did_you_mean
 from vaereg.core.options import each_positive, option, positive
 from vaereg.core.registry import BACKBONES
@@ -51,14 +52,17 @@ class AutoencoderOptions:
 class GaussianAutoencoder(nn.Module):
     """Encoder body -> (mu, log-variance) heads -> z -> decoder -> likelihood.
 
-    Subclasses set ``term_weights`` and ``elbo_terms`` and define ``loss``; they may
-    override ``posterior`` (what the heads mean) and, to condition on more than x and z,
-    ``encoder_input`` / ``decoder_input`` with the widths passed to ``__init__``.
+    Subclasses declare ``loss_terms`` and ``elbo_terms``, set ``term_weights`` and define
+    ``loss``; they may override ``posterior`` (what the heads mean) and, to condition on
+    more than x and z, ``encoder_input`` / ``decoder_input`` with the widths passed to
+    ``__init__``. Their ``capabilities`` follow the model contract
+    (``vaereg.core.model_contract``).
     """
 
     Options = AutoencoderOptions
-    #: whether ``sample(n, y=...)`` draws the classes ``y`` (a conditional model)
-    conditional = False
+    capabilities = frozenset({contract.POSTERIOR, contract.POSTERIOR_DENSITY,
+                              contract.PER_ELEMENT_LIKELIHOOD, contract.HIDDEN_BLOCKS,
+                              contract.PARTS})
     #: top-level submodules of each part, for plugins that treat encoder and decoder apart
     #: (``likelihood`` belongs to neither)
     parts = {"encoder": ("encoder", "mu_head", "logvar_head"), "decoder": ("decoder",)}
@@ -119,8 +123,13 @@ class GaussianAutoencoder(nn.Module):
         return {"output": self.decode(z, y), "posterior": posterior, "z": z}
 
     def recon(self, outputs: dict[str, Any], target: Tensor) -> Tensor:
-        """-log p(x|z) per example, in nats."""
+        """-log p(x|z) per example, in nats: the sum of :meth:`recon_per_element`."""
         return self.likelihood.nll(outputs["output"], target)
+
+    def recon_per_element(self, outputs: dict[str, Any], target: Tensor) -> Tensor:
+        """-log p(x_i|z) per element in nats, ``[batch, *shape]``: where in the image the
+        reconstruction cost lies (anomaly maps)."""
+        return self.likelihood.nll_per_element(outputs["output"], target)
 
     @torch.no_grad()
     def sample(self, n: int, y: Tensor | None = None,

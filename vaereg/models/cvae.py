@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from vaereg.core import model_contract as contract
 from vaereg.models.vanilla import VanillaOptions, VanillaVAE
 
 
@@ -21,7 +22,7 @@ class ConditionalVAE(VanillaVAE):
     """Terms ``recon`` and ``kl`` as the vanilla VAE, given the label."""
 
     Options = VanillaOptions
-    conditional = True
+    capabilities = VanillaVAE.capabilities | {contract.CONDITIONAL}
     parts = {"encoder": ("label_plane", "encoder", "mu_head", "logvar_head"),
              "decoder": ("decoder",)}
 

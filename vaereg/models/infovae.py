@@ -38,6 +38,7 @@ class InfoVAE(VanillaVAE):
     the batch MMD between the codes z and as many prior draws); the ELBO is recon + kl."""
 
     Options = InfoVAEOptions
+    loss_terms = ("recon", "kl", "mmd")
 
     def __init__(self, options: InfoVAEOptions, input_shape: tuple[int, ...],
                  num_classes: int = 0):

@@ -28,6 +28,7 @@ class VanillaVAE(GaussianAutoencoder):
     """
 
     Options = VanillaOptions
+    loss_terms = ("recon", "kl")
     #: the terms whose per-example sum is the negative ELBO
     elbo_terms = ("recon", "kl")
 

@@ -6,7 +6,9 @@ aggregate distribution is pushed to the prior, with no per-example KL:
 with the inverse multiquadric kernel over several scales and the unbiased estimator
 (``vaereg.functional.mmd``). The encoder is deterministic (z = mu, as in the paper's
 experiments) or, with ``deterministic = false``, a Gaussian whose draws are matched.
-There is no ELBO, so ``elbo_terms`` is empty and runs monitor ``val/loss``.
+There is no ELBO, so ``elbo_terms`` is empty and runs monitor ``val/loss``; and the
+deterministic encoder's point mass has no density, so the class does not declare
+``posterior_density`` (metrics that need it, IWAE and mutual information, do not apply).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import attrs
 from torch import Tensor
 from torch.distributions import Distribution
 
+from vaereg.core import model_contract as contract
 from vaereg.core.options import option, positive
 from vaereg.functional.mmd import MMDKernelOptions, prior_mmd
 from vaereg.models.autoencoder import AutoencoderOptions, GaussianAutoencoder
@@ -35,6 +38,8 @@ class WAE(GaussianAutoencoder):
     """Terms ``recon`` (weight 1) and ``mmd`` (weight ``lam``), both ``[batch]``."""
 
     Options = WAEOptions
+    capabilities = GaussianAutoencoder.capabilities - {contract.POSTERIOR_DENSITY}
+    loss_terms = ("recon", "mmd")
     elbo_terms = ()
 
     def __init__(self, options: WAEOptions, input_shape: tuple[int, ...],

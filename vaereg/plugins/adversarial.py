@@ -68,6 +68,7 @@ def adversarial_batch(model: torch.nn.Module, batch: Batch,
 @attrs.define(eq=False)  # identity equality: a recipe may run two equal instances
 class Adversarial:
     Options = AdversarialOptions
+    requires = ("posterior",)  # the latent objective and robust/latent_* read q(z|x)
     options: AdversarialOptions
 
     @hookimpl

@@ -51,6 +51,7 @@ def inject_batchnorm(model: nn.Module, where: str = "both", position: str = "bef
 @attrs.define(eq=False)  # identity equality: a recipe may run two equal instances
 class BatchNorm:
     Options = BatchNormOptions
+    requires = ("hidden_blocks",)
     options: BatchNormOptions
 
     @hookimpl

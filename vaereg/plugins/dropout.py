@@ -43,6 +43,7 @@ def inject_dropout(model: nn.Module, p: float = 0.2, where: str = "both",
 @attrs.define(eq=False)  # identity equality: a recipe may run two equal instances
 class Dropout:
     Options = DropoutOptions
+    requires = ("hidden_blocks",)
     options: DropoutOptions
 
     @hookimpl

@@ -69,6 +69,7 @@ def single_kl_reduction(recipe: Any, name: str) -> Iterator[tuple[str, str]]:
 @attrs.define(eq=False)  # identity equality: a recipe may run two equal instances
 class KLSchedule:
     Options = KLScheduleOptions
+    requires = ("term:kl",)
     check_recipe = staticmethod(single_kl_reduction)
     options: KLScheduleOptions
     total_steps: int = attrs.field(default=0, init=False)  # T, fixed when the run starts

@@ -28,6 +28,7 @@ class MMDOptions(MMDKernelOptions):
 @attrs.define(eq=False)  # identity equality: a recipe may run two equal instances
 class MMD:
     Options = MMDOptions
+    requires = ("posterior",)  # the codes z and the prior
     options: MMDOptions
 
     @hookimpl

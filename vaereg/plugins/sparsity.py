@@ -126,6 +126,7 @@ class ActivityMonitor:
 
 class Sparsity:
     Options = SparsityOptions
+    requires = ("hidden_blocks",)
 
     def __init__(self, options: SparsityOptions):
         self.options = options

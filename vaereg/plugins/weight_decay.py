@@ -133,6 +133,7 @@ def optimizer_decay_problems(recipe: Any, name: str) -> Iterator[tuple[str, str]
 
 class WeightDecay:
     Options = WeightDecayOptions
+    requires = ("parts",)
     check_recipe = staticmethod(optimizer_decay_problems)
 
     def __init__(self, options: WeightDecayOptions):

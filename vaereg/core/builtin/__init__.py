@@ -11,10 +11,12 @@ from typing import Any
 from vaereg.core.builtin.best_checkpoint import BestCheckpoint
 from vaereg.core.builtin.epoch_pictures import EpochPictures
 from vaereg.core.builtin.skipped_files import SkippedFilesReport
+from vaereg.core.builtin.tensorboard_scalars import TensorBoardScalars
 
 
 def builtin_plugins(recipe: Any) -> list[tuple[str, Any]]:
-    """(name, plugin) pairs for what the recipe leaves switched on."""
+    """(name, plugin) pairs for what the recipe leaves switched on, in the order their
+    hooks run (the scalars last: they log what the others added)."""
     plugins: list[tuple[str, Any]] = []
     if recipe.logging.images or recipe.logging.histograms:
         plugins.append(("core.epoch_pictures", EpochPictures(recipe.logging)))
@@ -22,4 +24,5 @@ def builtin_plugins(recipe: Any) -> list[tuple[str, Any]]:
         plugins.append(("core.best_checkpoint", BestCheckpoint()))
     if getattr(recipe.data.options, "on_bad_file", None) == "skip":
         plugins.append(("core.skipped_files", SkippedFilesReport()))
+    plugins.append(("core.tensorboard_scalars", TensorBoardScalars()))
     return plugins

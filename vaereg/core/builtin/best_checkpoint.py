@@ -1,8 +1,8 @@
 """``best.pt``: the weights of the best validation epoch, and their test metrics.
 
 "Best" is the lowest ``run.monitor`` seen at a validation. The weights are copied in
-memory when the monitor improves and written to ``checkpoints/best.pt`` whenever the core
-writes a checkpoint (so at ``[checkpoint]``'s cadence, at the end and on Ctrl-C), which
+memory when the monitor improves and written to ``checkpoints/best.pt`` just before the
+core writes a checkpoint (so at ``[checkpoint]``'s cadence, at the end and on Ctrl-C), which
 keeps a run that improves every epoch from paying a second checkpoint write per epoch.
 At the end the best weights are evaluated on every split too (``best/test/neg_elbo``
 ...) beside the final model's figures, with ``best/epoch`` and ``best/monitored`` (the
@@ -14,6 +14,7 @@ best ones their figures are reused; otherwise the copy still in memory is evalua
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from vaereg.core.checkpoint import load_checkpoint, save_checkpoint
@@ -42,11 +43,14 @@ class BestCheckpoint:
                 "value": value, "recipe": trainer.recipe.to_table()}
 
     @hookimpl
-    def on_save_checkpoint(self, trainer: Any) -> dict[str, Any]:
-        if self.pending is not None and trainer.run_dir is not None:
-            save_checkpoint(self.pending, trainer.run_dir / "checkpoints" / FILE,
-                            run_dir=trainer.run_dir)
+    def on_before_save_checkpoint(self, path: Path) -> None:
+        """best.pt before the checkpoint that names its epoch."""
+        if self.pending is not None:
+            save_checkpoint(self.pending, path.parent / FILE, run_dir=path.parent.parent)
             self.pending = None
+
+    @hookimpl
+    def on_save_checkpoint(self) -> dict[str, Any]:
         return {"value": self.value, "epoch": self.epoch}
 
     @hookimpl

@@ -1,7 +1,7 @@
 """TensorBoard pictures of the model: reconstruction and sample grids, weight histograms.
 
 Configured by ``[logging]``; done at its cadence (``vaereg.core.run_cadence``) and after
-the last epoch. Works for datasets without labels (``y`` is None) and for conditional
+the last epoch, also when a plugin (early stopping) ends the run before ``run.epochs``. Works for datasets without labels (``y`` is None) and for conditional
 models (samples take the labels of the images shown).
 """
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from vaereg.core.eval_mode import eval_mode
 from vaereg.core.hookspecs import hookimpl
 from vaereg.core.run_cadence import Cadence, LoggingOptions
 
@@ -22,7 +23,7 @@ class EpochPictures:
     @hookimpl
     def on_train_epoch_end(self, trainer: Any, epoch: int) -> None:
         done = epoch + 1
-        if not self.cadence.due(done, last_epoch=done == trainer.recipe.run.epochs):
+        if not self.cadence.due(done, last_epoch=trainer.is_last_epoch):
             return
         if self.options.histograms:
             trainer.tensorboard.histograms(trainer.model, epoch)
@@ -32,13 +33,13 @@ class EpochPictures:
 
     @torch.no_grad()
     def images(self, trainer: Any, epoch: int) -> None:
-        model = trainer.model
-        was_training = model.training
-        model.eval()
         first = next(iter(trainer.splits.val.batches(self.options.num_images)))
         x, y = first.x, first.y
         log = trainer.tensorboard
-        log.images("images/reconstructions", torch.cat([x, model.reconstruct(x, y)]), epoch)
-        generator = torch.Generator(device=trainer.device).manual_seed(trainer.recipe.run.seed)
-        log.images("images/samples", model.sample(len(x), y=y, generator=generator), epoch)
-        model.train(was_training)
+        with eval_mode(trainer.model) as model:
+            log.images("images/reconstructions", torch.cat([x, model.reconstruct(x, y)]),
+                       epoch)
+            generator = torch.Generator(device=trainer.device).manual_seed(
+                trainer.recipe.run.seed)
+            log.images("images/samples", model.sample(len(x), y=y, generator=generator),
+                       epoch)

@@ -50,6 +50,7 @@ class MaxNorm:
     """Max-norm constraint on hidden units, applied after every optimizer step."""
 
     Options = MaxNormOptions
+    requires = ("hidden_blocks",)
 
     def __init__(self, options: MaxNormOptions):
         self.options = options

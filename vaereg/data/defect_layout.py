@@ -1,0 +1,98 @@
+"""The MVTec AD layout: normal images to train on, labelled defects with masks to test on.
+
+    root/train/good/                          normal training images (the only ones)
+    root/val/good/                            optional: normal validation images
+    root/test/good/                           normal test images
+    root/test/<defect type>/                  anomalous test images
+    root/ground_truth/<defect type>/<stem>_mask.png   their masks (non-zero = anomalous)
+
+A root is in this layout when it has ``train/good/`` and ``test/good/`` (Bergmann et al.
+2019, the field's convention). Masks are all or nothing: a folder without ``ground_truth``
+has image labels only; once one defect image has a mask, each must have one, of its size.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+from PIL import Image
+
+from vaereg.core.errors import VaeregError, first_line
+from vaereg.data.folder_layout import list_examples
+from vaereg.data.image_files import IMAGE_ERRORS
+
+NORMAL = "good"
+MASKS = "ground_truth"
+MASK_SUFFIX = "_mask.png"
+
+
+@attrs.frozen
+class Defect:
+    """An anomalous test image, its defect type (its folder) and its mask (or None)."""
+
+    path: Path
+    kind: str
+    mask: Path | None
+
+
+@attrs.frozen
+class DefectLayout:
+    """``parts``: {"train", "test" and maybe "val": [(path, None)]} of normal images, as
+    ``folder_layout.find_parts`` gives them; ``defects``: the anomalous test images."""
+
+    parts: dict[str, list[tuple[Path, None]]]
+    defects: list[Defect]
+
+
+def is_defect_layout(root: Path) -> bool:
+    return (root / "train" / NORMAL).is_dir() and (root / "test" / NORMAL).is_dir()
+
+
+def _normal_images(root: Path, part: str) -> list[tuple[Path, None]]:
+    """The images of ``part/good/``; any other folder in ``part/`` is refused."""
+    examples = list_examples(root / part)
+    others = sorted({label for _, label in examples if label != NORMAL})
+    if others:
+        raise VaeregError(f"{root / part / others[0]}: in the MVTec layout {part}/ holds normal "
+                          f"images only, in {part}/{NORMAL}/ (defects belong in test/<type>/)")
+    return [(path, None) for path, _ in examples]
+
+
+def find_defect_layout(root: Path) -> DefectLayout:
+    """The normal parts and the defects (with their masks) of an MVTec-layout ``root``."""
+    parts = {part: _normal_images(root, part) for part in ("train", "val")
+             if (root / part).is_dir()}
+    test = list_examples(root / "test")
+    parts["test"] = [(path, None) for path, label in test if label == NORMAL]
+    defects = [Defect(path, label, _mask_path(root, label, path))
+               for path, label in test if label != NORMAL]
+    with_mask = [defect for defect in defects if defect.mask is not None]
+    if with_mask and len(with_mask) < len(defects):
+        missing = next(defect for defect in defects if defect.mask is None)
+        raise VaeregError(f"{missing.path} has no mask: expected "
+                          f"{root / MASKS / missing.kind / (missing.path.stem + MASK_SUFFIX)}, "
+                          f"as {with_mask[0].path} has {with_mask[0].mask}")
+    return DefectLayout(parts, defects)
+
+
+def _mask_path(root: Path, kind: str, image: Path) -> Path | None:
+    path = root / MASKS / kind / (image.stem + MASK_SUFFIX)
+    return path if path.is_file() else None
+
+
+def check_mask_sizes(defects: list[Defect], image_sizes: dict[Path, tuple[int, int]]) -> None:
+    """Refuse, naming the file, a mask that is not an image or not the size of its image
+    (``image_sizes``: (width, height) of each image, from the header scan)."""
+    for defect in defects:
+        if defect.mask is None:
+            continue
+        try:
+            with Image.open(defect.mask) as mask:
+                mask_size = mask.size
+        except IMAGE_ERRORS as error:
+            raise VaeregError(f"{defect.mask}: not a readable mask ({first_line(error)})") from None
+        image_size = image_sizes[defect.path]
+        if mask_size != image_size:
+            raise VaeregError(f"{defect.mask} is {mask_size[0]}x{mask_size[1]}, but its image "
+                              f"{defect.path} is {image_size[0]}x{image_size[1]}; a mask must "
+                              f"have its image's size")

@@ -1,0 +1,49 @@
+"""The files of a localization beside eval.json: ``maps.npz`` (one float32 [N, H, W]
+array per map and baseline, keyed by its name, row i = scores.csv row i) and one
+heat-map picture per map (``heat_maps/<map>.png``)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vaereg.core.atomic_file import atomic_write
+from vaereg.core.run_loading import LoadedRun
+from vaereg.evaluation.defect_localization import Localization
+from vaereg.evaluation.defect_set import DefectSet
+from vaereg.evaluation.heat_maps import chosen_rows, heat_map_picture, image_dice
+
+MAPS_FILE = "maps.npz"
+HEAT_MAPS_DIR = "heat_maps"
+
+
+def write_maps(localization: Localization, path: Path) -> Path:
+    arrays = {name: values.float().numpy() for name, values in localization.maps.items()}
+    atomic_write(path, lambda handle: np.savez(handle, **arrays))
+    return path
+
+
+def write_heat_maps(run: LoadedRun, localization: Localization, defects: DefectSet,
+                    folder: Path, seed: int = 0) -> Path:
+    """heat_maps/<map>.png for every map; returns the folder."""
+    folder.mkdir(exist_ok=True)
+    images = defects.anomaly_set.split.x
+    labels = [f"{kind}: {Path(path).name}" for kind, path in zip(defects.kinds, defects.paths)]
+    for name, maps in localization.maps.items():
+        if defects.masks is not None:
+            quality = image_dice(maps, defects.masks, localization.thresholds[name])
+        else:
+            quality = maps.flatten(1).max(1).values
+        rows = chosen_rows(quality, defects.anomaly_set.is_anomaly, seed)
+        index = torch.tensor([row for _, row in rows])
+        pictured = images[index.to(images.device)]
+        heat_map_picture(name, rows, pictured, run.model.reconstruct(pictured), maps,
+                         defects.masks, labels, folder / f"{name}.png")
+    return folder
+
+
+def write_localization(run: LoadedRun, localization: Localization, defects: DefectSet,
+                       folder: Path) -> dict[str, Path]:
+    return {"maps": write_maps(localization, folder / MAPS_FILE),
+            "heat_maps": write_heat_maps(run, localization, defects, folder / HEAT_MAPS_DIR)}

@@ -1,0 +1,38 @@
+"""Which image each row of scores.csv is: its file where the split reads files, else its
+dataset, split and index (``fashion_mnist:test[17]``; ``ood:test[17]`` for a row of the
+``--ood`` dataset)."""
+from __future__ import annotations
+
+from typing import Any
+
+from vaereg.core.run_loading import LoadedRun
+from vaereg.evaluation.run_evaluation import RunEvaluation
+
+
+def split_files(split: Any) -> list[str] | None:
+    """The file of each example of a split that streams image files, else None."""
+    read = getattr(split, "read", None)
+    chosen = None
+    while hasattr(read, "inner"):  # a class subset of the files
+        chosen = read.chosen if chosen is None else [read.chosen[i] for i in chosen]
+        read = read.inner
+    paths = getattr(read, "paths", None)
+    if paths is None:
+        return None
+    return list(paths) if chosen is None else [paths[i] for i in chosen]
+
+
+def row_paths(run: LoadedRun, evaluation: RunEvaluation) -> list[str]:
+    if evaluation.paths is not None:
+        return list(evaluation.paths)
+    files = split_files(getattr(run.splits, evaluation.split))
+    ood = evaluation.protocol.startswith("out of distribution")
+    rows = []
+    for row, index in enumerate(evaluation.index.tolist()):
+        other = ood and bool(evaluation.is_anomaly[row])
+        if files is not None and not other:
+            rows.append(files[index])
+        else:
+            name = "ood" if other else run.recipe.data.name
+            rows.append(f"{name}:{evaluation.split}[{index}]")
+    return rows
