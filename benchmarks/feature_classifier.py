@@ -23,8 +23,8 @@ def main(epochs: int) -> None:
     splits = FashionMNIST(FashionMNIST.Options(download=False)).load(seed=0)
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
-        classifier = load_feature_classifier(Path(folder) / "c.pt", splits.train.x,
-                                             splits.train.y, epochs=epochs)
+        classifier = load_feature_classifier(Path(folder) / "c.pt", splits.train,
+                                             epochs=epochs)
         seconds = time.perf_counter() - start
     test = splits.test
     with torch.no_grad():

@@ -20,7 +20,7 @@ import time
 import torch
 
 import vaereg
-from vaereg.testing import make_trainer
+from vaereg.testing import SYNTHETIC, make_trainer
 
 MODELS = {
     "MLP 784-512-256-16, batch 128": (
@@ -53,7 +53,7 @@ def recipe(model: dict, size: int, batch_size: int, images: int, precision: str)
                     "precision": precision},
             "logging": {"histograms": False, "images": False},
             "checkpoint": {"best": False},
-            "data": {"name": "synthetic", "image_size": size, "train_size": images,
+            "data": {"name": SYNTHETIC, "image_size": size, "train_size": images,
                      "val_size": batch_size, "test_size": batch_size, "batch_size": batch_size},
             "model": {"name": "vanilla", **model},
             "optimizer": {"name": "adam", "lr": 1e-3}}

@@ -61,6 +61,7 @@ class LinearGaussianVAE(nn.Module):
         self.encoder_mean = nn.Linear(features, latent_dim)
         self.encoder_std = nn.Parameter(torch.ones(latent_dim))
         self.likelihood = FixedGaussian(sigma)
+        self.term_weights = {"recon": 1.0, "kl": 1.0}
 
     def exact_posterior(self) -> "LinearGaussianVAE":
         """Set the encoder to the true posterior p(z|x), then return self."""

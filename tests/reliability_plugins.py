@@ -4,14 +4,14 @@ subprocess tests import it before calling the CLI).
 * ``test_schedule``: a KL warm-up with its own step counter and random generator, the
   kind of state a resume must restore exactly.
 * ``test_signal``: sends signals to its own process after a given step: a real SIGINT or
-  SIGTERM at a deterministic moment.
+  SIGTERM at a deterministic moment (raised in the main thread, so handled before the
+  step after it, however loaded the machine: ``os.kill`` may let another thread take it).
 * ``test_nonfinite``: makes a penalty or a gradient non-finite at a given step.
 * ``test_overflow``: a penalty whose gradient is finite but overflows once multiplied by
   the fp16 gradient scaler's scale: an update the scaler must skip.
 """
 from __future__ import annotations
 
-import os
 import signal
 from typing import Literal
 
@@ -71,7 +71,7 @@ class SendSignal:
     def on_batch_end(self, trainer):
         if trainer.step == self.options.step:
             for name in self.options.signals:
-                os.kill(os.getpid(), getattr(signal, name))
+                signal.raise_signal(getattr(signal, name))  # this thread: handled at once
 
 
 @attrs.frozen

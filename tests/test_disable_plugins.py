@@ -8,7 +8,7 @@ from torch import nn
 import vaereg
 from vaereg.cli import main
 from vaereg.core.disable import requested
-from vaereg.testing import tiny_recipe
+from vaereg.testing import SYNTHETIC, tiny_recipe
 
 from fake_plugins import install
 from recipe_files import write_recipe
@@ -37,14 +37,14 @@ def test_installed_name_disables_every_instance_of_the_plugin():
 
 @pytest.mark.parametrize("plugins", [TWO_DROPOUTS, None])
 def test_unknown_name_is_an_error_with_a_suggestion(plugins):
-    table = tiny_recipe(plugins=plugins) if plugins else {"data": {"name": "synthetic"}}
+    table = tiny_recipe(plugins=plugins) if plugins else {"data": {"name": SYNTHETIC}}
     with pytest.raises(vaereg.VaeregError, match="cannot disable unknown plugin 'dropot' "
                        r"\(did you mean 'dropout'\?\)"):
         vaereg.load_recipe(table=table, disable=["dropot"])
 
 
 def test_installed_plugin_the_recipe_does_not_use_is_fine_to_disable():
-    recipe = vaereg.load_recipe(table={"data": {"name": "synthetic"}}, disable=["dropout"])
+    recipe = vaereg.load_recipe(table={"data": {"name": SYNTHETIC}}, disable=["dropout"])
     assert recipe.disabled == () and recipe.plugins == ()
 
 

@@ -18,7 +18,7 @@ import vaereg
 from vaereg.cli import main
 from vaereg.core.errors import RunInterrupted
 from vaereg.data.fashion_mnist import SYSTEM_DIR
-from vaereg.testing import make_trainer, tiny_recipe
+from vaereg.testing import SYNTHETIC, make_trainer, tiny_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG = b"\x89PNG"
@@ -36,8 +36,8 @@ def invoke(*args):
 
 
 PLAIN = "best-test-none"
-OOD = "best-test-out-of-distribution-synthetic"
-HELD_OUT = "best-test-held-out-classes-trained-on-t-shirt-top-trouser-pullover-dress-coat"
+OOD = "best-test-out-of-distribution-vaereg-testing-syntheticimages"
+HELD_OUT = "best-test-held-out-classes-trained-on-0-1-2-3-4"
 
 
 def read_scores(folder):
@@ -112,7 +112,7 @@ def test_eval_writes_results_scores_pictures_and_hparams(fmnist_run):
 
 
 def test_ood_synthetic_noise_is_told_apart(fmnist_run):
-    result = invoke("eval", fmnist_run, "--ood", "synthetic", "--set", "test_size=500",
+    result = invoke("eval", fmnist_run, "--ood", SYNTHETIC, "--set", "test_size=500",
                     "--metrics", "elbo,reconstruction")
     assert result.exit_code == 0, result.output
     metrics = read_eval(fmnist_run, OOD)["metrics"]
@@ -155,9 +155,9 @@ def test_sample_and_reconstruct_grids(fmnist_run, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (("sample", "{run}", "--class", "3"), "is not conditional"),
-    (("eval", "{run}", "--ood", "synthetic", "--set", "image_size=14", "--metrics", "elbo"),
+    (("eval", "{run}", "--ood", SYNTHETIC, "--set", "image_size=14", "--metrics", "elbo"),
      "the shapes must match"),
-    (("eval", "{run}", "--ood", "synthetc"), "did you mean 'synthetic'"),
+    (("eval", "{run}", "--ood", "mnsit"), "did you mean 'mnist'"),
     (("eval", "{run}", "--set", "test_size=5"), "add --ood DATASET"),
 ])
 def test_bad_requests_exit_2_with_a_message(fmnist_run, args, message):

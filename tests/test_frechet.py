@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from vaereg.core.errors import VaeregError
+from vaereg.data.tensor_split import TensorSplit
 from vaereg.evaluation import (classifier_frechet_distance, frechet_distance,
                                load_feature_classifier)
 
@@ -38,10 +39,10 @@ def prototype_images(n, seed):
 def test_classifier_is_seeded_cached_and_tells_classes_apart(tmp_path):
     x, y = prototype_images(400, seed=0)
     path = tmp_path / "classifier.pt"
-    first = load_feature_classifier(path, x, y, epochs=2)
+    first = load_feature_classifier(path, TensorSplit(x, y), epochs=2)
     assert path.exists()
-    again = load_feature_classifier(path, x, y, epochs=2)  # from the file
-    retrained = load_feature_classifier(tmp_path / "other.pt", x, y, epochs=2)
+    again = load_feature_classifier(path, TensorSplit(x, y), epochs=2)  # from the file
+    retrained = load_feature_classifier(tmp_path / "other.pt", TensorSplit(x, y), epochs=2)
     for model in (again, retrained):
         for p, q in zip(first.parameters(), model.parameters()):
             assert torch.equal(p, q)
@@ -55,6 +56,9 @@ def test_classifier_is_seeded_cached_and_tells_classes_apart(tmp_path):
 
 def test_a_cache_made_for_other_settings_is_refused(tmp_path):
     x, y = prototype_images(40, seed=0)
-    load_feature_classifier(tmp_path / "c.pt", x, y, epochs=1)
+    load_feature_classifier(tmp_path / "c.pt", TensorSplit(x, y), epochs=1)
     with pytest.raises(VaeregError, match="other data or settings"):
-        load_feature_classifier(tmp_path / "c.pt", x, y, epochs=1, seed=5)
+        load_feature_classifier(tmp_path / "c.pt", TensorSplit(x, y), epochs=1, seed=5)
+    x[3, 0, 2, 2] += 0.5  # one pixel changed
+    with pytest.raises(VaeregError, match="other data or settings"):
+        load_feature_classifier(tmp_path / "c.pt", TensorSplit(x, y), epochs=1)

@@ -82,6 +82,12 @@ def test_hooks_run_in_recipe_order(tmp_path, tracer_registered, order):
     assert starts[:2] == list(order)
 
 
+def test_every_implementation_of_every_hook_runs():
+    """No hookspec is firstresult: hooks.md promises that every implementation runs."""
+    for name in hook_names():
+        assert not getattr(vaereg.core.hookspecs, name).vaereg_spec.get("firstresult"), name
+
+
 def test_every_hookspec_has_a_docstring_that_says_what_it_returns():
     for name in hook_names():
         doc = getattr(vaereg.core.hookspecs, name).__doc__ or ""

@@ -2,7 +2,6 @@
 handlers a library user had before ``fit`` are restored afterwards."""
 from __future__ import annotations
 
-import os
 import signal
 
 import pytest
@@ -15,9 +14,9 @@ from vaereg.testing import tiny_recipe
 def test_second_signal_raises_at_once_and_handlers_are_restored():
     before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(StopNow) as stopped, StopRequests() as stop:
-        os.kill(os.getpid(), signal.SIGTERM)
+        signal.raise_signal(signal.SIGTERM)
         assert stop.signum == signal.SIGTERM
-        os.kill(os.getpid(), signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)
     assert stopped.value.exit_code == 130
     assert signal.getsignal(signal.SIGTERM) is before
 
@@ -25,7 +24,7 @@ def test_second_signal_raises_at_once_and_handlers_are_restored():
 def test_a_signal_an_outer_request_recorded_is_seen_by_an_inner_one():
     """A sweep records a Ctrl-C between trials; the next trial's own handling sees it."""
     with StopRequests() as outer:
-        os.kill(os.getpid(), signal.SIGTERM)
+        signal.raise_signal(signal.SIGTERM)
         with StopRequests() as inner:
             assert inner.signum == signal.SIGTERM
         assert outer.signum == signal.SIGTERM

@@ -99,7 +99,7 @@ def test_heat_maps_and_an_unwritable_folder(evaluated, tmp_path):
     blocked.write_text("a file where the evaluation's folder would go")
     result = vaereg("eval", str(run_dir), "--split", "val", "--checkpoint", "last", cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert f"cannot write the evaluation into {blocked}" in result.stderr
+    assert f"the evaluation's folder {blocked}: cannot write files there" in result.stderr
 
 
 def test_without_masks_the_maps_rank_images_only(evaluated, tmp_path):

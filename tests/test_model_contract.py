@@ -137,3 +137,12 @@ class NoOptions:
 
 class UndeclaredVAE(torch.nn.Module):
     Options = NoOptions
+
+
+def test_plugins_command_shows_what_a_plugin_needs_and_what_a_model_offers(tmp_path):
+    plugin = vaereg("plugins", "kl_schedule", cwd=tmp_path)
+    assert plugin.returncode == 0 and "  requires of the model: term:kl\n" in plugin.stdout
+    model = vaereg("plugins", "wae_mmd", cwd=tmp_path)
+    assert model.returncode == 0
+    assert ("  capabilities: hidden_blocks, parts, per_element_likelihood, posterior; loss "
+            "terms: recon, mmd; ELBO terms: none\n") in model.stdout

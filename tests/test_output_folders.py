@@ -28,17 +28,18 @@ def finished(tmp_path_factory):
 def unwritable(folder):
     """``folder`` as no one may write it: immutable for root (who ignores modes), mode
     0555 for anyone else."""
-    if os.geteuid() != 0:
+    root = os.geteuid() == 0
+    if not root:
         folder.chmod(0o555)
-        yield
-        folder.chmod(0o755)
-        return
-    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+    elif subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
         pytest.skip("chattr +i is not available here: no folder root cannot write")
     try:
         yield
     finally:
-        subprocess.run(["chattr", "-i", str(folder)], check=True)
+        if root:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        else:
+            folder.chmod(0o755)
 
 
 def refused(result, named: str) -> None:
@@ -76,7 +77,8 @@ def test_commands_refuse_an_out_they_cannot_write(finished, command, named):
 def test_eval_and_pictures_refuse_a_run_folder_they_cannot_write(finished):
     before = sorted(p.name for p in finished.iterdir())
     with unwritable(finished):
-        refused(vaereg("eval", str(finished), cwd=finished.parent), f"RUN_DIR {finished}")
+        refused(vaereg("eval", str(finished), cwd=finished.parent),
+                f"the evaluation's folder {finished / 'eval'}")
         refused(vaereg("sample", str(finished), cwd=finished.parent), f"RUN_DIR {finished}")
         refused(vaereg("run", "--resume", str(finished), "--set", "run.epochs=2",
                        cwd=finished.parent), f"--resume {finished}")

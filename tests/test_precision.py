@@ -95,6 +95,18 @@ def test_an_fp16_overflow_is_skipped_by_the_scaler_not_stopped(tmp_path):
     assert saved == metrics["scaler_skipped_steps"]
 
 
+def test_a_nan_loss_under_fp16_is_the_policy_s_not_the_scaler_s(tmp_path):
+    # the scaler scales gradients, not the loss: a NaN loss is a real non-finite step
+    # even while the scale is above 1, so run.on_nonfinite = "skip" counts and warns
+    expected = make_trainer(tiny_recipe(run={"precision": "fp16"}), tmp_path).fit()
+    trainer = make_trainer(tiny_recipe(run={"precision": "fp16", "on_nonfinite": "skip"},
+                                       plugins={"test_nonfinite": {"step": 3}}), tmp_path)
+    with pytest.warns(RuntimeWarning, match="skipped step 3 .* loss term 'penalty/boom'"):
+        metrics = trainer.fit()
+    assert metrics["skipped_steps"] == 1
+    assert metrics["scaler_skipped_steps"] == expected["scaler_skipped_steps"]
+
+
 def test_compiled_runs_resume_uncompiled_and_back(tmp_path):
     # inductor draws random numbers from its own generator: a model without draws makes
     # compiled and eager training comparable step for step

@@ -17,7 +17,7 @@ from PIL import Image
 import vaereg
 from cli_process import vaereg as vaereg_cli
 from vaereg.cli import main
-from vaereg.evaluation.row_paths import split_files
+from vaereg.data.split_images import split_files
 from vaereg.testing import make_trainer, tiny_recipe
 
 from image_fixtures import write_images

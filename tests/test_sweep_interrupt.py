@@ -34,6 +34,8 @@ def test_a_stopped_sweep_goes_on_with_the_command_it_names(tmp_path, workers, si
     assert "Traceback" not in again.stderr
     rows = trial_rows(tmp_path / "sw")
     assert_each_point_finished_once(rows, "optimizer.lr", GRID)
+    cut_short = [r for r in rows if r["state"] == "FAIL"]
+    assert f"0 fail, {len(cut_short)} interrupted" in again.stdout
     held_rows = [r for r in rows if (tmp_path / r["run_dir"]).resolve() == held.resolve()]
     assert [r["state"] for r in held_rows if r["state"] != "FAIL"] == ["COMPLETE"]
     if hook != "on_train_end":  # cut short with a checkpoint, then continued from it

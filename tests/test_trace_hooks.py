@@ -31,9 +31,12 @@ def test_trace_lines_match_the_hook_calls_made(tmp_path):
     trainer = vaereg.Trainer(recipe, quiet=True, extra_plugins=(("recorder", recorder),),
                              trace_hooks=lines.append)
     trainer.fit()
+    assert (trainer.run_dir / "recipe.toml").is_file()
     traced = [line.split()[5].rstrip(":") for line in lines]
-    scalars = ("on_train_epoch_end", "on_test_end")  # the built-in TensorBoard scalars too
-    assert all(line.endswith(": recorder, core.tensorboard_scalars" if hook in scalars
+    builtin = {"on_train_start": "core.run_record",  # the built-ins always on answer too
+               "on_train_epoch_end": "core.tensorboard_scalars",
+               "on_test_end": "core.tensorboard_scalars"}
+    assert all(line.endswith(f": recorder, {builtin[hook]}" if hook in builtin
                              else ": recorder") for hook, line in zip(traced, lines))
     per_plugin = ("on_save_checkpoint", "on_load_checkpoint")  # called plugin by plugin, untraced
     assert traced == [name for name in recorder.calls if name not in per_plugin]

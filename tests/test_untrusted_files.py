@@ -17,7 +17,7 @@ from vaereg.core.checkpoint import FORMAT, load_checkpoint, save_checkpoint
 from vaereg.core.recipe import load_recipe
 from vaereg.core.run_dir import new_run_dir, write_recipe
 from vaereg.core.trainer import Trainer
-from vaereg.testing import tiny_recipe
+from vaereg.testing import SYNTHETIC, tiny_recipe
 
 
 class Payload:
@@ -126,7 +126,7 @@ def test_run_name_cannot_leave_out_dir(name):
 def test_cli_refuses_an_escaping_run_name_before_creating_anything(tmp_path, monkeypatch):
     (tmp_path / "out").mkdir()
     monkeypatch.chdir(tmp_path / "out")
-    (tmp_path / "out" / "r.toml").write_text('[data]\nname = "synthetic"\n')
+    (tmp_path / "out" / "r.toml").write_text(f'[data]\nname = "{SYNTHETIC}"\n')
     result = CliRunner().invoke(main, ["run", "r.toml", "--set", "run.name=../../escape"])
     assert result.exit_code == 2 and "run.name" in result.output
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["out", "r.toml"]

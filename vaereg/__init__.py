@@ -18,6 +18,7 @@ _SOURCES = {
     "vaereg.core.batch": ("Batch",),
     "vaereg.core.hookspecs": ("hookimpl",),
     "vaereg.core.objective": ("Objective",),
+    "vaereg.core.optimizers": ("parameter_groups",),
     "vaereg.core.options": ("in_range", "option", "positive"),
     "vaereg.core.plateau": ("Plateau",),
     "vaereg.core.recipe": ("Recipe", "load_recipe"),

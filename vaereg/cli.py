@@ -204,6 +204,12 @@ def plugins(name: str | None) -> None:
         cls = registry.load(name)
         doc = cls.__doc__ or sys.modules[cls.__module__].__doc__ or "(no description)"
         click.echo(f"{name} ({registry.kind}, {entry.origin}): {doc.strip().splitlines()[0]}")
+        if getattr(cls, "requires", ()):
+            click.echo(f"  requires of the model: {', '.join(cls.requires)}")
+        if registry is MODELS:
+            click.echo(f"  capabilities: {', '.join(sorted(getattr(cls, 'capabilities', ())))}"
+                       f"; loss terms: {', '.join(getattr(cls, 'loss_terms', ()))}"
+                       f"; ELBO terms: {', '.join(getattr(cls, 'elbo_terms', ())) or 'none'}")
         for option_name, type_text, default, help_text in field_help(cls.Options):
             click.echo(f"  {option_name} = {default!r}  ({type_text})\n      {help_text}")
 
@@ -239,8 +245,11 @@ def run_dir_argument(command):
 @click.option("--metrics", "metric_names", metavar="A,B,...",
               help="Registered metrics to run (default: elbo, reconstruction, active_units, "
                    "mutual_information; elbo, reconstruction, complexity with "
-                   "--ood/--anomaly).")
-@click.option("--batch-size", type=click.IntRange(1), default=500, show_default=True)
+                   "--ood/--anomaly; defaults the model cannot serve are skipped, named "
+                   "ones refused).")
+@click.option("--batch-size", type=click.IntRange(1),
+              help="Images per pass [the run's data.batch_size: then elbo gives the figures "
+                   "of metrics.json for the same weights].")
 @click.option("--ood", metavar="DATASET",
               help="Anomaly detection: the run's test split against DATASET's test split.")
 @click.option("--set", "ood_options", multiple=True, metavar="KEY=VALUE",
@@ -253,7 +262,7 @@ def run_dir_argument(command):
               metavar="N", help="Test posterior means written for TensorBoard's embedding "
                                 "projector (the first N; 0 = none).")
 def eval_(loaded, split: str, iw_samples: int | None, metric_names: str | None,
-          batch_size: int, ood: str | None, ood_options: tuple[str, ...], anomaly: bool,
+          batch_size: int | None, ood: str | None, ood_options: tuple[str, ...], anomaly: bool,
           projector_points: int) -> None:
     """Evaluate a run: eval.json, scores.csv, latent_space.png (and roc.png; maps.npz and
     heat maps for labelled defects) in RUN_DIR/eval/<checkpoint>-<split>-<protocol>/, the
@@ -275,6 +284,8 @@ def eval_(loaded, split: str, iw_samples: int | None, metric_names: str | None,
         low_high = evaluation.intervals.get(name)
         interval = f" [{low_high[0]:.4f}, {low_high[1]:.4f}]" if low_high else ""
         click.echo(f"  {name}: {value:.4f}{interval}")
+    for name, reason in evaluation.skipped.items():
+        click.echo(f"  skipped {name}: {reason}")
     click.echo(f"wrote {', '.join(str(path) for path in paths.values())}")
 
 
@@ -355,7 +366,8 @@ def interpolate(loaded, start: int, end: int, steps: int, split: str, label: int
 @click.option("--metrics", "metric_names", metavar="A,B,...",
               help="Registered metrics to evaluate on the test split, for the final model "
                    "and the best checkpoint (e.g. iwae,active_units), besides "
-                   "test/neg_elbo and gap/neg_elbo of both (from metrics.json).")
+                   "test/neg_elbo and gap/neg_elbo of both (test/loss and gap/loss for a model "
+                   "without an ELBO; from metrics.json).")
 @click.option("--iw-samples", type=click.IntRange(1), metavar="K",
               help="Importance samples of the iwae metric [1000].")
 @click.option("--test-images", type=click.IntRange(1), metavar="N",

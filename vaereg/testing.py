@@ -1,6 +1,7 @@
 """What a plugin author needs to test a plugin in a few lines.
 
-* ``SyntheticImages``: a tiny, learnable image dataset (dataset name ``synthetic``).
+* ``SyntheticImages``: a tiny, learnable image dataset; recipes name it by its import
+  path, ``SYNTHETIC`` (a test fixture, not an installed dataset entry point).
 * ``tiny_recipe(**sections)``: a recipe table for a fast run on it, deep-merged with yours.
 * ``make_trainer(table, tmp_path)``: a quiet :class:`vaereg.Trainer` writing under tmp_path.
 * ``HookRecorder``: a plugin that records every hook call, in order.
@@ -30,6 +31,9 @@ from vaereg.core.recipe import deep_merge, load_recipe
 from vaereg.core.registry import PLUGINS, Registry
 from vaereg.core.trainer import Trainer
 from vaereg.data.tensor_split import Splits, TensorSplit
+
+
+SYNTHETIC = "vaereg.testing:SyntheticImages"  # data.name for it, in any process
 
 
 @attrs.frozen
@@ -82,7 +86,7 @@ def tiny_recipe(**sections: dict[str, Any]) -> dict[str, Any]:
                 "log_every_n_steps": 1, "progress": False},
         "logging": {"histograms": False, "min_seconds": 0},
         "checkpoint": {"min_seconds": 0},
-        "data": {"name": "synthetic", "batch_size": 16},
+        "data": {"name": SYNTHETIC, "batch_size": 16},
         "model": {"name": "vanilla", "hidden_dims": [32, 16], "latent_dim": 4},
         "optimizer": {"name": "adam", "lr": 1e-3},
         "plugins": {},

@@ -11,11 +11,12 @@ Calling conventions, for every hook:
   "Trainer". A plugin declares only the arguments it uses; pluggy passes those.
 * Order: implementations run in the order the plugins appear in the recipe (the core
   registers them in reverse, because pluggy calls the last registered first), then the
-  core's built-in plugins (``vaereg.core.builtin``: TensorBoard pictures, best.pt). The
+  core's built-in plugins (``vaereg.core.builtin``: the run folder's recipe.toml and
+  data_source.json, TensorBoard pictures, best.pt, TensorBoard epoch and final scalars). The
   core's own work at that moment (building the optimizer, stepping it) comes after every
   plugin answered.
-* Unless a hook says "first result wins", all implementations run and their return values
-  are collected (``None`` results are dropped).
+* Every implementation of every hook runs (no hook stops at a first result); return
+  values are collected (``None`` results are dropped).
 * Mutable arguments (``batch``, ``terms``, ``param_groups``, ``metrics``) are shared: a
   plugin sees what earlier plugins did to them.
 

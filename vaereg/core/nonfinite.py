@@ -78,4 +78,6 @@ def describe_nonfinite(terms: dict[str, Tensor], model: nn.Module) -> str:
                 "transform_objective hook made it non-finite)")
     bad_grads = [name for name, p in model.named_parameters()
                  if p.grad is not None and not torch.isfinite(p.grad).all()]
+    if not bad_grads:  # a torchrun job decides together: the culprit is elsewhere
+        return "another process's loss or gradient (this process's are finite)"
     return f"the gradient of {_listing(bad_grads)} (every loss term is finite)"

@@ -13,7 +13,7 @@ plugins that weight the same term compose: their factors multiply.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from torch import Tensor
 
@@ -138,6 +138,13 @@ def batch_scalars(objective: Objective, loss: Tensor) -> dict[str, Tensor]:
     for name, value in objective.penalties.items():
         scalars[f"penalty/{name}"] = value.detach()
     return scalars
+
+
+def headline_figure(metrics: Mapping[str, Any]) -> str:
+    """The figure a run is judged by, from its metrics: ``neg_elbo`` when it reports
+    ``test/neg_elbo`` (a model with an ELBO), else ``loss``, the model's own objective (a
+    WAE's). Final metrics, ``vaereg run``'s last line and ``compare`` all ask here."""
+    return "neg_elbo" if "test/neg_elbo" in metrics else "loss"
 
 
 def default_monitor(model: Any) -> str:

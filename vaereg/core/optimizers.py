@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import attrs
 import torch
+from torch import nn
 
 from vaereg.core.options import in_range, option, positive
 
@@ -46,6 +47,13 @@ OPTIMIZERS = {
     "adamw": (torch.optim.AdamW, AdamWOptions),
     "sgd": (torch.optim.SGD, SGDOptions),
 }
+
+
+def parameter_groups(model: nn.Module) -> list[dict]:
+    """One group of every trainable parameter, with their names aligned (``params``,
+    ``names``): what ``configure_optimizer`` hooks start from and split."""
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    return [{"params": [p for _, p in named], "names": [n for n, _ in named]}]
 
 
 def build_optimizer(name: str, options: object, param_groups: list[dict]) -> torch.optim.Optimizer:

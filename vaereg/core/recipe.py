@@ -23,6 +23,7 @@ from vaereg.core.errors import PluginError, Problem, RecipeError, VaeregError, d
 from vaereg.core.key_origins import KeyOrigins, key_paths
 from vaereg.core.optimizers import OPTIMIZERS
 from vaereg.core.options import build, found, in_range, option, positive, to_table
+from vaereg.core.recipe_files import deep_merge, read_recipe_files
 from vaereg.core.registry import DATASETS, MODELS, PLUGINS
 from vaereg.core.lr_schedule import SchedulerOptions
 from vaereg.core.run_cadence import CheckpointOptions, LoggingOptions
@@ -144,45 +145,6 @@ class Recipe:
             if spec.name == name:
                 return spec
         raise KeyError(name)
-
-
-def deep_merge(base: dict, update: dict) -> dict:
-    """``update`` over ``base``: tables merge key by key, anything else replaces."""
-    merged = copy.deepcopy(base)
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-def read_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
-    """Read a recipe file and everything it extends, merged."""
-    path = path.resolve()
-    if path in chain:
-        cycle = " -> ".join(str(p) for p in chain + (path,))
-        raise RecipeError([Problem(str(chain[0]), "extends", f"cycle: {cycle}")])
-    source = str(chain[-1]) if chain else str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RecipeError([Problem(source, "extends" if chain else "",
-                                   f"recipe file not found: {path}")]) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise RecipeError([Problem(str(path), "", f"cannot read the file: {error}")]) from None
-    try:
-        table = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise RecipeError([Problem(str(path), "", f"malformed TOML: {error}")]) from None
-    parent = table.pop("extends", None)
-    if parent is None:
-        return table
-    if not isinstance(parent, str):
-        raise RecipeError([Problem(str(path), "extends",
-                                   f"expected a file name (string), found {found(parent)}")])
-    base = read_toml(path.parent / parent, chain + (path,))
-    return deep_merge(base, table)
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -349,14 +311,15 @@ def contract_problems(recipe: Recipe) -> Iterable[tuple[str, str]]:
 
 
 def validate(table: dict, source: str, override_keys: set[str] = frozenset(),
-             file_keys: set[str] | None = None) -> Recipe:
+             file_keys: set[str] | None = None, origins: dict[str, str] | None = None) -> Recipe:
     """Build a :class:`Recipe` from a merged table, or raise every problem at once.
 
     ``file_keys``: the key paths the recipe files held before overrides (default: all of
-    ``table``'s); problems elsewhere are blamed on ``--set``.
+    ``table``'s); problems elsewhere are blamed on ``--set``. ``origins``: the file that
+    set each key (a base recipe's keys are blamed on it; default: ``source``).
     """
     check = _Validator(source, KeyOrigins(source, key_paths(table) if file_keys is None
-                                          else file_keys, override_keys))
+                                          else file_keys, override_keys, origins))
     for key in table:
         if key not in SECTIONS:
             check.add(key, "unknown section" + did_you_mean(key, SECTIONS)
@@ -392,8 +355,10 @@ def load_recipe(path: str | Path | None = None, overrides: Iterable[str] = (),
     if table is None and path is None:
         raise ValueError("give a recipe path or a table")
     source = str(path) if table is None else "<recipe table>"
-    merged = read_toml(Path(path)) if table is None else copy.deepcopy(table)
+    files = read_recipe_files(Path(path)) if table is None else None
+    merged = files.table if files else copy.deepcopy(table)
     file_keys = key_paths(merged)
     merged, keys = apply_overrides(merged, overrides)
     merged, dropped = drop_plugins(merged, disable)
-    return attrs.evolve(validate(merged, source, keys, file_keys), disabled=dropped)
+    recipe = validate(merged, source, keys, file_keys, files.origins if files else None)
+    return attrs.evolve(recipe, disabled=dropped)

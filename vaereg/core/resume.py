@@ -2,8 +2,9 @@
 
 A resume must reproduce the run its checkpoint came from, so only keys that do not change
 the training trajectory may differ from the checkpoint's recipe: more epochs, logging,
-the progress bar, the non-finite policy (to skip a step that stopped the run), the data
-loader's workers and memory settings (results do not depend on them), and the device,
+the checkpoint cadence, the progress bar, the non-finite policy (to skip a step that
+stopped the run), the data loader's workers and memory settings (results do not depend
+on them), and the device,
 the precision and compilation (results then match to float tolerance only, not bit for
 bit: a GPU bf16 run may go on in fp32 on a CPU).
 """

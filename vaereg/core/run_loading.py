@@ -1,6 +1,7 @@
 """Loading a run from its folder for evaluation: the resolved recipe, the model as the
-Trainer built it (layer plugins included), the checkpoint's weights. No optimizer is
-built and no training plugin runs, so a run loads in a notebook in a second.
+run's Trainer class built it (``run.trainer``: a subclass that overrides ``build_model``
+included; layer plugins applied), the checkpoint's weights. The trainer is built but
+nothing trains and no file is written, so a run loads in a notebook in a second.
 
 The layer plugins must run: dropout and batch norm change the module tree, and the
 checkpoint's weights only fit the tree they were trained in.
@@ -16,23 +17,14 @@ from torch import nn
 
 from vaereg.core.checkpoint import load_checkpoint, weight_mismatches
 from vaereg.core.errors import VaeregError, first_line
-from vaereg.core.plugin_manager import make_plugin_manager
 from vaereg.core.recipe import Recipe, load_recipe
 from vaereg.core.run_dir import RECIPE_FILE
 from vaereg.core.run_identity import check_identity
+from vaereg.core.seeding import rng_state, set_rng_state
 from vaereg.core.split_preparation import prepare_splits
+from vaereg.core.trainer_class import trainer_class
 
 CHECKPOINTS = {"best": Path("checkpoints") / "best.pt", "last": Path("checkpoints") / "last.pt"}
-
-
-@attrs.frozen
-class LayerBuildContext:
-    """What ``build_layers`` receives as ``trainer`` when a run is loaded: the recipe,
-    the device and the dataset, as a Trainer has them at that moment."""
-
-    recipe: Recipe
-    device: torch.device
-    dataset: Any
 
 
 @attrs.frozen
@@ -50,17 +42,17 @@ class LoadedRun:
     checkpoint_info: dict[str, Any]
 
 
-def build_model(recipe: Recipe, dataset: Any, device: torch.device) -> nn.Module:
-    """The recipe's model with its layer plugins applied, as ``Trainer.build_model`` does,
-    from a plugin manager that holds only the recipe's plugins."""
-    spec = recipe.model
+def build_model(recipe: Recipe, device: torch.device) -> tuple[nn.Module, Any]:
+    """(model, dataset) as the recipe's Trainer class builds them on ``device``: its
+    ``build_model``, with the recipe's layer plugins. The trainer runs in fp32 without
+    ``torch.compile`` (evaluation's own), and the caller's random state is left as found."""
+    run = attrs.evolve(recipe.run, device=device.type, precision="fp32", compile=False)
+    state = rng_state()
     try:
-        model = spec.cls(spec.options, dataset.input_shape, dataset.num_classes)
-    except ValueError as error:
-        raise VaeregError(f"model '{spec.name}': {error}") from None
-    manager = make_plugin_manager(recipe)
-    manager.hook.build_layers(trainer=LayerBuildContext(recipe, device, dataset), model=model)
-    return model.to(device)
+        trainer = trainer_class(recipe)(attrs.evolve(recipe, run=run), quiet=True)
+    finally:
+        set_rng_state(state)
+    return trainer.model.to(device), trainer.dataset
 
 
 def load_weights(model: nn.Module, state: dict[str, Any], path: Path, recipe_path: Path) -> None:
@@ -117,8 +109,7 @@ def load_run(run_dir: str | Path, checkpoint: Literal["best", "last"] = "best",
     device = load_device(device)
     state = load_checkpoint(path, map_location=device)
     check_identity(state, path, run_dir)
-    dataset = recipe.data.cls(recipe.data.options)
-    model = build_model(recipe, dataset, device)
+    model, dataset = build_model(recipe, device)
     load_weights(model, state, path, run_dir / RECIPE_FILE)
     model.eval()
     splits = prepare_splits(dataset, recipe.seed_for_data, recipe.data.loader, device)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from vaereg.core.errors import PluginError, RunInterrupted, VaeregError
+from vaereg.core.objective import headline_figure
 from vaereg.core.resume import LAST, resume_command
 
 
@@ -76,7 +77,7 @@ def run_main(trainer: Any, run_dir: str | Path | None = None, resume: bool = Fal
     run folder and the headline metric, and returns the final metrics."""
     with clean_exit():
         metrics = fit_or_explain(trainer, run_dir, resume)
-    headline = "test/neg_elbo" if "test/neg_elbo" in metrics else "test/loss"
+    headline = f"test/{headline_figure(metrics)}"
     if getattr(trainer, "job", None) is None or trainer.job.is_main:  # one line per job
         print(f"run directory: {trainer.run_dir}  {headline}: {metrics[headline]:.2f} nats")
     return metrics

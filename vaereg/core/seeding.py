@@ -2,14 +2,30 @@
 from __future__ import annotations
 
 import random
+from contextlib import contextmanager
+from typing import Iterator
 
 import torch
+
+#: the seed every evaluation pass starts from (the trainer's and ``vaereg eval``'s), so the
+#: same weights give the same figures whichever of them computes them
+EVALUATION_SEED = 0
 
 
 def seed_everything(seed: int) -> None:
     """Seed Python's and torch's global generators (CPU and every CUDA device)."""
     random.seed(seed)
     torch.manual_seed(seed)
+
+
+@contextmanager
+def seeded(seed: int, device: torch.device | str = "cpu") -> Iterator[None]:
+    """Run the block with torch's generators (CPU, and ``device`` when it is CUDA) seeded
+    with ``seed``, then put back the random state the block found."""
+    device = torch.device(device)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield
 
 
 def rng_state() -> dict:

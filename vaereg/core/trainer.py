@@ -30,9 +30,10 @@ from vaereg.core.errors import NonFiniteError, VaeregError, first_line
 from vaereg.core.extra_plugins import recorded, resume_extras
 from vaereg.core.hook_relay import HookRelay
 from vaereg.core.lr_schedule import LRSchedule
+from vaereg.core.model_size import construct_model
 from vaereg.core.nonfinite import describe_nonfinite, nonfinite_weights, tensors_are_finite
-from vaereg.core.objective import Objective, batch_scalars, default_monitor
-from vaereg.core.optimizers import build_optimizer
+from vaereg.core.objective import Objective, batch_scalars, default_monitor, headline_figure
+from vaereg.core.optimizers import build_optimizer, parameter_groups
 from vaereg.core.plugin_manager import (call_each, call_one, make_plugin_manager,
                                         reject_hook_methods)
 from vaereg.core.precision import Precision
@@ -40,8 +41,9 @@ from vaereg.core.progress import Progress
 from vaereg.core.recipe import Recipe
 from vaereg.core.resume import check_resumable
 from vaereg.core.run_cadence import Cadence
-from vaereg.core.run_dir import new_run_dir, write_data_source, write_metrics, write_recipe
-from vaereg.core.seeding import rng_state, seed_everything, set_rng_state
+from vaereg.core.run_dir import new_run_dir, write_metrics
+from vaereg.core.seeding import (EVALUATION_SEED, rng_state, seed_everything, seeded,
+                                 set_rng_state)
 from vaereg.core.shard import check_last_batch, shard_of
 from vaereg.core.split_preparation import prepare_anomalies, prepare_splits
 from vaereg.core.step_guard import StepGuard, Verdict, step_place, stop_error, warn_skipped
@@ -89,7 +91,7 @@ class Trainer:
         self.device = self.job.device(device)
         check_global_batch(recipe.data.loader.batch_size, self.job)
         self.precision = Precision(recipe.run.precision, self.device)
-        self.guard = StepGuard(recipe.run.on_nonfinite, self.precision, self.job)
+        self._guard = StepGuard(recipe.run.on_nonfinite, self.precision, self.job)
         self.plugin_manager = make_plugin_manager(
             recipe, extra_plugins, trace_hooks, builtins=builtin_plugins(recipe))
         self.hook = HookRelay(self.plugin_manager, always_call=trace_hooks is not None)
@@ -116,18 +118,14 @@ class Trainer:
     # ----- template methods: override in a subclass -------------------------------------
     def build_model(self) -> nn.Module:
         """Construct the recipe's model, let plugins edit its layers, move it to the device."""
-        spec = self.recipe.model
-        try:
-            model = spec.cls(spec.options, self.dataset.input_shape, self.dataset.num_classes)
-        except ValueError as error:
-            raise VaeregError(f"model '{spec.name}': {error}") from None
+        model = construct_model(self.recipe.model, self.dataset.input_shape,
+                                self.dataset.num_classes, self.device)
         self.hook.build_layers(trainer=self, model=model)
         return model.to(self.device)
 
     def configure_optimizer(self) -> torch.optim.Optimizer:
         """One parameter group, shaped by ``configure_optimizer`` hooks, then the optimizer."""
-        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
-        groups = [{"params": [p for _, p in named], "names": [n for n, _ in named]}]
+        groups = parameter_groups(self.model)
         self.hook.configure_optimizer(trainer=self, model=self.model, param_groups=groups)
         groups = [g for g in groups if g["params"]]
         spec = self.recipe.optimizer
@@ -198,7 +196,7 @@ class Trainer:
         self.backward(loss if batch.shard_weight == 1.0 else loss * batch.shard_weight)
         self.precision.unscale(self.optimizer)  # before any hook reads a gradient
         hook.on_after_backward(trainer=self)
-        verdict = self.guard.decide(loss, self._parameters(), self.optimizer)
+        verdict = self._guard.decide(loss, self._parameters(), self.optimizer)
         if verdict is not Verdict.TAKE:
             return self._refuse_step(verdict, objective, loss, batch_idx)
         if self.lr_schedule.active:
@@ -273,10 +271,10 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self, split: Any, prefix: str) -> dict[str, float]:
         """Average terms over a split (``<prefix>/loss`` at the model's own weights), model
-        in eval mode (restored afterwards)."""
+        in eval mode (restored afterwards), drawn as ``vaereg eval`` draws them (seeded)."""
         sums: dict[str, Tensor] = {}
         count = 0
-        with eval_mode(self.model):
+        with eval_mode(self.model), seeded(EVALUATION_SEED, self.device):
             for batch in split.batches(self.recipe.data.loader.batch_size):
                 with self.precision.autocast():
                     objective = self.validation_step(batch)
@@ -297,7 +295,7 @@ class Trainer:
                                     self.recipe.data.loader, self.device)
         if defects is not None and len(defects.split):
             metrics.update(self.evaluate(defects.split, "test_anomalies"))
-        figure = "neg_elbo" if "test/neg_elbo" in metrics else "loss"
+        figure = headline_figure(metrics)
         metrics[f"gap/{figure}"] = metrics[f"test/{figure}"] - metrics[f"train/{figure}"]
         return metrics
 
@@ -422,16 +420,12 @@ class Trainer:
         raises ``KeyboardInterrupt`` at once. A non-finite loss or gradient raises
         :class:`vaereg.NonFiniteError` unless ``run.on_nonfinite = "skip"``.
         """
-        run, main = self.recipe.run, self.job.is_main
+        run = self.recipe.run
         self.run_dir = self.job.from_main(
             lambda: Path(run_dir) if run_dir else new_run_dir(run.out_dir, run.name))
         if resume:
             self._resume()
-        if main:
-            write_recipe(self.run_dir, self.recipe)
         check_last_batch(len(self.splits.train), self.recipe.data.loader.batch_size, self.job)
-        if main:  # (the data is loaded now, before the clock starts)
-            write_data_source(self.run_dir, self.dataset)
         self.model.train()
         self.hook.on_train_start(trainer=self)
         started = time.perf_counter()
@@ -447,7 +441,7 @@ class Trainer:
             if self._tensorboard is not None:
                 self._tensorboard.close()
             self.job.leave()
-        if main:
+        if self.job.is_main:
             write_metrics(self.run_dir, final)
         return final
 

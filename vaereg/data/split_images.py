@@ -57,3 +57,16 @@ def is_binary(split: Any, batch_size: int = 500) -> bool:
     so grey data cost one batch."""
     return all(bool(((batch.x == 0) | (batch.x == 1)).all())
                for batch in split.batches(batch_size))
+
+
+def split_files(split: Any) -> list[str] | None:
+    """The file of each example of a split that streams image files, else None."""
+    read = getattr(split, "read", None)
+    chosen = None
+    while hasattr(read, "inner"):  # a class subset of the files
+        chosen = read.chosen if chosen is None else [read.chosen[i] for i in chosen]
+        read = read.inner
+    paths = getattr(read, "paths", None)
+    if paths is None:
+        return None
+    return list(paths) if chosen is None else [paths[i] for i in chosen]

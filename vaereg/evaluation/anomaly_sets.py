@@ -1,4 +1,5 @@
-"""The two anomaly protocols as labelled splits: which test images are anomalies.
+"""The two anomaly protocols as labelled splits: which test images are anomalies. Both
+read the datasets' test splits a batch at a time (a streamed split stays on disk).
 
 - Held-out classes: a run trained on ``data.classes`` sees the full test split; images of
   the other classes are the anomalies (the one-class protocol of Ruff et al. 2018).
@@ -9,7 +10,7 @@
 """
 from __future__ import annotations
 
-import warnings
+from typing import Any
 
 import attrs
 import torch
@@ -21,67 +22,105 @@ from vaereg.core.recipe import load_recipe
 from vaereg.core.registry import DATASETS
 from vaereg.core.run_loading import LoadedRun
 from vaereg.core.split_preparation import prepare_splits
-from vaereg.data.split_images import read_positions, split_images
-from vaereg.data.tensor_split import TensorSplit
+from vaereg.data.concatenated_split import ConcatenatedSplit
+from vaereg.data.split_images import read_positions, split_files
 
 
 @attrs.frozen
 class AnomalySet:
-    """``split`` to score; ``index`` (each image's position in its own dataset's test
-    split) and ``is_anomaly`` (0/1), aligned with it; ``protocol`` names how it was made;
-    ``prefix`` names the figures over the whole set (``test``, or ``test+ood`` when it
-    is not the test split alone); ``paths``, each image's file (or ``dataset:test[i]``)."""
+    """``split`` to score, with ``index`` (each image's position in its own dataset's test
+    split) and ``is_anomaly`` (0/1) aligned with it, known when it is made; ``protocol``
+    says how it was made; ``name`` is its short, stable name (the evaluation folder's);
+    ``prefix`` names the figures over the whole set; ``paths``: each image's file, where
+    the set is not the run's test split."""
 
-    split: TensorSplit
+    split: Any
     index: Tensor
     is_anomaly: Tensor
     protocol: str
     prefix: str
+    name: str
     paths: tuple[str, ...] | None = None
 
+    @property
+    def labels(self) -> Tensor | None:
+        return self.split.y
 
-def held_out_classes(run: LoadedRun) -> AnomalySet:
+
+@attrs.frozen
+class StreamedAnomalySet:
+    """An anomaly set read a batch at a time, never copied into memory: ``split`` is the
+    run's test split itself, or it followed by another dataset's (``parts``, in order);
+    ``trained_classes``: the classes the run saw (held-out protocol: the others are the
+    anomalies), or None (out of distribution: the second part is). ``prefix`` names the
+    figures over the whole set (``test``, or ``test+ood``).
+
+    ``index``, ``labels`` and ``is_anomaly`` describe the examples a pass over ``split``
+    yields (a streamed part leaves out unreadable files): read them after the pass.
+    ``name`` and ``paths`` as :class:`AnomalySet`'s."""
+
+    split: Any
+    parts: tuple[Any, ...]
+    trained_classes: Tensor | None
+    protocol: str
+    prefix: str
+    name: str
+    paths: tuple[str, ...] | None = None
+
+    @property
+    def index(self) -> Tensor:
+        """Each scored image's position in its own dataset's test split."""
+        return torch.cat([read_positions(part) for part in self.parts])
+
+    @property
+    def labels(self) -> Tensor | None:
+        """The class of each scored image (None when a part has no labels)."""
+        if any(part.y is None for part in self.parts):
+            return None
+        labels = [part.y.cpu()[read_positions(part)] for part in self.parts]
+        return torch.cat([part.to(labels[0].dtype) for part in labels])
+
+    @property
+    def is_anomaly(self) -> Tensor:
+        """1 for an anomaly, 0 for a normal image, aligned with ``index``."""
+        if self.trained_classes is not None:
+            return (~torch.isin(self.labels, self.trained_classes)).long()
+        normal, other = (len(read_positions(part)) for part in self.parts)
+        return torch.cat([torch.zeros(normal), torch.ones(other)]).long()
+
+
+def held_out_classes(run: LoadedRun) -> StreamedAnomalySet:
     """The test split; classes outside the run's ``data.classes`` are anomalies. When the
     run's ``data.test_classes`` kept only trained classes, the whole test split is used."""
     loader = run.recipe.data.loader
     if not loader.classes:
         raise VaeregError(f"--anomaly needs a run trained on a class subset (data.classes), "
                           f"but {run.run_dir} was trained on every class; use --ood DATASET")
-    classes = class_labels(loader.classes, run.dataset, "data.classes")
-    test = run.splits.test
+    classes = class_labels(loader.classes, run.dataset, "data.classes").cpu()
+    name = f"held-out classes (trained on {classes.tolist()})"
+    test, paths = run.splits.test, None
+    protocol = f"held-out classes (trained on {described(run.dataset, classes)})"
     if loader.test_classes and not _has_anomalies(test, classes):
-        warnings.warn(f"data.test_classes = {list(loader.test_classes)} holds no held-out "
-                      f"class, so --anomaly scores the whole test split", RuntimeWarning,
-                      stacklevel=2)
         test = prepare_splits(run.dataset, run.recipe.seed_for_data,
                               attrs.evolve(loader, test_classes=()), run.device).test
-    x, y = split_images(test)
-    unseen = ~torch.isin(y, classes.to(y.device))
-    if not unseen.any():
+        protocol += (f"; the whole test split, as data.test_classes = "
+                     f"{list(loader.test_classes)} holds no held-out class")
+        files = split_files(test)
+        paths = None if files is None else tuple(files)
+    if not _has_anomalies(test, classes):
         raise VaeregError(f"--anomaly: every test image of {run.run_dir} is of a trained class "
                           f"(data.classes = {list(loader.classes)}), so there is no anomaly "
                           f"to detect; train on fewer classes, or use --ood DATASET")
-    positions = read_positions(test)
-    return AnomalySet(TensorSplit(x, y), positions, unseen.long().cpu(),
-                      f"held-out classes (trained on {described(run.dataset, classes)})", "test",
-                      _row_names(test, positions, f"{run.recipe.data.name}:test"))
-
-
-def _row_names(split, positions: Tensor, fallback: str) -> tuple[str, ...]:
-    """The file of each example at ``positions``, or ``fallback[i]`` for a tensor split."""
-    from vaereg.evaluation.row_paths import split_files  # (it imports this module)
-
-    files = split_files(split)
-    return tuple(files[i] if files is not None else f"{fallback}[{i}]"
-                 for i in positions.tolist())
+    return StreamedAnomalySet(test, (test,), classes, protocol, "test", name, paths)
 
 
 def _has_anomalies(split, classes: Tensor) -> bool:
     """Whether ``split`` holds an image of a class outside ``classes``."""
-    return split.y is not None and not torch.isin(split.y.cpu(), classes).all()
+    return split.y is not None and not torch.isin(split.y.cpu(), classes.cpu()).all()
 
 
-def out_of_distribution(run: LoadedRun, name: str, overrides: tuple[str, ...] = ()) -> AnomalySet:
+def out_of_distribution(run: LoadedRun, name: str,
+                        overrides: tuple[str, ...] = ()) -> StreamedAnomalySet:
     """The run's test split (normal) then dataset ``name``'s test split (anomalies).
 
     ``overrides`` are ``KEY=VALUE`` options of that dataset. A run trained on binarized
@@ -104,17 +143,7 @@ def out_of_distribution(run: LoadedRun, name: str, overrides: tuple[str, ...] = 
     if tuple(dataset.input_shape) != tuple(run.dataset.input_shape):
         raise VaeregError(f"--ood {name}: its images are {tuple(dataset.input_shape)}, the run's "
                           f"are {tuple(run.dataset.input_shape)}; the shapes must match")
-    # one tensor of both sets: images as each split gives them (streamed ones too)
-    normal_split = run.splits.test
-    other_split = dataset.load(run.recipe.run.seed).test.to(run.device)
-    normal, normal_y = split_images(normal_split)
-    other, other_y = split_images(other_split)
-    labels = None if normal_y is None or other_y is None else \
-        torch.cat([normal_y, other_y.to(normal_y)])
-    split = TensorSplit(torch.cat([normal, other]), labels)
-    normal_at, other_at = read_positions(normal_split), read_positions(other_split)
-    is_anomaly = torch.cat([torch.zeros(len(normal)), torch.ones(len(other))]).long()
-    paths = (_row_names(normal_split, normal_at, f"{run.recipe.data.name}:test")
-             + _row_names(other_split, other_at, "ood:test"))
-    return AnomalySet(split, torch.cat([normal_at, other_at]), is_anomaly,
-                      f"out of distribution ({name})", "test+ood", paths)
+    normal, other = run.splits.test, dataset.load(run.recipe.run.seed).test.to(run.device)
+    return StreamedAnomalySet(ConcatenatedSplit(normal, other), (normal, other), None,
+                              f"out of distribution ({len(other)} images of {name})",
+                              "test+ood", f"out of distribution {name}")

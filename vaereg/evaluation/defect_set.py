@@ -49,7 +49,7 @@ def labelled_defects(run: LoadedRun) -> DefectSet | None:
     is_anomaly = torch.cat([torch.zeros(len(normal_at)), torch.ones(len(anomalous_at))]).long()
     index = torch.tensor(normal_at + anomalous_at)
     anomaly_set = AnomalySet(TensorSplit(torch.cat([normal, anomalous]), None), index,
-                             is_anomaly, PROTOCOL, "test+defects")
+                             is_anomaly, PROTOCOL, "test+defects", PROTOCOL)
     return DefectSet(anomaly_set,
                      (NORMAL,) * len(normal_at) + tuple(defects.kinds[i] for i in anomalous_at),
                      tuple(defects.normal_paths[i] for i in normal_at)

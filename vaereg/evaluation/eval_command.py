@@ -18,10 +18,12 @@ from vaereg.evaluation.run_outputs import evaluate_and_write
 
 def evaluate_and_save(run: LoadedRun, *, split: str = "test",
                       metrics: Sequence[str] | None = None, iw_samples: int | None = None,
-                      batch_size: int = 500, ood: str | None = None,
+                      batch_size: int | None = None, ood: str | None = None,
                       ood_options: tuple[str, ...] = (), anomaly: bool = False,
                       projector_points: int = 2000) -> tuple[RunEvaluation, dict[str, Path]]:
-    """Evaluate ``run`` as ``vaereg eval`` does; returns the evaluation and the files."""
+    """Evaluate ``run`` as ``vaereg eval`` does; returns the evaluation and the files.
+    ``batch_size`` defaults to the run's (then ``elbo`` gives metrics.json's figures)."""
+    batch_size = batch_size or run.recipe.data.loader.batch_size
     if ood and anomaly:
         raise VaeregError("choose one anomaly protocol: --ood DATASET or --anomaly")
     if ood_options and not ood:
@@ -29,7 +31,7 @@ def evaluate_and_save(run: LoadedRun, *, split: str = "test",
     anomaly_set, defects = ((out_of_distribution(run, ood, ood_options), None) if ood
                             else anomaly_protocol(run) if anomaly else (None, None))
     check_writable(evaluation_folder(run.run_dir, run.checkpoint_info["name"], split,
-                                     anomaly_set.protocol if anomaly_set else "none"))
+                                     anomaly_set.name if anomaly_set else "none"))
     evaluation = evaluate_run(run, split=split, metrics=metrics, iw_samples=iw_samples,
                               batch_size=batch_size, anomaly_set=anomaly_set)
     localization = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -43,46 +44,64 @@ class FeatureClassifier(nn.Module):
         return torch.cat([self.body(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
-def train_feature_classifier(x: Tensor, y: Tensor, *, epochs: int = 3, seed: int = 0,
+def train_feature_classifier(split: Any, *, epochs: int = 3, seed: int = 0,
                              batch_size: int = 128, lr: float = 1e-3) -> FeatureClassifier:
-    """Adam on cross-entropy; initialization and shuffling seeded by ``seed``."""
+    """Adam on cross-entropy over a labelled split (``batches``, ``y``), read a batch at a
+    time (a streamed split is never all in memory); initialization and shuffling seeded
+    by ``seed``. Tensors in memory: ``TensorSplit(x, y)``."""
+    if split.y is None:
+        raise VaeregError("the feature classifier trains on labels, but this split has none")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = FeatureClassifier(tuple(x.shape[1:]), int(y.max()) + 1).to(x.device)
+        first = next(iter(split.batches(batch_size))).x
+        model = FeatureClassifier(tuple(first.shape[1:]), int(split.y.max()) + 1).to(first.device)
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
         generator = torch.Generator().manual_seed(seed)
         for _ in range(epochs):
-            for index in torch.randperm(len(x), generator=generator).split(batch_size):
-                index = index.to(x.device)
-                loss = F.cross_entropy(model(x[index]), y[index])
+            for batch in split.batches(batch_size, generator):
+                loss = F.cross_entropy(model(batch.x), batch.y)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
     return model.eval()
 
 
-def load_feature_classifier(path: str | Path, x: Tensor, y: Tensor, *, epochs: int = 3,
+def data_settings(split: Any, batch_size: int = 500) -> dict[str, Any]:
+    """What a cached classifier records of its training data, from one pass over it:
+    image shape, classes, count and a checksum of the pixels."""
+    shape, count, sums = None, 0, []
+    for batch in split.batches(batch_size):
+        shape, count = list(batch.x.shape[1:]), count + len(batch)
+        sums.append(float(batch.x.double().sum()))
+    return {"input_shape": shape, "num_classes": int(split.y.max()) + 1, "images": count,
+            "checksum": math.fsum(sums)}
+
+
+def load_feature_classifier(path: str | Path, split: Any, *, epochs: int = 3,
                             seed: int = 0) -> FeatureClassifier:
-    """The classifier cached at ``path``, trained on (x, y) and written there if missing.
+    """The classifier cached at ``path``, trained on the labelled ``split`` and written
+    there if missing.
 
     The file records what it was trained on (image shape, classes, count, a checksum of
     the images, epochs, seed); a file made for other data or settings is refused rather
     than silently reused.
     """
-    settings = {"input_shape": list(x.shape[1:]), "num_classes": int(y.max()) + 1,
-                "images": len(x), "checksum": float(x.double().sum()), "epochs": epochs,
-                "seed": seed}
+    if split.y is None:
+        raise VaeregError("the feature classifier trains on labels, but this split has none")
+    settings = {**data_settings(split), "epochs": epochs, "seed": seed}
     path = Path(path)
     if path.exists():
-        saved = torch.load(path, map_location=x.device, weights_only=True)
+        device = next(iter(split.batches(1))).x.device
+        saved = torch.load(path, map_location=device, weights_only=True)
         if saved.get("settings") != settings:
             raise VaeregError(f"{path}: a feature classifier for other data or settings "
                               f"({saved.get('settings')}, wanted {settings}); delete it or "
                               f"give another path")
-        model = FeatureClassifier(tuple(x.shape[1:]), settings["num_classes"]).to(x.device)
+        model = FeatureClassifier(tuple(settings["input_shape"]),
+                                  settings["num_classes"]).to(device)
         model.load_state_dict(saved["state"])
         return model.eval()
-    model = train_feature_classifier(x, y, epochs=epochs, seed=seed)
+    model = train_feature_classifier(split, epochs=epochs, seed=seed)
     state = {"settings": settings, "state": model.state_dict()}
     atomic_write(path, lambda handle: torch.save(state, handle))
     return model

@@ -8,7 +8,6 @@ from torch import Tensor
 
 from vaereg.core.errors import VaeregError
 from vaereg.core.options import in_range, option, positive
-from vaereg.data.split_images import split_images
 from vaereg.evaluation.feature_classifier import classifier_frechet_distance, load_feature_classifier
 from vaereg.evaluation.metric import Metric, MetricContext, MetricResult
 from vaereg.evaluation.reconstruction import reconstruction_errors
@@ -90,13 +89,11 @@ class ClassifierFrechet(Metric):
     Options = ClassifierFrechetOptions
 
     def compute(self, context: MetricContext) -> MetricResult:
-        x, y = split_images(_train_split(context, "classifier_frechet"),
-                            batch_size=context.batch_size)
-        if y is None:
+        train = _train_split(context, "classifier_frechet")
+        if train.y is None:
             raise VaeregError("metric 'classifier_frechet' trains a classifier on the "
                               "training split's labels, but this dataset has none")
-        classifier = load_feature_classifier(self.options.classifier, x.to(context.device),
-                                             y.to(context.device),
+        classifier = load_feature_classifier(self.options.classifier, train,
                                              epochs=self.options.epochs, seed=0)
         n = self.options.samples
         distance = classifier_frechet_distance(_samples(context, n), context.images(n)[0],

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import attrs
-import torch
 
 from vaereg.core.options import in_range, option
 from vaereg.evaluation.active_units import active_units
 from vaereg.evaluation.metric import Metric, MetricContext, MetricResult
-from vaereg.evaluation.mutual_information import mutual_information
+from vaereg.evaluation.mutual_information import mutual_information_of_batches
 
 
 @attrs.frozen
@@ -36,7 +35,7 @@ class MutualInformation(Metric):
     requires = ("posterior_density",)
 
     def compute(self, context: MetricContext) -> MetricResult:
-        x, y = context.images()  # the pixels the model sees (binarized if so)
-        with torch.no_grad():
-            mi = mutual_information(context.model, x, y, batch_size=context.batch_size)
+        # the pixels the model sees (binarized if so), a batch at a time
+        mi = mutual_information_of_batches(context.model,
+                                           ((b.x, b.y) for b in context.batches()))
         return context.result(summary={"mutual_information": mi})

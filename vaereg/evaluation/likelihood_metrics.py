@@ -8,6 +8,7 @@ from torch import Tensor
 
 from vaereg.core.options import option, positive
 from vaereg.core.batch import Batch
+from vaereg.core.objective import Objective, per_example
 from vaereg.evaluation.input_complexity import complexity_corrected, png_bits
 from vaereg.evaluation.iwae import iwae_nll
 from vaereg.evaluation.metric import Metric, MetricContext, MetricResult
@@ -15,10 +16,11 @@ from vaereg.evaluation.metric import Metric, MetricContext, MetricResult
 
 def negative_elbo_terms(model, batch: Batch) -> dict[str, Tensor]:
     """The model's ELBO terms (``model.elbo_terms``) per example, summed over any trailing
-    dimension (a per-latent KL), and ``neg_elbo``, their sum; z is sampled once."""
-    terms = model.loss(model(batch.x, batch.y), batch.target)
-    named = {name: terms[name].reshape(len(batch), -1).sum(1) for name in model.elbo_terms}
-    named["neg_elbo"] = sum(named.values())
+    dimension (a per-latent KL), and ``neg_elbo``, their sum; z is sampled once. The
+    trainer's figures come from the same :class:`Objective`."""
+    objective = Objective.from_model(model, model(batch.x, batch.y), batch.target)
+    named = {name: per_example(objective.terms[name]) for name in objective.elbo_terms}
+    named["neg_elbo"] = objective.neg_elbo()
     return named
 
 

@@ -22,6 +22,7 @@ from vaereg.core.errors import RecipeError, VaeregError
 from vaereg.core.eval_mode import eval_mode
 from vaereg.core.model_contract import why_not
 from vaereg.core.options import build
+from vaereg.core.seeding import EVALUATION_SEED, seeded
 from vaereg.core.registry import METRICS
 from vaereg.core.batch import Batch
 from vaereg.data.split_images import dynamic_binarization, is_binary, split_images
@@ -154,12 +155,14 @@ def _device_of(model: Any) -> torch.device:
 
 
 def evaluate(model: Any, split: Any, metrics: Sequence[Any], *, train: Any = None,
-             prefix: str = "test", batch_size: int = 500, seed: int = 0) -> MetricResult:
+             prefix: str = "test", batch_size: int = 500,
+             seed: int = EVALUATION_SEED) -> MetricResult:
     """Run ``metrics`` (registered names or metric objects) on ``split`` and merge them.
 
     Summary names get ``prefix/`` (``test/iwae_nll``; no prefix when empty); per-example
     names stay bare (one split: the columns of a scores file). Each metric starts from
-    generators seeded with ``seed``, so its figures do not depend on which others ran.
+    generators seeded with ``seed``, so its figures do not depend on which others ran (and
+    with the trainer's batch size and seed, ``elbo`` gives the trainer's final figures).
     The model is put in eval mode and its mode restored afterwards. A metric the model
     cannot serve (its ``requires``) is refused with ``VaeregError`` before any runs.
     """
@@ -176,9 +179,7 @@ def evaluate(model: Any, split: Any, metrics: Sequence[Any], *, train: Any = Non
             generator = torch.Generator(device=device).manual_seed(seed)
             context = MetricContext(model, split, train, device, generator, batch_size,
                                     binarization)
-            devices = [device] if device.type == "cuda" else []
-            with torch.random.fork_rng(devices=devices):
-                torch.manual_seed(seed)
+            with seeded(seed, device):
                 result = metric.compute(context)
             for name, value in result.summary.items():
                 summary[_unique(f"{prefix}/{name}" if prefix else name, summary, metric)] = value

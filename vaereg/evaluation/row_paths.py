@@ -3,23 +3,9 @@ dataset, split and index (``fashion_mnist:test[17]``; ``ood:test[17]`` for a row
 ``--ood`` dataset)."""
 from __future__ import annotations
 
-from typing import Any
-
 from vaereg.core.run_loading import LoadedRun
+from vaereg.data.split_images import split_files
 from vaereg.evaluation.run_evaluation import RunEvaluation
-
-
-def split_files(split: Any) -> list[str] | None:
-    """The file of each example of a split that streams image files, else None."""
-    read = getattr(split, "read", None)
-    chosen = None
-    while hasattr(read, "inner"):  # a class subset of the files
-        chosen = read.chosen if chosen is None else [read.chosen[i] for i in chosen]
-        read = read.inner
-    paths = getattr(read, "paths", None)
-    if paths is None:
-        return None
-    return list(paths) if chosen is None else [paths[i] for i in chosen]
 
 
 def row_paths(run: LoadedRun, evaluation: RunEvaluation) -> list[str]:

@@ -6,17 +6,18 @@ that fails half-way leaves the previous results whole.
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from typing import Any, Sequence
 
 import attrs
 from torch import Tensor
 
 from vaereg.core.errors import VaeregError
 from vaereg.core.run_loading import LoadedRun
+from vaereg.core.seeding import EVALUATION_SEED
 from vaereg.data.split_images import read_positions
 from vaereg.evaluation.anomaly import anomaly_metrics, roc_curve
-from vaereg.evaluation.anomaly_sets import AnomalySet
-from vaereg.evaluation.metric import evaluate, make_metric
+from vaereg.evaluation.anomaly_sets import AnomalySet, StreamedAnomalySet
+from vaereg.evaluation.metric import evaluate, make_metric, metric_class, unservable
 
 DEFAULT_METRICS = ("elbo", "reconstruction", "active_units", "mutual_information")
 #: what the anomaly protocols score by default: figures over normal and anomalous images
@@ -32,7 +33,9 @@ class RunEvaluation:
     """``summary``: name -> figure (``test/neg_elbo``, ``anomaly/neg_elbo/auroc``, ...);
     ``scores``: per-example name -> [N] tensor; ``index``, ``labels`` (or None) and
     ``is_anomaly`` (or None) aligned with them; ``roc``: score -> (fpr, tpr) for plots;
-    ``intervals``: figure name -> (low, high); ``paths``: each row's file, where known."""
+    ``intervals``: figure name -> (low, high); ``paths``: each row's file, where known;
+    ``protocol_name``: the protocol's short, stable name (its folder's); ``skipped``:
+    default metrics the model cannot serve, name -> why."""
 
     split: str
     protocol: str
@@ -48,36 +51,59 @@ class RunEvaluation:
     seconds: float
     intervals: dict[str, tuple[float, float]] = attrs.field(factory=dict)
     paths: tuple[str, ...] | None = None
+    protocol_name: str = "none"
+    skipped: dict[str, str] = attrs.field(factory=dict)
 
 
-def metric_list(names: Sequence[str] | None, iw_samples: int | None,
-                anomaly: bool = False) -> list:
-    """The metric objects to run: ``names`` (or the defaults), and ``iwae`` with K
-    samples when ``iw_samples`` is given."""
+def metric_list(names: Sequence[str] | None, iw_samples: int | None, anomaly: bool = False, *,
+                model: Any = None, model_name: str = "") -> tuple[list, dict[str, str]]:
+    """The metric objects to run, and the skipped ones (name -> why): ``names`` (or the
+    defaults), and ``iwae`` with K samples when ``iw_samples`` is given.
+
+    A default metric that ``model`` cannot serve (its ``requires``) is skipped; one asked
+    for by name or by ``iw_samples`` is refused (``VaeregError`` naming each)."""
+    if iw_samples is not None and iw_samples < 1:
+        raise VaeregError(f"--iw-samples must be at least 1, not {iw_samples}")
+    asked = names is not None
     names = list(names or (ANOMALY_METRICS if anomaly else DEFAULT_METRICS))
     if iw_samples is not None:
-        if iw_samples < 1:
-            raise VaeregError(f"--iw-samples must be at least 1, not {iw_samples}")
-        names = [name for name in names if name != "iwae"]
-        return [make_metric(name) for name in names] + [make_metric("iwae", {"k": iw_samples})]
-    return [make_metric(name) for name in names]
+        names = [name for name in names if name != "iwae"] + ["iwae"]
+    chosen, skipped, refused = [], {}, []
+    for name in names:
+        reason = unservable(name, metric_class(name), model, model_name)
+        if reason and (asked or (name == "iwae" and iw_samples is not None)):
+            refused.append(reason)
+        elif reason:
+            skipped[name] = reason
+        else:
+            options = {"k": iw_samples} if name == "iwae" and iw_samples is not None else None
+            chosen.append(make_metric(name, options))
+    if refused:
+        raise VaeregError("; ".join(refused))
+    return chosen, skipped
 
 
 def evaluate_run(run: LoadedRun, *, split: str = "test", metrics: Sequence[str] | None = None,
-                 iw_samples: int | None = None, batch_size: int = 500,
-                 anomaly_set: AnomalySet | None = None, seed: int = 0) -> RunEvaluation:
+                 iw_samples: int | None = None, batch_size: int | None = None,
+                 anomaly_set: AnomalySet | StreamedAnomalySet | None = None,
+                 seed: int = EVALUATION_SEED) -> RunEvaluation:
     """Run the metrics on ``split`` of the run, or on ``anomaly_set`` and then rank its
-    images by each anomaly score (AUROC, AUPRC, FPR at 95% TPR)."""
+    images by each anomaly score (AUROC, AUPRC, FPR at 95% TPR).
+
+    ``batch_size`` defaults to the run's (``data.batch_size``): with it and the default
+    ``seed`` the ``elbo`` figures are those the trainer wrote to ``metrics.json`` for the
+    same weights (the same draws of z, in the same order)."""
     if split not in SPLITS:
         raise VaeregError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
     if anomaly_set is not None and split != "test":
         raise VaeregError("the anomaly protocols score the test split; leave --split out")
-    chosen = metric_list(metrics, iw_samples, anomaly=anomaly_set is not None)
+    chosen, skipped = metric_list(metrics, iw_samples, anomaly=anomaly_set is not None,
+                                  model=run.model, model_name=run.recipe.model.name)
     data = anomaly_set.split if anomaly_set is not None else getattr(run.splits, split)
     start = time.perf_counter()
     result = evaluate(run.model, data, chosen, train=run.splits.train,
                       prefix=anomaly_set.prefix if anomaly_set is not None else split,
-                      batch_size=batch_size, seed=seed)
+                      batch_size=batch_size or run.recipe.data.loader.batch_size, seed=seed)
     summary, roc = dict(result.summary), {}
     if anomaly_set is not None:
         labels = anomaly_set.is_anomaly
@@ -90,7 +116,7 @@ def evaluate_run(run: LoadedRun, *, split: str = "test", metrics: Sequence[str] 
                 roc[name] = (fpr, tpr)
     seconds = time.perf_counter() - start
     if anomaly_set is not None:
-        index, labels = anomaly_set.index, data.y
+        index, labels = anomaly_set.index, anomaly_set.labels
     else:  # a streamed split leaves out unreadable files (data.on_bad_file = "skip")
         index = read_positions(data)
         labels = None if data.y is None else data.y.cpu()[index]
@@ -99,4 +125,6 @@ def evaluate_run(run: LoadedRun, *, split: str = "test", metrics: Sequence[str] 
                          index, None if labels is None else labels.cpu(),
                          None if anomaly_set is None else anomaly_set.is_anomaly, roc,
                          result.likelihood, result.binarization, result.is_log_likelihood,
-                         seconds, paths=None if anomaly_set is None else anomaly_set.paths)
+                         seconds, paths=None if anomaly_set is None else anomaly_set.paths,
+                         protocol_name="none" if anomaly_set is None else anomaly_set.name,
+                         skipped=skipped)

@@ -42,6 +42,8 @@ def eval_record(run: LoadedRun, evaluation: RunEvaluation) -> dict[str, Any]:
         "seconds": round(evaluation.seconds, 2),
         "metrics": figures_with_intervals(evaluation),
     }
+    if evaluation.skipped:
+        record["skipped"] = evaluation.skipped
     if not evaluation.is_log_likelihood:
         record["note"] = NOT_A_LIKELIHOOD
     return record
@@ -109,7 +111,7 @@ def write_hparams(run: LoadedRun, evaluation: RunEvaluation, folder: Path) -> Pa
 def result_folder(run: LoadedRun, evaluation: RunEvaluation) -> Path:
     """The evaluation's own folder (see ``evaluation_folder``)."""
     return evaluation_folder(run.run_dir, run.checkpoint_info["name"], evaluation.split,
-                             evaluation.protocol)
+                             evaluation.protocol_name)
 
 
 def write_results(run: LoadedRun, evaluation: RunEvaluation) -> dict[str, Path]:

@@ -16,10 +16,12 @@ from typing import Sequence
 import attrs
 
 from vaereg.core.errors import VaeregError
+from vaereg.core.objective import headline_figure
 from vaereg.core.run_dir import METRICS_FILE, write_atomic
 
-#: final model and best-validation checkpoint: test figure and train-test gap
-HEADLINE = ("test/neg_elbo", "best/test/neg_elbo", "gap/neg_elbo", "best/gap/neg_elbo")
+#: final model and best-validation checkpoint: test figure and train-test gap, of the
+#: run's headline figure (``neg_elbo``, or ``loss`` for a model without an ELBO)
+HEADLINE = ("test/{}", "best/test/{}", "gap/{}", "best/gap/{}")
 CACHE_FILE = "compare_eval.json"
 CHECKPOINTS = (("last", ""), ("best", "best/"))
 
@@ -109,10 +111,11 @@ def fill_cache(folder: Path, metric_names: Sequence[str], settings: EvalSettings
 
 def run_figures(folder: Path, metric_names: Sequence[str],
                 settings: EvalSettings = EvalSettings()) -> dict[str, float]:
-    """name -> figure for the run in ``folder`` (metrics a model does not report, e.g.
-    neg_elbo of a WAE, are absent), evaluating what is not cached yet."""
+    """name -> figure for the run in ``folder``: its headline figures (a WAE's ``loss``
+    where a VAE has ``neg_elbo``) and ``metric_names``, evaluating what is not cached yet."""
     final = json.loads((folder / METRICS_FILE).read_text())
-    figures = {name: float(final[name]) for name in HEADLINE if name in final}
+    headline = [name.format(headline_figure(final)) for name in HEADLINE]
+    figures = {name: float(final[name]) for name in headline if name in final}
     if not metric_names:
         return figures
     cache = fill_cache(folder, metric_names, settings)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import attrs
+from optuna.trial import TrialState
 
 from vaereg.core.errors import RunInterrupted, VaeregError
 from vaereg.core.recipe import load_recipe
@@ -46,7 +47,8 @@ def study_total(params: Sequence[Param], trials: int | None, echo) -> int:
 @attrs.frozen
 class SweepResult:
     """What a finished sweep found: trial counts by state (``COMPLETE``, ``PRUNED``,
-    ``FAIL``), the best trial (or None when none completed) and the reports written."""
+    ``FAIL``, and ``INTERRUPTED``: cut short by a signal or a killed process, and run
+    again by another trial), the best trial (or None when none completed) and the reports written."""
 
     states: dict[str, int]
     best_number: int | None
@@ -81,8 +83,10 @@ def sweep(recipe: str | Path, params: Sequence[str], *, trials: int | None = Non
         else:
             work(study, setup, total, echo)
     paths, best = write_reports(study, setup)
-    states = [t.state.name for t in study.get_trials(deepcopy=False)]
-    return SweepResult({s: states.count(s) for s in ("COMPLETE", "PRUNED", "FAIL")},
+    states = ["INTERRUPTED" if t.state == TrialState.FAIL and "error" not in t.user_attrs
+              else t.state.name for t in study.get_trials(deepcopy=False)]
+    counts = {s: states.count(s) for s in ("COMPLETE", "PRUNED", "FAIL", "INTERRUPTED")}
+    return SweepResult(counts,
                        None if best is None else best.number,
                        None if best is None else best.value,
                        {} if best is None else dict(best.params),
@@ -123,9 +127,11 @@ def _kept_on_interrupt(study, command: str | None = None):
     try:
         yield
     except (RunInterrupted, KeyboardInterrupt) as stop:  # KeyboardInterrupt: a second signal
-        signum, done = getattr(stop, "exit_code", 130) - 128, counted(study)
-        text = (("" if command else "sweep worker ") + f"interrupted by "
-                f"{signal.Signals(signum).name}: {stop}; the study keeps its {done} finished "
-                f"trial{'' if done == 1 else 's'}")
-        raise RunInterrupted(text + (f".\nGo on with: {command}" if command else ""),
-                             signum) from None
+        signum = getattr(stop, "exit_code", 130) - 128
+        name = signal.Signals(signum).name
+        if command is None:  # a worker: the sweep's process says the rest
+            raise RunInterrupted(f"sweep worker stopped by {name}: {stop}", signum) from None
+        done = counted(study)
+        raise RunInterrupted(f"interrupted by {name}: {stop}; the study keeps its {done} "
+                             f"finished trial{'' if done == 1 else 's'}.\nGo on with: "
+                             f"{command}", signum) from None

@@ -2,8 +2,9 @@
 
 Each worker runs in a session of its own, so a Ctrl-C at the terminal (or a signal to
 the sweep's process group) reaches only the sweep's process, which passes each signal on
-to every worker exactly once: the first stops each worker's trial after a checkpoint, a
-second stops them at once. A worker that got the signal twice would skip its checkpoint.
+to every worker once: the first stops each worker's trial after a checkpoint, a second
+stops them at once. (Were they in its group, a Ctrl-C would reach each worker twice, and
+its trial would stop at once, without a checkpoint.)
 """
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ import shlex
 import signal
 import subprocess
 import sys
-from contextlib import contextmanager
-from typing import Iterator
+from typing import Any
 
 from vaereg.core.errors import RunInterrupted, VaeregError
 from vaereg.core.stop_signals import SIGNALS
@@ -44,34 +44,45 @@ def worker_command(setup: SweepSetup, total: int, storage: str | None) -> list[s
 def run_workers(setup: SweepSetup, total: int, storage: str | None, workers: int) -> None:
     """Start ``workers`` workers and wait for them; a signal to this process is passed
     on and ends in :class:`RunInterrupted` once they have stopped."""
-    command, processes = worker_command(setup, total, storage), []
-    with forwarded_signals(processes) as received:
+    command = worker_command(setup, total, storage)
+    with SignalForwarding() as forwarding:
         for _ in range(workers):
-            if not received:
-                processes.append(subprocess.Popen(command, env=child_environment(workers),
-                                                  start_new_session=True))
-        codes = [process.wait() for process in processes]
-    if received:
-        raise RunInterrupted(f"{len(processes)} worker(s) stopped", received[0])
+            if forwarding.received:  # stopped while starting them: start no more
+                break
+            forwarding.add(subprocess.Popen(command, env=child_environment(workers),
+                                            start_new_session=True))
+        codes = [process.wait() for process in forwarding.processes]
+    if forwarding.received:
+        raise RunInterrupted(f"{len(codes)} worker(s) stopped", forwarding.received[0])
     if any(codes):
         raise VaeregError(f"sweep workers ended with exit codes {codes}")
 
 
-@contextmanager
-def forwarded_signals(processes: list[subprocess.Popen]) -> Iterator[list[int]]:
-    """While entered, each SIGINT/SIGTERM is recorded (in the list yielded) and sent on
-    to each of ``processes`` still running."""
-    received: list[int] = []
+class SignalForwarding:
+    """While entered, each SIGINT/SIGTERM is recorded in ``received`` and sent on to each
+    of ``processes`` still running; one added after a signal gets it too (twice, if the
+    signal came just as it was added: harmless, as it has no trial to checkpoint yet)."""
 
-    def forward(signum: int, frame: object) -> None:
-        received.append(signum)
-        for process in processes:
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self.processes: list[subprocess.Popen] = []
+        self._previous: dict[int, Any] = {}
+
+    def add(self, process: subprocess.Popen) -> None:
+        self.processes.append(process)
+        for signum in list(self.received):
+            process.send_signal(signum)
+
+    def _forward(self, signum: int, frame: object) -> None:
+        self.received.append(signum)
+        for process in self.processes:
             if process.poll() is None:
                 process.send_signal(signum)
 
-    previous = {signum: signal.signal(signum, forward) for signum in SIGNALS}
-    try:
-        yield received
-    finally:
-        for signum, handler in previous.items():
+    def __enter__(self) -> "SignalForwarding":
+        self._previous = {signum: signal.signal(signum, self._forward) for signum in SIGNALS}
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for signum, handler in self._previous.items():
             signal.signal(signum, handler)

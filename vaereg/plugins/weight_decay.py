@@ -19,7 +19,7 @@ import attrs
 import torch
 from torch import Tensor, nn
 
-from vaereg import VaeregError, hookimpl, in_range, option
+from vaereg import VaeregError, hookimpl, in_range, option, parameter_groups
 
 NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
 
@@ -89,9 +89,7 @@ def weight_decay_groups(model: nn.Module, **options: Any) -> list[dict]:
     """Parameter groups for any torch optimizer, e.g.
     ``Adam(weight_decay_groups(model, value=1e-2))``; then call :func:`decay_weights`
     (or :func:`add_decay_to_gradients`) on ``optimizer.param_groups`` before each step."""
-    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    group = {"params": [p for _, p in named], "names": [n for n, _ in named]}
-    return split_by_decay([group], decay_coefficients(model, **options))
+    return split_by_decay(parameter_groups(model), decay_coefficients(model, **options))
 
 
 @torch.no_grad()

@@ -10,6 +10,7 @@ from typing import Any
 
 from vaereg.core.builtin.best_checkpoint import BestCheckpoint
 from vaereg.core.builtin.epoch_pictures import EpochPictures
+from vaereg.core.builtin.run_record import RunRecord
 from vaereg.core.builtin.skipped_files import SkippedFilesReport
 from vaereg.core.builtin.tensorboard_scalars import TensorBoardScalars
 
@@ -17,7 +18,7 @@ from vaereg.core.builtin.tensorboard_scalars import TensorBoardScalars
 def builtin_plugins(recipe: Any) -> list[tuple[str, Any]]:
     """(name, plugin) pairs for what the recipe leaves switched on, in the order their
     hooks run (the scalars last: they log what the others added)."""
-    plugins: list[tuple[str, Any]] = []
+    plugins: list[tuple[str, Any]] = [("core.run_record", RunRecord())]
     if recipe.logging.images or recipe.logging.histograms:
         plugins.append(("core.epoch_pictures", EpochPictures(recipe.logging)))
     if recipe.checkpoint.best:
