@@ -19,10 +19,11 @@ GATE = Path(__file__).with_name("sweep_gate.py")
 GRID = (1e-4, 1e-3, 1e-2)
 
 
-def gated_recipe(folder: Path, hook: str, only_stopping: bool = False, **sections) -> str:
+def gated_recipe(folder: Path, hook: str, only_stopping: bool = False, epoch: int = -1,
+                 **sections) -> str:
     """tiny.toml in ``folder``: the tiny recipe with the gate plugin; returns its name."""
     gate = {"use": f"{GATE}:Gate", "folder": str(folder), "hook": hook,
-            "only_stopping": only_stopping}
+            "only_stopping": only_stopping, "epoch": epoch}
     (folder / "tiny.toml").write_text(tomli_w.dumps(tiny_recipe(plugins={"gate": gate},
                                                                 **sections)))
     return "tiny.toml"

@@ -24,6 +24,7 @@ class GateOptions:
     hook: Literal["on_train_start", "on_train_epoch_end", "on_train_end"] = option(
         "on_train_epoch_end", "where the trial is held")
     only_stopping: bool = option(False, "hold only a trial that should stop (pruned)")
+    epoch: int = option(-1, "on_train_epoch_end: the epoch (from 0) to hold at; -1 = any")
 
 
 class Gate:
@@ -34,6 +35,8 @@ class Gate:
 
     def _hold(self, trainer, hook: str) -> None:
         if hook != self.options.hook or (self.options.only_stopping and not trainer.should_stop):
+            return
+        if hook == "on_train_epoch_end" and self.options.epoch not in (-1, trainer.epoch):
             return
         folder = Path(self.options.folder)
         try:  # the first trial only, whichever worker runs it

@@ -65,3 +65,22 @@ def test_a_pruned_trial_in_flight_stays_pruned(tmp_path, hook, states):
     assert_each_point_finished_once(rows, "optimizer.lr", grid)
     held_rows = [r for r in rows if (tmp_path / r["run_dir"]).resolve() == held.resolve()]
     assert [r["state"] for r in held_rows] == states
+
+
+def test_a_killed_sweep_continues_its_trial_from_the_last_checkpoint(tmp_path):
+    """SIGKILL (no handler, no message) while a trial trains its second epoch: the same
+    command again continues that trial from its first epoch's checkpoint."""
+    recipe = gated_recipe(tmp_path, "on_train_epoch_end", epoch=1, run={"epochs": 3})
+    args = (recipe, "--param", LR, "--out", "sw")
+    code, _, held = interrupt(start(tmp_path, *args), tmp_path, signal.SIGKILL, group=False)
+    assert code == -signal.SIGKILL
+
+    again = start(tmp_path, *args)
+    assert again.wait(timeout=300) == 0, (tmp_path / "stderr").read_text()
+    assert "1 interrupted trial(s) queued again" in (tmp_path / "stderr").read_text()
+    rows = trial_rows(tmp_path / "sw")
+    assert_each_point_finished_once(rows, "optimizer.lr", GRID)
+    held_rows = [r for r in rows if (tmp_path / r["run_dir"]).resolve() == held.resolve()]
+    assert [r["state"] for r in held_rows] == ["FAIL", "COMPLETE"]
+    assert len(json.loads((held / "metrics.json").read_text())["history"]) == 3
+    assert sorted(p.name for p in held.parent.iterdir()) == ["version_0"]

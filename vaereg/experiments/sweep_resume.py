@@ -1,7 +1,8 @@
 """How a sweep stopped in the middle of a trial goes on.
 
 A trial cut short (Ctrl-C or SIGTERM, a killed process or machine) ends FAIL without an
-``error`` (or is left RUNNING by a killed process). The next call queues its values again,
+``error`` (or is left RUNNING by a killed process); it recorded its run folder as its
+training started. The next call queues its values again,
 once, as a new trial whose ``retry_of`` names it. That trial continues the interrupted
 run from its checkpoint when the checkpoint is on this machine, with the objective values
 the pruner had already seen (and its decision, if it had pruned the trial); otherwise it
@@ -53,12 +54,13 @@ def checkpointed_run(earlier: FrozenTrial | None) -> Path | None:
     return Path(folder) if folder and (Path(folder) / LAST).is_file() else None
 
 
-def carry_over(earlier: FrozenTrial, trial: optuna.Trial) -> Any:
+def carry_over(earlier: FrozenTrial, trial: optuna.Trial) -> tuple[Any, frozenset[int]]:
     """Report to ``trial`` the epochs ``earlier`` had reported (the resumed run goes on
-    after them); returns the epoch after which the pruner had pruned it, or None."""
+    after them, or, after a kill, trains again those its checkpoint missed); returns the
+    epoch after which the pruner had pruned it (or None) and the epochs reported."""
     for epoch, value in sorted(earlier.intermediate_values.items()):
         trial.report(value, epoch)
     pruned_at = earlier.user_attrs.get("pruned_at")
     if pruned_at is not None:
         trial.set_user_attr("pruned_at", pruned_at)
-    return pruned_at
+    return pruned_at, frozenset(earlier.intermediate_values)

@@ -79,15 +79,23 @@ class SweepSetup:
 
 
 class PruningReporter:
-    """Reports ``metrics[objective]`` to the trial after each epoch that has it, and
-    stops the run when the pruner prunes the trial."""
+    """Reports ``metrics[objective]`` to the trial after each epoch that has it (but the
+    ``reported`` ones, carried over from the trial it continues), and stops the run when
+    the pruner prunes the trial. Records the run folder as training starts, so that a
+    trial whose process is killed is continued from its last checkpoint."""
 
-    def __init__(self, trial: optuna.Trial, objective: str, pruned_at: int | None = None):
+    def __init__(self, trial: optuna.Trial, objective: str, pruned_at: int | None = None,
+                 reported: frozenset[int] = frozenset()):
         self.trial, self.objective, self.pruned_at = trial, objective, pruned_at
+        self.reported = reported
+
+    @hookimpl
+    def on_train_start(self, trainer) -> None:
+        self.trial.set_user_attr("run_dir", str(trainer.run_dir))
 
     @hookimpl
     def on_train_epoch_end(self, trainer, epoch: int, metrics: dict[str, float]) -> None:
-        if self.objective in metrics:
+        if self.objective in metrics and epoch not in self.reported:
             self.trial.report(float(metrics[self.objective]), epoch)
             if self.trial.should_prune():
                 self.pruned_at = epoch
@@ -119,12 +127,13 @@ def run_trial(trial: optuna.Trial, setup: SweepSetup) -> float:
     folder = checkpointed_run(earlier)
     try:
         if folder is not None:
-            recipe, pruned_at = load_run_recipe(folder), carry_over(earlier, trial)
+            recipe, (pruned_at, reported) = load_run_recipe(folder), carry_over(earlier, trial)
         else:
-            recipe, pruned_at = load_recipe(setup.recipe, setup.trial_overrides(values) + (
+            recipe = load_recipe(setup.recipe, setup.trial_overrides(values) + (
                 f"run.out_dir={json.dumps(str(setup.out / 'trials'))}",
-                f"run.name=\"trial_{trial.number}\"")), None
-        reporter = PruningReporter(trial, setup.objective, pruned_at)
+                f"run.name=\"trial_{trial.number}\""))
+            pruned_at, reported = None, frozenset()
+        reporter = PruningReporter(trial, setup.objective, pruned_at, reported)
         trainer = trainer_class(recipe)(recipe, quiet=True,
                                         extra_plugins=(("sweep_pruning", reporter),))
         metrics = _fit(trainer, trial, folder)
@@ -142,13 +151,11 @@ def run_trial(trial: optuna.Trial, setup: SweepSetup) -> float:
 
 def _fit(trainer: Any, trial: optuna.Trial, folder: Path | None) -> dict[str, Any]:
     """Train; a signal raises :class:`RunInterrupted` saying what becomes of the trial
-    (its checkpoint, if any, is recorded as ``run_dir`` for the next call)."""
+    (the next call continues it from its checkpoint, if it wrote one)."""
     try:
         return fit_or_explain(trainer, folder, resume=folder is not None)
     except RunInterrupted as stop:
         kept = trainer.run_dir is not None and (trainer.run_dir / LAST).is_file()
-        if kept:
-            trial.set_user_attr("run_dir", str(trainer.run_dir))
         raise RunInterrupted(f"trial {trial.number} " + (
             f"keeps its checkpoint {trainer.run_dir / LAST} and goes on from it" if kept
             else "had written no checkpoint: it runs again"), stop.exit_code - 128) from None
