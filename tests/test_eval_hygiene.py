@@ -141,7 +141,8 @@ def test_ood_flat_folder_is_used_whole_and_counted(normal_only_run, tmp_path):
     result = vaereg_cli("eval", str(normal_only_run), "--ood", "image_folder", "--set",
                         f"root='{flat}'", "--metrics", "elbo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "out of distribution (30 images of image_folder): 36 images" in result.stdout
+    assert "out of distribution (30 images of image_folder): 36 images (30 anomalies)" \
+        in result.stdout
     rows = read_scores(normal_only_run, "out-of-distribution-image-folder")
     assert sum(int(row["is_anomaly"]) for row in rows) == 30
     assert sorted(int(row["index"]) for row in rows if row["is_anomaly"] == "1") == \

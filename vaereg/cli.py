@@ -276,7 +276,9 @@ def eval_(loaded, split: str, iw_samples: int | None, metric_names: str | None,
         ood=ood, ood_options=ood_options, anomaly=anomaly, projector_points=projector_points)
     kind = "" if evaluation.is_log_likelihood else ", a loss: not a log-likelihood"
     protocol = split if evaluation.is_anomaly is None else evaluation.protocol
-    click.echo(f"{protocol}: {len(evaluation.index)} images, {evaluation.likelihood} "
+    anomalies = ("" if evaluation.is_anomaly is None
+                 else f" ({int(evaluation.is_anomaly.sum())} anomalies)")
+    click.echo(f"{protocol}: {len(evaluation.index)} images{anomalies}, {evaluation.likelihood} "
                f"likelihood, binarization {evaluation.binarization}{kind}")
     for name, value in evaluation.summary.items():
         low_high = evaluation.intervals.get(name)
