@@ -6,10 +6,12 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from vaereg.core.errors import VaeregError
 from vaereg.data.tensor_split import TensorSplit
-from vaereg.evaluation.anomaly_maps import MapOptions, model_maps, smooth
+from vaereg.evaluation.anomaly_maps import MapOptions, check_model, model_maps, smooth
 from vaereg.evaluation.baseline_maps import PixelGaussian, baseline_maps
 from vaereg.models.vanilla import VanillaOptions, VanillaVAE
+from vaereg.models.wae import WAE, WAEOptions
 
 SHAPE = (2, 4, 4)
 
@@ -107,3 +109,10 @@ def test_baselines_are_the_intensity_its_inverse_and_a_per_pixel_gaussian_of_tra
     assert torch.allclose(maps["intensity_inverted"], 1 - x.mean(1))
     expected = ((x - train.mean(0)).abs() / train.std(0, unbiased=False)).mean(1)
     assert torch.allclose(maps["gaussian"], expected, atol=1e-5)
+
+
+def test_a_model_without_an_elbo_is_refused_saying_what_it_lacks():
+    check_model(fixed_reconstruction_vae(torch.zeros(SHAPE)), "vanilla")
+    with pytest.raises(VaeregError, match="anomaly maps need an ELBO .*, which model "
+                                          "'wae_mmd' does not have"):
+        check_model(WAE(WAEOptions(hidden_dims=(8,), latent_dim=2), SHAPE), "wae_mmd")

@@ -36,7 +36,7 @@ def invoke(*args):
 
 
 PLAIN = "best-test-none"
-OOD = "best-test-out-of-distribution-500-images-of-vaereg-testing-syntheticimages"
+OOD = "best-test-out-of-distribution-vaereg-testing-syntheticimages"
 HELD_OUT = "best-test-held-out-classes-trained-on-0-1-2-3-4"
 
 

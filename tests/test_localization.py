@@ -6,7 +6,8 @@ import torch
 
 from vaereg.evaluation.auroc_interval import auroc_interval
 from vaereg.evaluation.localization import (aupro, best_dice, connected_regions, dice,
-                                            pixel_auprc, pixel_auroc, threshold_at_fpr)
+                                            pixel_auprc, pixel_auroc, pixel_curves,
+                                            threshold_at_fpr)
 
 
 def maps_and_masks(n=6, size=6, seed=0, levels=5):
@@ -140,3 +141,13 @@ def test_the_bootstrap_interval_holds_the_auroc_and_narrows_with_more_images():
     scores = torch.arange(10.0)
     labels = (scores >= 5).long()
     assert auroc_interval(scores, labels) == (1.0, 1.0)
+
+
+def test_pixel_curves_end_at_every_pixel_flagged_and_match_the_areas():
+    maps, masks = maps_and_masks(seed=7)
+    fpr, tpr, precision = pixel_curves(maps, masks)
+    assert fpr[-1] == 1 and tpr[-1] == 1 and bool((fpr.diff() >= 0).all())
+    assert precision[-1] == pytest.approx(float(masks.float().mean()))
+    area = float(torch.trapezoid(torch.cat([torch.zeros(1), tpr.double()]),
+                                 torch.cat([torch.zeros(1), fpr.double()])))
+    assert area == pytest.approx(pixel_auroc(maps, masks), abs=1e-12)  # fewer than 1000 points

@@ -95,6 +95,7 @@ def test_heat_maps_and_an_unwritable_folder(evaluated, tmp_path):
     pictures = run_dir / "eval" / FOLDER / "heat_maps"
     assert {p.name for p in pictures.iterdir()} == {f"{name}.png" for name in maps}
     assert (pictures / "nll.png").read_bytes()[:4] == b"\x89PNG"
+    assert (pictures.parent / "pixel_roc_pr.png").read_bytes()[:4] == b"\x89PNG"
     blocked = run_dir / "eval" / "last-val-none"
     blocked.write_text("a file where the evaluation's folder would go")
     result = vaereg("eval", str(run_dir), "--split", "val", "--checkpoint", "last", cwd=tmp_path)

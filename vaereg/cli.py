@@ -287,6 +287,30 @@ def eval_(loaded, split: str, iw_samples: int | None, metric_names: str | None,
     click.echo(f"wrote {', '.join(str(path) for path in paths.values())}")
 
 
+@main.command()
+@run_dir_argument
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.05, show_default=True,
+              help="Flag p <= alpha: at most this false-positive rate on normal images.")
+@click.option("--fdr", is_flag=True,
+              help="Flag by Benjamini-Hochberg: false-discovery rate alpha over the batch.")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Folder for scores.csv, maps.npz, heat_maps/ [RUN_DIR/scored/<checkpoint>-<k>]")
+@click.option("--batch-size", type=click.IntRange(1), default=500, show_default=True)
+def score(loaded, paths: tuple[str, ...], alpha: float, fdr: bool, out: str | None,
+          batch_size: int) -> None:
+    """Score image files or folders against the run's calibration on its validation
+    images (computed and stored first where the checkpoint has none): scores, conformal
+    p-values, flags, maps and a heat map per image."""
+    from vaereg.evaluation.score_command import score_paths
+
+    result = score_paths(loaded, paths, alpha=alpha, fdr=fdr, out=out, batch_size=batch_size)
+    rule = f"false-discovery rate {alpha}" if fdr else f"p <= {alpha}"
+    click.echo(f"{result.images} images scored, {result.flagged} flagged ({rule}); "
+               f"wrote {result.folder}")
+
+
 def picture_path(out: str | None, loaded, name: str):
     """--out, or RUN_DIR/name, once its folder is known to be writable."""
     from pathlib import Path

@@ -4,7 +4,7 @@ Every map is [N, H, W] (channels combined as each formula says), higher = more a
 averaged over L posterior samples z_l ~ q(z|x) (``samples``); see docs/metrics.md.
 
 - ``nll``: the per-pixel negative log-likelihood, (1/L) sum_l sum_c -log p(x_c | z_l)
-  (the likelihood's ``nll_per_element``; Baur et al. 2021's residual, in nats).
+  (the model's ``recon_per_element``; Baur et al. 2021's residual, in nats).
 - ``residual``: (1/L) sum_l mean_c |x_c - E[x_c | z_l]|.
 - ``gradient``: sum_c |d(-ELBO_L(x)) / dx_c|, the gradient of the L-sample ELBO w.r.t. the
   input (Zimmerer et al. 2019).
@@ -15,9 +15,12 @@ averaged over L posterior samples z_l ~ q(z|x) (``samples``); see docs/metrics.m
   [0, 1] (Chen et al. 2020, a maximum-a-posteriori restoration).
 
 ``smoothing`` (off by default) blurs every map with a Gaussian of that many pixels' sigma.
+The model must offer what ``REQUIRES`` names (the model contract); ``check_model`` says
+which it lacks.
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import attrs
@@ -25,10 +28,22 @@ import torch
 from torch import Tensor
 from torchvision.transforms import functional as TF
 
+from vaereg.core import model_contract as contract
 from vaereg.core.batch import Batch
+from vaereg.core.errors import VaeregError
 from vaereg.evaluation.likelihood_metrics import negative_elbo_terms
 
 MODEL_MAPS = ("nll", "residual", "gradient", "combi", "restoration")
+#: what the maps need of a model: z drawn from q(z|x), a per-pixel likelihood, an ELBO
+REQUIRES = (contract.POSTERIOR, contract.PER_ELEMENT_LIKELIHOOD, contract.ELBO)
+
+
+def check_model(model: Any, model_name: str) -> None:
+    """Refuse, saying why, a model the maps cannot be computed from."""
+    needs = contract.missing(SimpleNamespace(requires=REQUIRES), model)
+    if needs:
+        raise VaeregError(f"anomaly maps need {' and '.join(map(contract.describe, needs))}, "
+                          f"which model '{model_name}' does not have")
 
 
 @attrs.frozen
@@ -87,7 +102,7 @@ def model_maps(model: Any, x: Tensor, y: Tensor | None = None,
     residual = torch.zeros_like(nll)
     for _ in range(options.samples):
         output = model.decode(model.encode(x, y).rsample(), y)
-        nll += model.likelihood.nll_per_element(output, x).sum(1)
+        nll += model.recon_per_element({"output": output}, x).sum(1)
         residual += (x - model.likelihood.mean(output)).abs().mean(1)
     nll /= options.samples
     residual /= options.samples

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-import torch
 from torch import Tensor
 
 BASELINES = ("intensity", "intensity_inverted", "gaussian")

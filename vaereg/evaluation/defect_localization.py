@@ -13,7 +13,7 @@ from torch import Tensor
 from vaereg.core.run_loading import LoadedRun
 from vaereg.data.defect_layout import NORMAL
 from vaereg.evaluation.anomaly import anomaly_metrics
-from vaereg.evaluation.anomaly_maps import MapOptions, model_maps
+from vaereg.evaluation.anomaly_maps import MapOptions, check_model, model_maps
 from vaereg.evaluation.auroc_interval import auroc_interval
 from vaereg.evaluation.baseline_maps import PixelGaussian, baseline_maps
 from vaereg.evaluation.defect_set import DefectSet
@@ -39,7 +39,9 @@ class Localization:
 def all_maps(run: LoadedRun, split: Any, gaussian: PixelGaussian, options: MapOptions,
              batch_size: int, seed: int) -> dict[str, Tensor]:
     """Model maps and baselines of every image of ``split``, in order, float32 on the CPU
-    (z drawn from torch's generator seeded with ``seed``, restored afterwards)."""
+    (z drawn from torch's generator seeded with ``seed``, restored afterwards); a model
+    the maps cannot be computed from is refused, saying what it lacks."""
+    check_model(run.model, run.recipe.model.name)
     parts: dict[str, list[Tensor]] = {}
     devices = [run.device] if run.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):

@@ -28,6 +28,8 @@ def evaluate_and_save(run: LoadedRun, *, split: str = "test",
         raise VaeregError("choose one anomaly protocol: --ood DATASET or --anomaly")
     if ood_options and not ood:
         raise VaeregError("--set gives options of the --ood dataset; add --ood DATASET")
+    if (ood or anomaly) and split != "test":
+        raise VaeregError("the anomaly protocols score the test split; leave --split out")
     anomaly_set, defects = ((out_of_distribution(run, ood, ood_options), None) if ood
                             else anomaly_protocol(run) if anomaly else (None, None))
     check_writable(evaluation_folder(run.run_dir, run.checkpoint_info["name"], split,
@@ -36,10 +38,12 @@ def evaluate_and_save(run: LoadedRun, *, split: str = "test",
                               batch_size=batch_size, anomaly_set=anomaly_set)
     localization = None
     if defects is not None:
-        evaluation, localization = localize(run, evaluation, defects, batch_size=batch_size)
+        evaluation, localization = localize(
+            run, evaluation, defects, batch_size=batch_size or run.recipe.data.loader.batch_size)
     elif anomaly_set is not None:
         evaluation = with_score_intervals(evaluation)
     paths = evaluate_and_write(run, evaluation, projector_points=projector_points)
     if localization is not None:
-        paths.update(write_localization(run, localization, defects, paths["eval"].parent))
+        paths.update(write_localization(run, localization, defects, evaluation.summary,
+                                        paths["eval"].parent))
     return evaluation, paths

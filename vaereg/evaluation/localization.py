@@ -46,6 +46,17 @@ def _counts(maps: Tensor, masks: Tensor) -> tuple[Tensor, Tensor]:
     return _cumulative(maps, masks, ~masks)
 
 
+def pixel_curves(maps: Tensor, masks: Tensor, points: int = 1000
+                 ) -> tuple[Tensor, Tensor, Tensor]:
+    """(false-positive rate, true-positive rate = recall, precision) at up to ``points``
+    of the distinct thresholds, highest first, for plotting."""
+    maps, masks = _check(maps, masks)
+    tp, fp = _counts(maps, masks)
+    keep = torch.linspace(0, len(tp) - 1, min(points, len(tp))).round().long().unique()
+    tp, fp = tp[keep], fp[keep]
+    return fp / fp[-1], tp / tp[-1], tp / (tp + fp)
+
+
 def _area(x: Tensor, y: Tensor) -> float:
     """Trapezoid area under the points (x, y) joined to (0, 0)."""
     zero = x.new_zeros(1)

@@ -1,6 +1,7 @@
 """The files of a localization beside eval.json: ``maps.npz`` (one float32 [N, H, W]
-array per map and baseline, keyed by its name, row i = scores.csv row i) and one
-heat-map picture per map (``heat_maps/<map>.png``)."""
+array per map and baseline, keyed by its name, row i = scores.csv row i), one heat-map
+picture per map (``heat_maps/<map>.png``) and, with masks, the pixel ROC and PR curves
+(``pixel_roc_pr.png``)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,6 +14,7 @@ from vaereg.core.run_loading import LoadedRun
 from vaereg.evaluation.defect_localization import Localization
 from vaereg.evaluation.defect_set import DefectSet
 from vaereg.evaluation.heat_maps import chosen_rows, heat_map_picture, image_dice
+from vaereg.evaluation.localization_plots import PLOT_FILE, pixel_curves_plot
 
 MAPS_FILE = "maps.npz"
 HEAT_MAPS_DIR = "heat_maps"
@@ -44,6 +46,10 @@ def write_heat_maps(run: LoadedRun, localization: Localization, defects: DefectS
 
 
 def write_localization(run: LoadedRun, localization: Localization, defects: DefectSet,
-                       folder: Path) -> dict[str, Path]:
-    return {"maps": write_maps(localization, folder / MAPS_FILE),
-            "heat_maps": write_heat_maps(run, localization, defects, folder / HEAT_MAPS_DIR)}
+                       summary: dict[str, float], folder: Path) -> dict[str, Path]:
+    paths = {"maps": write_maps(localization, folder / MAPS_FILE),
+             "heat_maps": write_heat_maps(run, localization, defects, folder / HEAT_MAPS_DIR)}
+    if defects.masks is not None:
+        paths["pixel_curves"] = pixel_curves_plot(localization.maps, defects.masks, summary,
+                                                  folder / PLOT_FILE)
+    return paths

@@ -1,0 +1,113 @@
+"""`vaereg score RUN_DIR PATH...` in real subprocesses on a run trained on an MVTec-layout
+folder: conformal p-values against a stored calibration, flags, maps, heat maps, and bad
+files refused by name."""
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from cli_process import vaereg
+from vaereg.core.checkpoint import load_checkpoint, save_checkpoint
+from vaereg.evaluation.calibration import file_digest
+from vaereg.evaluation.conformal import benjamini_hochberg, conformal_p_values
+from vaereg.testing import make_trainer, tiny_recipe
+
+from image_fixtures import mvtec_folder, write_images
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("score")
+    mvtec_folder(root / "data", train=60, good=4, defects={"bright": 3}, size=12)
+    table = tiny_recipe(run={"epochs": 1},
+                        data={"name": "image_folder", "root": str(root / "data"),
+                              "batch_size": 8, "val_fraction": 0.3})
+    trainer = make_trainer(table, root / "runs")
+    trainer.fit()
+    return trainer.run_dir
+
+
+def read_rows(folder):
+    with open(folder / "scores.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_scores_p_values_and_flags_follow_the_stored_calibration(run_dir, tmp_path):
+    data = run_dir.parents[2] / "data"
+    result = vaereg("score", str(run_dir), str(data / "test" / "bright"),
+                    str(data / "test" / "good" / "0001.png"), "--alpha", "0.2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    folder = run_dir / "scored" / "best-0"
+    assert "4 images scored" in result.stdout and str(folder) in result.stdout
+    rows = read_rows(folder)
+    assert [row["path"].split("/")[-2:] for row in rows] == [
+        ["bright", "0000.png"], ["bright", "0001.png"], ["bright", "0002.png"],
+        ["good", "0001.png"]]
+    calibration = json.loads((run_dir / "calibration" / "best.json").read_text())
+    assert calibration["checkpoint"]["sha256"] == file_digest(run_dir / "checkpoints" / "best.pt")
+    assert len(calibration["scores"]["neg_elbo"]) == 18  # 30% of the 60 training images
+    for column, score in (("p_value", "neg_elbo"), ("p_value/nll_max", "nll_max")):
+        expected = conformal_p_values(torch.tensor(calibration["scores"][score]),
+                                      torch.tensor([float(row[score]) for row in rows]))
+        assert [float(row[column]) for row in rows] == pytest.approx(expected.tolist(), abs=1e-6)
+    assert [row["flagged"] for row in rows] == [str(int(float(row["p_value"]) <= 0.2))
+                                                for row in rows]
+    with np.load(folder / "maps.npz") as maps:
+        assert maps["nll"].shape == (4, 12, 12) and maps["gaussian"].dtype == np.float32
+    assert len(list((folder / "heat_maps").glob("*.png"))) == 4
+    stamp = (run_dir / "calibration" / "best.json").stat().st_mtime_ns
+    again = vaereg("score", str(run_dir), str(data / "test" / "bright"), "--fdr",
+                   "--alpha", "0.5", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert (run_dir / "calibration" / "best.json").stat().st_mtime_ns == stamp  # reused
+    rows = read_rows(run_dir / "scored" / "best-1")  # a new folder, the first one kept
+    p = torch.tensor([float(row["p_value"]) for row in rows], dtype=torch.float64)
+    assert [row["flagged"] for row in rows] == [str(int(v)) for v in
+                                                benjamini_hochberg(p, 0.5).tolist()]
+    assert len(read_rows(folder)) == 4
+
+
+def test_new_weights_are_calibrated_afresh(run_dir, tmp_path):
+    path = run_dir / "checkpoints" / "last.pt"
+    state = load_checkpoint(path)
+    first = vaereg("score", str(run_dir), "--checkpoint", "last",
+                   str(run_dir.parents[2] / "data" / "test" / "good"), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    before = json.loads((run_dir / "calibration" / "last.json").read_text())
+    state["model"] = {k: v + 0.05 if v.is_floating_point() else v
+                      for k, v in state["model"].items()}
+    save_checkpoint(state, path)  # as a resume that trained on would
+    second = vaereg("score", str(run_dir), "--checkpoint", "last",
+                    str(run_dir.parents[2] / "data" / "test" / "good"), cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    after = json.loads((run_dir / "calibration" / "last.json").read_text())
+    assert after["checkpoint"]["sha256"] == file_digest(path) != before["checkpoint"]["sha256"]
+    assert after["scores"]["neg_elbo"] != before["scores"]["neg_elbo"]
+
+
+def bad_file(folder):
+    (folder / "notes.png").write_text("not pixels")
+    return folder / "notes.png", "notes.png: not an image"
+
+
+def wrong_size(folder):
+    path = write_images(folder, 1, size=9, mode="L")[0]
+    return path, "0000.png is 9x9 after the run's preprocessing; the model of"
+
+
+def wrong_channels(folder):
+    path = write_images(folder, 1, size=12, mode="RGB")[0]
+    return path, "0000.png has 3 channel(s); the model of"
+
+
+@pytest.mark.parametrize("make", [bad_file, wrong_size, wrong_channels])
+def test_files_the_model_cannot_take_exit_2_naming_them(run_dir, tmp_path, make):
+    path, message = make(tmp_path)
+    result = vaereg("score", str(run_dir), str(path), "--out", str(tmp_path / "out"),
+                    cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert message in result.stderr
