@@ -107,6 +107,9 @@ class SigintAtStart:
         pass
     @vaereg.hookimpl
     def on_train_start(self, trainer):
+        # Ctrl-C as at a terminal, also where the tests run in the background (a shell
+        # starts those ignoring SIGINT, and their children inherit that)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.raise_signal(signal.SIGINT)  # this thread: handled before the next line
 '''
 
