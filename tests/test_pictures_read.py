@@ -2,7 +2,6 @@
 sweep.png with its pruned trials, latent_space.png with named classes, and reconstructions
 of the classes or the random sample the user asks for."""
 import math
-from pathlib import Path
 
 import optuna
 import pytest

@@ -452,8 +452,6 @@ def sweep(recipe: str, param_specs: tuple[str, ...], trials: int | None, objecti
           workers: int, prune_after: int, as_worker: bool) -> None:
     """Search recipe keys with Optuna (grid sampler for grids, TPE otherwise), pruning
     bad trials from per-epoch reports. The same command again resumes the study."""
-    from pathlib import Path
-
     from vaereg.experiments.sweep_runner import run_worker
     from vaereg.experiments.sweep_runner import sweep as run_sweep
 

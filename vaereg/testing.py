@@ -27,7 +27,8 @@ from vaereg.core.errors import RunInterrupted
 from vaereg.core.hookspecs import hookimpl
 from vaereg.core.options import in_range, option, positive
 from vaereg.core.plugin_manager import hook_names
-from vaereg.core.recipe import deep_merge, load_recipe
+from vaereg.core.recipe import load_recipe
+from vaereg.core.recipe_files import deep_merge
 from vaereg.core.registry import PLUGINS, Registry
 from vaereg.core.trainer import Trainer
 from vaereg.data.tensor_split import Splits, TensorSplit

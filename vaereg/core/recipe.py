@@ -23,7 +23,7 @@ from vaereg.core.errors import PluginError, Problem, RecipeError, VaeregError, d
 from vaereg.core.key_origins import KeyOrigins, key_paths
 from vaereg.core.optimizers import OPTIMIZERS
 from vaereg.core.options import build, found, in_range, option, positive, to_table
-from vaereg.core.recipe_files import deep_merge, read_recipe_files
+from vaereg.core.recipe_files import read_recipe_files
 from vaereg.core.registry import DATASETS, MODELS, PLUGINS
 from vaereg.core.lr_schedule import SchedulerOptions
 from vaereg.core.run_cadence import CheckpointOptions, LoggingOptions
