@@ -148,12 +148,18 @@ def test_values_in_force_are_logged_every_step(tmp_path, options, tag, expected)
 
 @pytest.mark.parametrize("capacity", [1.0, 8.0])
 def test_capacity_annealing_holds_the_kl_at_the_capacity(tmp_path, capacity):
-    # unscheduled, this run's KL is still climbing through 6 nats when it ends. CPU pinned:
-    # on CUDA the same 10 epochs follow another trajectory (KL reached 4.1 for C = 8)
-    table = tiny_recipe(run={"epochs": 10, "device": "cpu"}, optimizer={"lr": 1e-2}, plugins={"kl_schedule": {
-        "schedule": "capacity", "beta": 50.0, "ramp_steps": 0, "capacity_max": capacity}})
-    metrics = make_trainer(table, tmp_path).fit()
-    assert metrics["train/kl"] == pytest.approx(capacity, abs=1.0)
+    # unscheduled, these runs end with KL 4.6, 4.9, 5.8 nats. One 40-step run with
+    # beta = 50 oscillates around C by up to 2 nats (C = 8: 10.3, 6.5, 7.9 for seeds 0-2),
+    # so the mean over three seeds is held to C. CPU pinned: on CUDA the same 10 epochs
+    # follow other trajectories
+    kls = []
+    for seed in range(3):
+        table = tiny_recipe(run={"epochs": 10, "device": "cpu", "seed": seed},
+                            optimizer={"lr": 1e-2}, plugins={"kl_schedule": {
+                                "schedule": "capacity", "beta": 50.0, "ramp_steps": 0,
+                                "capacity_max": capacity}})
+        kls.append(make_trainer(table, tmp_path / f"seed_{seed}").fit()["train/kl"])
+    assert sum(kls) / len(kls) == pytest.approx(capacity, abs=1.0)
 
 
 def test_conformance(tmp_path):

@@ -413,7 +413,6 @@ def compare(recipes: tuple[str, ...], seeds: int, overrides: tuple[str, ...],
     from vaereg.experiments.compare_report import REPORTS, markdown
     from vaereg.experiments.comparison import compare as compare_recipes
 
-    writable_folder(out, "--out")
     names = [name.strip() for name in metric_names.split(",") if name.strip()] if metric_names else []
     summary = compare_recipes(recipes, seeds=seeds, overrides=overrides, metrics=names,
                               out=out, jobs=jobs, iw_samples=iw_samples, test_images=test_images,

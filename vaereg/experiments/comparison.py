@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from vaereg.core.errors import VaeregError
+from vaereg.core.writable import writable_folder
 
 
 def check_metric_names(names: Sequence[str]) -> list[str]:
@@ -40,6 +41,7 @@ def compare(recipes: Sequence[str | Path], *, seeds: int = 3, overrides: Sequenc
     names = check_metric_names(metrics)
     out = Path(out)
     planned = plan_runs([str(recipe) for recipe in recipes], seeds, tuple(overrides), out)
+    writable_folder(out, "--out")  # after the recipes: bad input leaves no folder behind
     folders = train_missing(planned, jobs, echo)
     failed = evaluate_missing([(f"{run.label} seed {run.seed}", folders[run], run.log)
                                for run in planned], names, settings, jobs, echo)
