@@ -71,5 +71,9 @@ def assert_same_run(a: Path, b: Path, ignore_plugins: tuple[str, ...] = (),
         for name in ignore_plugins:
             metrics["plugins"].pop(name)
     assert metrics_a == metrics_b
-    assert (tensorboard_scalars(a, repeated_epoch_points)
-            == tensorboard_scalars(b, repeated_epoch_points))
+    series_a = tensorboard_scalars(a, repeated_epoch_points)
+    series_b = tensorboard_scalars(b, repeated_epoch_points)
+    differing = {tag: (series_a.get(tag), series_b.get(tag))
+                 for tag in set(series_a) | set(series_b)
+                 if series_a.get(tag) != series_b.get(tag)}
+    assert not differing, f"TensorBoard series that differ (a, b): {differing}"

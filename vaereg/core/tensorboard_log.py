@@ -1,6 +1,7 @@
 """TensorBoard output of a run: scalars, weight histograms, image grids."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import torch
@@ -14,6 +15,7 @@ class TensorBoardLog:
         """``purge_step``: on resume, the first step not yet checkpointed; TensorBoard
         hides events from that step on that an earlier, killed process wrote."""
         from torch.utils.tensorboard import SummaryWriter  # imports tensorboard: slow, lazy
+        after_earlier_files(Path(run_dir))
         self.writer = SummaryWriter(log_dir=str(run_dir), purge_step=purge_step)
 
     def scalars(self, values: dict[str, float], step: int) -> None:
@@ -36,3 +38,17 @@ class TensorBoardLog:
 
     def close(self) -> None:
         self.writer.close()
+
+
+def after_earlier_files(run_dir: Path) -> None:
+    """Wait (under a second) until a new event file's name sorts after the folder's others.
+
+    TensorBoard reads a folder's event files in name order, and a name starts with the
+    second it was made, then the host and the process id: a resume within the second its
+    run stopped could sort before the earlier process's file (a lower pid), and TensorBoard
+    would show the resumed steps first and purge the wrong ones."""
+    stamps = [int(name.split(".")[3]) for name in
+              (path.name for path in run_dir.glob("events.out.tfevents.*"))
+              if name.split(".")[3].isdigit()]
+    if stamps and max(stamps) >= int(time.time()):
+        time.sleep(max(stamps) + 1 - time.time())
