@@ -111,3 +111,23 @@ def test_files_the_model_cannot_take_exit_2_naming_them(run_dir, tmp_path, make)
                     cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert message in result.stderr
+
+
+@pytest.mark.parametrize("model, message", [
+    ({"name": "wae_mmd"}, "anomaly maps need an ELBO"),
+    ({"name": "cvae"}, "model 'cvae' is conditional"),
+])
+def test_a_model_score_cannot_serve_is_refused_before_any_folder(tmp_path, model, message):
+    """WAE has no ELBO for the maps, and a conditional model needs each file's class: exit
+    2 saying so, no traceback, no scored/ folder left behind."""
+    for seed, name in enumerate(("a", "b")):  # two classes, for the conditional model
+        write_images(tmp_path / "data" / name, 20, size=12, mode="L", seed=seed)
+    table = tiny_recipe(run={"epochs": 1}, model=model,
+                        data={"name": "image_folder", "root": str(tmp_path / "data"),
+                              "batch_size": 8})
+    trainer = make_trainer(table, tmp_path / "runs")
+    trainer.fit()
+    result = vaereg("score", str(trainer.run_dir), str(tmp_path / "data" / "a"), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (trainer.run_dir / "scored").exists()

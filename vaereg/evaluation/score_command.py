@@ -15,9 +15,12 @@ from typing import Sequence
 import attrs
 import torch
 
+from vaereg.core import model_contract as contract
+from vaereg.core.errors import VaeregError
 from vaereg.core.run_dir import write_atomic
 from vaereg.core.run_loading import LoadedRun
 from vaereg.data.tensor_split import TensorSplit
+from vaereg.evaluation.anomaly_maps import check_model
 from vaereg.evaluation.baseline_maps import PixelGaussian
 from vaereg.evaluation.calibration import load_or_calibrate
 from vaereg.evaluation.conformal import benjamini_hochberg
@@ -63,11 +66,24 @@ def score_table(files: list[Path], scores: dict[str, torch.Tensor],
     return text.getvalue()
 
 
+def refuse_unscorable(run: LoadedRun) -> None:
+    """Refuse, before any folder is made, a model whose scores new files cannot get: one
+    without what the maps need, or a conditional one (its likelihood needs each image's
+    class, which a file does not carry)."""
+    name = run.recipe.model.name
+    check_model(run.model, name)
+    if contract.has(run.model, contract.CONDITIONAL):
+        raise VaeregError(f"score: model '{name}' is conditional: its likelihood needs each "
+                          f"image's class, which image files do not carry; score its test "
+                          f"split with `vaereg eval RUN_DIR --anomaly` instead")
+
+
 def score_paths(run: LoadedRun, paths: Sequence[str | Path], *, alpha: float = 0.05,
                 fdr: bool = False, out: str | Path | None = None,
                 batch_size: int = 500) -> ScoreResult:
     """Score the images in ``paths``; flag p <= ``alpha`` (or, with ``fdr``, the
     Benjamini-Hochberg discoveries at false-discovery rate ``alpha``)."""
+    refuse_unscorable(run)
     files = image_files(paths)
     folder = check_writable(Path(out) if out else default_folder(run))
     x, files = read_like_run(run, files)
