@@ -13,7 +13,8 @@ from vaereg.testing import HookRecorder, make_trainer, tiny_recipe
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"
 
 STEP = ["on_batch_start", "transform_batch", "transform_objective", "compute_penalties",
-        "on_before_backward", "on_after_backward", "on_before_optimizer_step", "on_batch_end"]
+        "on_before_backward", "on_after_backward", "on_before_optimizer_step", "on_batch_end",
+        "on_log_step"]  # (tiny_recipe logs every step)
 EPOCH = (["on_train_epoch_start"] + STEP + STEP
          + ["on_validation_start", "on_validation_end", "on_train_epoch_end",
             "on_before_save_checkpoint", "on_save_checkpoint"])
@@ -32,7 +33,7 @@ def test_exact_hook_sequence_two_epochs_two_batches(tmp_path):
     trainer.fit()
     assert trainer.history[1]["val/neg_elbo"] < trainer.history[0]["val/neg_elbo"]
     expected = (["build_layers", "configure_optimizer", "on_train_start"] + EPOCH + EPOCH
-                + ["on_train_end", "on_test_end"])
+                + ["on_train_end", "on_test_end", "on_fit_end"])
     assert recorder.calls == expected
 
 

@@ -222,6 +222,21 @@ def on_batch_end(trainer: Any, batch: Any, objective: Any, batch_idx: int) -> No
 
 
 @hookspec
+def on_log_step(trainer: Any, scalars: dict[str, float], step: int) -> None:
+    """This step's scalars, as the loop writes them to TensorBoard (a tracking plugin
+    mirrors them elsewhere).
+
+    When: every ``run.log_every_n_steps`` optimizer steps, after that step's
+    ``on_batch_end``, in every process of a job (each with its own batch's figures;
+    TensorBoard shows rank 0's). ``scalars`` maps names to floats: ``train_step/<term>``
+    (the batch's terms and ``loss``) and what ``trainer.log`` received since the last
+    logged step (``lr``, ...). ``step`` is ``trainer.step``.
+
+    Returns: nothing.
+    """
+
+
+@hookspec
 def on_validation_start(trainer: Any) -> None:
     """A validation pass begins; the model is in eval mode, gradients are off.
 
@@ -247,6 +262,19 @@ def on_test_end(trainer: Any, metrics: dict[str, float]) -> None:
 
     Plugins may add entries (e.g. ``robust/neg_elbo``) that are saved with the rest; the
     built-in best.pt keeper adds ``best/...``, the best-validation weights' figures.
+
+    Returns: nothing.
+    """
+
+
+@hookspec
+def on_fit_end(trainer: Any, metrics: dict[str, Any]) -> None:
+    """The run ended and its folder is complete: ``metrics`` is what ``metrics.json`` now
+    holds (the final figures, the timings, the per-epoch history).
+
+    When: last of all, once per run that trained to its end, in the process that writes
+    the run folder (rank 0 of a job). Not called for a run that stopped early (Ctrl-C,
+    an error): its ``last.pt`` is where a resume continues.
 
     Returns: nothing.
     """

@@ -244,6 +244,7 @@ class Trainer:
             if scalars is not None and self.step % every == 0:
                 logged = self._step_scalars(scalars)
                 self.tensorboard.scalars(logged, self.step)
+                self.hook.on_log_step(trainer=self, scalars=logged, step=self.step)
                 progress.update(1, loss=logged["train_step/loss"])
             else:
                 progress.update(1)
@@ -443,6 +444,7 @@ class Trainer:
             self.job.leave()
         if self.job.is_main:
             write_metrics(self.run_dir, final)
+            self.hook.on_fit_end(trainer=self, metrics=final)
         return final
 
     def _resume(self) -> None:
