@@ -15,6 +15,7 @@ from mlflow import MlflowClient
 
 import vaereg
 from mlflow_server import MLflowServer, Relay
+from torchrun_helpers import torchrun, write_recipe
 from vaereg.testing import make_trainer, tiny_recipe
 from vaereg.tracking.recipe_params import flatten
 
@@ -169,6 +170,19 @@ def test_a_server_that_is_down_costs_one_warning_and_a_resume_sends_what_was_kep
     assert run.data.tags["vaereg.resumed.run.epochs"] == "2"
     assert {"recipe.toml", "metrics.json"} <= {a.path for a in client.list_artifacts(run_id)}
     assert not (run_dir / "mlflow_unsent.json").exists()
+
+
+def test_under_torchrun_only_rank_0_tracks(tmp_path):
+    table = tracked("mlruns", "job", run={"epochs": 1, "out_dir": str(tmp_path / "runs")})
+    write_recipe(tmp_path, table)
+    job = torchrun(tmp_path, "run", "recipe.toml")
+    assert job.returncode == 0, job.stderr
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    run = only_run(client, "job")  # rank 1 made none
+    final = metrics_json(tmp_path / "runs" / "test" / "version_0")
+    assert [step for step, _ in history(client, run.info.run_id, "train_step/loss")] == \
+        list(range(1, final["steps"] + 1))  # each step once
+    assert run.data.metrics["test/neg_elbo"] == final["test/neg_elbo"]
 
 
 def test_validate_refuses_the_plugin_without_the_mlflow_package(tmp_path):
