@@ -11,11 +11,13 @@ import warnings
 
 import pytest
 import tomli_w
+from click.testing import CliRunner
 from mlflow import MlflowClient
 
 import vaereg
 from mlflow_server import MLflowServer, Relay
 from torchrun_helpers import torchrun, write_recipe
+from vaereg.cli import main
 from vaereg.testing import make_trainer, tiny_recipe
 from vaereg.tracking.recipe_params import flatten
 
@@ -104,6 +106,23 @@ def test_a_local_store_holds_params_scalars_final_metrics_artifacts_and_tags(
     head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
     assert tags.get("mlflow.source.git.commit") == (head.stdout.strip() or None)
     assert not (trainer.run_dir / "mlflow_unsent.json").exists()
+
+
+def test_eval_outputs_and_pictures_made_later_go_to_the_run_s_mlflow_run(tmp_path):
+    trainer = make_trainer(tracked(str(tmp_path / "mlruns"), run={"epochs": 1}), tmp_path)
+    trainer.fit()
+    run_dir = str(trainer.run_dir)
+    for command in (["eval", run_dir, "--metrics", "elbo", "--projector-points", "0"],
+                    ["sample", run_dir, "--n", "4"]):
+        done = CliRunner().invoke(main, command)
+        assert done.exit_code == 0, done.output
+    link = json.loads((trainer.run_dir / "mlflow.json").read_text())
+    client = MlflowClient(link["tracking_uri"])
+    (evaluation,) = [a.path for a in client.list_artifacts(link["run_id"], "eval")]
+    sent = {a.path for a in client.list_artifacts(link["run_id"], evaluation)}
+    assert f"{evaluation}/eval.json" in sent
+    assert (trainer.run_dir / evaluation / "eval.json").is_file()
+    assert "samples.png" in {a.path for a in client.list_artifacts(link["run_id"])}
 
 
 def test_a_resumed_run_continues_the_same_run_on_a_tracking_server(server, tmp_path):

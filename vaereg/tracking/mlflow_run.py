@@ -113,10 +113,21 @@ class TrackedRun:
         self.sent_at = time.monotonic()
         self._send(Unsent(metrics=points))
 
+    def attach(self) -> None:
+        """Open the linked run as it is (finished or not): to send files to it, after
+        what an earlier process left unsent."""
+        carried, self.unsent = self.unsent, Unsent()
+        self._call("opening the store", self._open)
+        self._send(carried)
+
     def upload(self, patterns: Sequence[str]) -> None:
         """The folder's files that the glob patterns match, as artifacts under their
         paths relative to the folder."""
-        self._send(Unsent(artifacts=matching_files(self.folder, patterns)))
+        self.send_files(matching_files(self.folder, patterns))
+
+    def send_files(self, names: list[str]) -> None:
+        """Files of the folder (relative paths), as artifacts under the same paths."""
+        self._send(Unsent(artifacts=names))
 
     def finish(self) -> None:
         """Send what waits, mark the run finished, and save what was not taken."""
