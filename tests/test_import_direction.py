@@ -49,8 +49,8 @@ def test_core_imports_no_plugin_and_no_concrete_model_or_dataset(path):
 def test_models_and_data_know_nothing_of_trainer_or_plugins(path):
     modules = imported_modules(path)
     forbidden = set()
-    for prefix in ("vaereg.plugins", "vaereg.core.trainer", "vaereg.core.plugin_manager",
-                   "vaereg.core.hookspecs", "vaereg.testing", "pluggy"):
+    for prefix in ("vaereg.plugins", "vaereg.core.loop.trainer", "vaereg.core.hooks.plugin_manager",
+                   "vaereg.core.hooks.hookspecs", "vaereg.testing", "pluggy"):
         forbidden |= within(modules, prefix)
     assert not forbidden, f"{path.name} imports {sorted(forbidden)}"
 
