@@ -101,7 +101,7 @@ def test_a_local_store_holds_params_scalars_final_metrics_artifacts_and_tags(
 
     tags = run.data.tags
     assert tags["vaereg.version"] == vaereg.__version__
-    assert tags["vaereg.trainer"] == "vaereg.core.trainer.Trainer"
+    assert tags["vaereg.trainer"] == "vaereg.core.loop.trainer.Trainer"
     assert tags["vaereg.run_dir"] == str(trainer.run_dir.resolve())
     head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
     assert tags.get("mlflow.source.git.commit") == (head.stdout.strip() or None)

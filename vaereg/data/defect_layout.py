@@ -17,7 +17,7 @@ from pathlib import Path
 import attrs
 from PIL import Image
 
-from vaereg.core.errors import VaeregError, first_line
+from vaereg.core.common.errors import VaeregError, first_line
 from vaereg.data.folder_layout import list_examples
 from vaereg.data.image_files import IMAGE_ERRORS
 

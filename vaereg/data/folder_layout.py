@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vaereg.core.errors import VaeregError
+from vaereg.core.common.errors import VaeregError
 
 PARTS = ("train", "val", "test")
 

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import importlib.util
 import subprocess
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
 
 import attrs
 
-import vaereg
-from vaereg.core.hookspecs import hookimpl
-from vaereg.core.options import in_range, option
+from vaereg.core.common.options import in_range, option
+from vaereg.core.hooks.hookspecs import hookimpl
 from vaereg.tracking.recipe_params import flatten
 
 DEFAULT_ARTIFACTS = ("recipe.toml", "metrics.json", "data_source.json", "eval/**/*", "*.png")
@@ -66,7 +66,7 @@ def git_commit() -> str | None:
 
 def run_tags(trainer: Any) -> dict[str, str]:
     cls = type(trainer)
-    tags = {"vaereg.version": vaereg.__version__,
+    tags = {"vaereg.version": metadata.version("vaereg"),
             "vaereg.trainer": f"{cls.__module__}.{cls.__qualname__}",
             "vaereg.run_dir": str(Path(trainer.run_dir).resolve())}
     commit = git_commit()

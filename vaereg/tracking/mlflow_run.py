@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 from urllib.parse import urlparse
 
-from vaereg.core.errors import first_line
+from vaereg.core.common.errors import first_line
 from vaereg.tracking.run_link import UNSENT_FILE, Unsent, read_link, write_link
 
 # Compare and sweep start their trials with their parent MLflow run's id in this variable.

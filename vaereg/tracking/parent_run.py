@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-import vaereg
 from vaereg.tracking.recipe_params import flatten
 
 PLUGIN = "mlflow"
@@ -44,7 +44,8 @@ def parent_run(folder: Path, tables: Sequence[dict[str, Any]], command: str,
     tracked = TrackedRun(folder, options.get("tracking_uri", ""))
     tracked.start(experiment=options.get("experiment", ""), default_experiment=folder.name,
                   run_name=f"{command} {folder.name}", params=flatten(settings),
-                  tags={"vaereg.version": vaereg.__version__, "vaereg.command": command,
+                  tags={"vaereg.version": metadata.version("vaereg"),
+                        "vaereg.command": command,
                         "vaereg.out": str(folder.resolve())})
     before = os.environ.get(PARENT_RUN_VARIABLE)
     if tracked.run_id is not None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from vaereg.core.run_dir import write_atomic
+from vaereg.core.run_folder.run_dir import write_atomic
 
 LINK_FILE = "mlflow.json"
 UNSENT_FILE = "mlflow_unsent.json"
