@@ -1,4 +1,4 @@
-"""``[plugins.mlflow]``: the run tracked in MLflow beside TensorBoard.
+"""The run tracked in MLflow, beside TensorBoard (``[plugins.mlflow]``).
 
 What it sends, from the process that writes the run folder (rank 0 of a torchrun job):
 the resolved recipe as params (``plugins.dropout.p``, ...); tags (``vaereg.version``,
@@ -41,8 +41,9 @@ def mlflow_installed() -> bool:
 @attrs.frozen
 class MLflowOptions:
     tracking_uri: str = option(
-        "", "an MLflow tracking URI (http://host:5000, sqlite:///file.db) or a folder; '' = "
-            "$MLFLOW_TRACKING_URI, else mlruns/ in the working directory")
+        "", "an MLflow tracking URI (http://host:5000, sqlite:///file.db) or a folder (a "
+            "local store: mlflow.db and artifacts/ in it); '' = $MLFLOW_TRACKING_URI, else "
+            "the folder mlruns/ in the working directory")
     experiment: str = option("", "the MLflow experiment, created when missing ('' = the "
                                  "parent run's under compare and sweep, else run.name)")
     run_name: str = option("", "the MLflow run's name ('' = <run.name>/version_<k>)")

@@ -195,12 +195,14 @@ class TrackedRun:
         if sent is FAILED:
             self.unsent.add(batch)
             return
-        for index, name in enumerate(batch.artifacts):
+        files = [name for name in batch.artifacts  # (a file removed since: nothing to send)
+                 if (self.folder / name).is_file()]
+        for index, name in enumerate(files):
             where = str(Path(name).parent)
             sent = self._call(f"uploading {name}", lambda: self.client.log_artifact(
                 self.run_id, str(self.folder / name), None if where == "." else where))
             if sent is FAILED:
-                self.unsent.add(Unsent(artifacts=batch.artifacts[index:]))
+                self.unsent.add(Unsent(artifacts=files[index:]))
                 return
 
     def _call(self, what: str, function: Callable[[], Any]) -> Any:
