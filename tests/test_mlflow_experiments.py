@@ -40,9 +40,12 @@ def test_compare_nests_its_runs_under_one_parent_holding_the_table(tmp_path):
     (tmp_path / "base.toml").write_text(tomli_w.dumps(tiny_recipe(run=ONE_EPOCH, plugins=TRACKED)))
     (tmp_path / "dropout.toml").write_text(
         tomli_w.dumps(tiny_recipe(run=ONE_EPOCH, plugins={"dropout": {"p": 0.2}, **TRACKED})))
-    args = ("compare", "base.toml", "dropout.toml", "--seeds", "1", "--out", "cmp")
+    args = ("compare", "base.toml", "dropout.toml", "--seeds", "1", "--jobs", "2", "--out",
+            "cmp")  # two runs write the store at once
     done = vaereg(*args, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
+    logs = [path.read_text() for path in (tmp_path / "cmp").glob("*/seed_0.log")]
+    assert len(logs) == 2 and not [log for log in logs if "MLflow tracking" in log]
     client = client_for(tmp_path)
     parent, children = family(client, "cmp")  # default experiment: the --out folder's name
     assert parent.data.tags["vaereg.command"] == "compare"
