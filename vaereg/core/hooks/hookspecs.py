@@ -25,8 +25,8 @@ forward pass and model loss (``Trainer.training_step``), ``transform_objective``
 ``compute_penalties``, the sum of the objective, ``on_before_backward``, backward,
 ``on_after_backward``, the learning-rate schedule, ``on_before_optimizer_step``, the
 optimizer step, ``on_batch_end``. Right after ``on_after_backward`` one step guard
-(``vaereg/core/reliability/step_guard.py``) decides whether the update is taken: not when the loss
-(or, under ``run.on_nonfinite = "skip"``, a gradient) is non-finite, nor when the fp16
+(``vaereg/core/reliability/step_guard.py``) decides whether the update is taken: not when
+the loss (or, under ``run.on_nonfinite = "skip"``, a gradient) is non-finite, nor when the fp16
 gradient scaler found an overflow. For an update not taken no later hook of that step
 runs, so it changes neither weights nor optimizer state, in every precision.
 """
@@ -87,7 +87,8 @@ def on_train_start(trainer: Any) -> None:
 
 @hookspec
 def on_train_end(trainer: Any) -> None:
-    """Training finished all epochs, before the final evaluation on the test set.
+    """Training finished all epochs (or a plugin stopped it), before the final evaluation
+    on the test set.
 
     Returns: nothing.
     """
@@ -208,12 +209,17 @@ def on_before_optimizer_step(trainer: Any, optimizer: Any) -> None:
 
 
 @hookspec
-def on_batch_end(trainer: Any, batch: Any, objective: Any, batch_idx: int) -> None:
+def on_batch_end(trainer: Any, batch: Any, objective: Any, batch_idx: int,
+                 scalars: dict[str, Any]) -> None:
     """The optimizer stepped (``trainer.step`` already counts it).
 
     Use it for proximal steps and constraints on the weights (run under ``torch.no_grad``
     by the plugin), and for per-step bookkeeping. ``objective`` is this step's
-    :class:`vaereg.Objective`.
+    :class:`vaereg.Objective`; ``scalars`` what the step reports, as detached tensors:
+    ``loss``, each term's batch mean, ``neg_elbo`` when the model has one,
+    ``penalty/<name>``. The built-in scalars plugin writes them to TensorBoard as
+    ``train_step/<name>`` every ``run.log_every_n_steps`` steps, with what
+    ``trainer.log`` received.
     Not called for an update the step guard did not take (a non-finite step skipped
     under ``run.on_nonfinite = "skip"``, an fp16 overflow).
 
@@ -243,10 +249,12 @@ def on_validation_end(trainer: Any, metrics: dict[str, float]) -> None:
 
 @hookspec
 def on_test_end(trainer: Any, metrics: dict[str, float]) -> None:
-    """The final evaluation ended; ``metrics`` is what ``metrics.json`` will hold.
+    """The final evaluation ended; ``metrics`` is what ``metrics.json`` will hold and
+    ``Trainer.fit`` returns (the figures, ``epochs``, ``steps``, ``history`` ...).
 
     Plugins may add entries (e.g. ``robust/neg_elbo``) that are saved with the rest; the
-    built-in best.pt keeper adds ``best/...``, the best-validation weights' figures.
+    built-in best.pt keeper adds ``best/...``, the best-validation weights' figures. The
+    built-in run record answers last: it adds the timings and writes ``metrics.json``.
 
     Returns: nothing.
     """
