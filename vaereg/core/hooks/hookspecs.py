@@ -11,10 +11,10 @@ Calling conventions, for every hook:
   "Trainer". A plugin declares only the arguments it uses; pluggy passes those.
 * Order: implementations run in the order the plugins appear in the recipe (the core
   registers them in reverse, because pluggy calls the last registered first), then the
-  core's built-in plugins (``vaereg.core.builtin``: the run folder's recipe.toml and
-  data_source.json, TensorBoard pictures, best.pt, TensorBoard epoch and final scalars). The
-  core's own work at that moment (building the optimizer, stepping it) comes after every
-  plugin answered.
+  core's built-in plugins (``vaereg.core.builtin``: the run folder's recipe.toml,
+  data_source.json and metrics.json, TensorBoard pictures, best.pt, TensorBoard step,
+  epoch and final scalars). The core's own work at that moment (building the optimizer,
+  stepping it) comes after every plugin answered.
 * Every implementation of every hook runs (no hook stops at a first result); return
   values are collected (``None`` results are dropped).
 * Mutable arguments (``batch``, ``terms``, ``param_groups``, ``metrics``) are shared: a
@@ -26,8 +26,8 @@ forward pass and model loss (``Trainer.training_step``), ``transform_objective``
 ``on_after_backward``, the learning-rate schedule, ``on_before_optimizer_step``, the
 optimizer step, ``on_batch_end``. Right after ``on_after_backward`` one step guard
 (``vaereg/core/reliability/step_guard.py``) decides whether the update is taken: not when
-the loss (or, under ``run.on_nonfinite = "skip"``, a gradient) is non-finite, nor when the fp16
-gradient scaler found an overflow. For an update not taken no later hook of that step
+the loss (or, under ``run.on_nonfinite = "skip"``, a gradient) is non-finite, nor when the
+fp16 gradient scaler found an overflow. For an update not taken no later hook of that step
 runs, so it changes neither weights nor optimizer state, in every precision.
 """
 from __future__ import annotations
