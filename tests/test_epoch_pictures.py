@@ -3,7 +3,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from vaereg import DATASETS, Splits, TensorSplit
-from vaereg.core.run_cadence import Cadence
+from vaereg.core.recipes.run_cadence import Cadence
 from vaereg.testing import SyntheticImages, make_trainer, registered, tiny_recipe
 
 

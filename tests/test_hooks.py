@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import vaereg
-from vaereg.core.hook_reference import render
-from vaereg.core.plugin_manager import hook_names
+from vaereg.core.hooks.hook_reference import render
+from vaereg.core.hooks.plugin_manager import hook_names
 from vaereg.testing import HookRecorder, make_trainer, tiny_recipe
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"
@@ -85,19 +85,20 @@ def test_hooks_run_in_recipe_order(tmp_path, tracer_registered, order):
 def test_every_implementation_of_every_hook_runs():
     """No hookspec is firstresult: hooks.md promises that every implementation runs."""
     for name in hook_names():
-        assert not getattr(vaereg.core.hookspecs, name).vaereg_spec.get("firstresult"), name
+        assert not getattr(vaereg.core.hooks.hookspecs, name).vaereg_spec.get("firstresult"), name
 
 
 def test_every_hookspec_has_a_docstring_that_says_what_it_returns():
     for name in hook_names():
-        doc = getattr(vaereg.core.hookspecs, name).__doc__ or ""
+        doc = getattr(vaereg.core.hooks.hookspecs, name).__doc__ or ""
         assert "Returns:" in doc, name
         assert len(doc.split()) >= 10, name
 
 
 def test_hook_reference_docs_are_generated_from_the_hookspecs():
     text = DOCS.read_text()
-    assert text == render(), "docs/hooks.md is stale: python -m vaereg.core.hook_reference > docs/hooks.md"
+    assert text == render(), ("docs/hooks.md is stale: "
+                              "python -m vaereg.core.hooks.hook_reference > docs/hooks.md")
     for name in hook_names():
         assert f"## `{name}(" in text
 

@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from vaereg import Objective, RecipeError, Trainer, hookimpl, load_recipe
-from vaereg.core.recipe_files import deep_merge
+from vaereg.core.recipes.recipe_files import deep_merge
 from vaereg.plugins.batchnorm import inject_batchnorm
 from vaereg.plugins.weight_decay import decay_coefficients, decay_weights, weight_decay_groups
 from vaereg.testing import check_conformance, make_trainer, tiny_recipe

@@ -23,14 +23,14 @@ from typing import Any, Iterator, Literal
 import attrs
 import torch
 
-from vaereg.core.errors import RunInterrupted
-from vaereg.core.hookspecs import hookimpl
-from vaereg.core.options import in_range, option, positive
-from vaereg.core.plugin_manager import hook_names
-from vaereg.core.recipe import load_recipe
-from vaereg.core.recipe_files import deep_merge
-from vaereg.core.registry import PLUGINS, Registry
-from vaereg.core.trainer import Trainer
+from vaereg.core.common.errors import RunInterrupted
+from vaereg.core.common.options import in_range, option, positive
+from vaereg.core.hooks.hookspecs import hookimpl
+from vaereg.core.hooks.plugin_manager import hook_names
+from vaereg.core.loop.trainer import Trainer
+from vaereg.core.recipes.recipe import load_recipe
+from vaereg.core.recipes.recipe_files import deep_merge
+from vaereg.core.recipes.registry import PLUGINS, Registry
 from vaereg.data.tensor_split import Splits, TensorSplit
 
 
@@ -197,10 +197,10 @@ def check_conformance(table: dict[str, Any], tmp_path: str | Path, *,
 
 def check_model_contract(model: torch.nn.Module, x: torch.Tensor,
                          y: torch.Tensor | None = None) -> None:
-    """Assert that ``model`` does what its class declares (``vaereg.core.model_contract``)
+    """Assert that ``model`` does what its class declares (``vaereg.core.model.model_contract``)
     on images ``x`` (labels ``y`` for a conditional model): its loss returns exactly its
     ``loss_terms`` per example, and each declared capability holds."""
-    from vaereg.core import model_contract as contract
+    from vaereg.core.model import model_contract as contract
 
     assert not contract.declaration_problems(model), contract.declaration_problems(model)
     outputs = model(x, y)

@@ -18,7 +18,7 @@ from typing import Callable
 import attrs
 from PIL import Image
 
-from vaereg.core.errors import VaeregError, first_line
+from vaereg.core.common.errors import VaeregError, first_line
 from vaereg.data.folder_layout import Examples, list_examples
 from vaereg.data.image_files import IMAGE_ERRORS
 

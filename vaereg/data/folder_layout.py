@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from vaereg.core.errors import VaeregError
+from vaereg.core.common.errors import VaeregError
 
 PARTS = ("train", "val", "test")
 

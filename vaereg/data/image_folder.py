@@ -16,10 +16,10 @@ from typing import Literal
 import attrs
 import torch
 
-from vaereg.core.errors import VaeregError
-from vaereg.core.options import in_range, option
+from vaereg.core.common.errors import VaeregError
+from vaereg.core.common.options import in_range, option
 from vaereg.data.defect_layout import (DefectLayout, check_mask_sizes, find_defect_layout,
-                                      is_defect_layout)
+                                       is_defect_layout)
 from vaereg.data.folder_layout import find_parts
 from vaereg.data.image_files import ImageFileOptions, ImageReader, common_shape, scan_headers
 from vaereg.data.masks import MaskReader

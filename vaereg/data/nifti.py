@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vaereg.core.errors import VaeregError
+from vaereg.core.common.errors import VaeregError
 from vaereg.data.folder_layout import list_examples
 from vaereg.data.nifti_files import is_nifti, mask_name, read_mask, read_nifti
 from vaereg.data.volume_folder import VolumeFolder

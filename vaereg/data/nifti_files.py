@@ -11,7 +11,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from vaereg.core.errors import VaeregError, first_line
+from vaereg.core.common.errors import VaeregError, first_line
 from vaereg.data.volumes import Volume
 
 SUFFIXES = (".nii.gz", ".nii")

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from vaereg.core.errors import VaeregError
-from vaereg.core.options import in_range, option
+from vaereg.core.common.errors import VaeregError
+from vaereg.core.common.options import in_range, option
 from vaereg.data.defect_layout import Defect, find_defect_layout, is_defect_layout
 from vaereg.data.folder_layout import Examples, find_parts
 from vaereg.data.image_folder import LabelledDefects, carve

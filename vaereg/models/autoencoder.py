@@ -14,10 +14,10 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Distribution
 
-from vaereg.core import model_contract as contract
-from vaereg.core.errors import did_you_mean
-from vaereg.core.options import each_positive, option, positive
-from vaereg.core.registry import BACKBONES
+from vaereg.core.common.errors import did_you_mean
+from vaereg.core.common.options import each_positive, option, positive
+from vaereg.core.model import model_contract as contract
+from vaereg.core.recipes.registry import BACKBONES
 from vaereg.models.blocks import Block, hidden_blocks
 from vaereg.models.gaussian import diagonal_gaussian, standard_normal
 from vaereg.models.likelihoods import LIKELIHOODS
@@ -57,7 +57,7 @@ class GaussianAutoencoder(nn.Module):
     ``loss``; they may override ``posterior`` (what the heads mean) and, to condition on
     more than x and z, ``encoder_input`` / ``decoder_input`` with the widths passed to
     ``__init__``. Their ``capabilities`` follow the model contract
-    (``vaereg.core.model_contract``).
+    (``vaereg.core.model.model_contract``).
     """
 
     Options = AutoencoderOptions

@@ -1,6 +1,6 @@
 """TensorBoard pictures of the model: reconstruction and sample grids, weight histograms.
 
-Configured by ``[logging]``; done at its cadence (``vaereg.core.run_cadence``) and after
+Configured by ``[logging]``; done at its cadence (``vaereg.core.recipes.run_cadence``) and after
 the last epoch, also when a plugin (early stopping) ends the run before ``run.epochs``. Works for datasets without labels (``y`` is None) and for conditional
 models (samples take the labels of the images shown).
 """
@@ -10,9 +10,9 @@ from typing import Any
 
 import torch
 
-from vaereg.core.eval_mode import eval_mode
-from vaereg.core.hookspecs import hookimpl
-from vaereg.core.run_cadence import Cadence, LoggingOptions
+from vaereg.core.common.eval_mode import eval_mode
+from vaereg.core.hooks.hookspecs import hookimpl
+from vaereg.core.recipes.run_cadence import Cadence, LoggingOptions
 
 
 class EpochPictures:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vaereg.core.hookspecs import hookimpl
-from vaereg.core.run_dir import write_data_source, write_recipe
+from vaereg.core.hooks.hookspecs import hookimpl
+from vaereg.core.run_folder.run_dir import write_data_source, write_recipe
 
 
 class RunRecord:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vaereg.core.hookspecs import hookimpl
+from vaereg.core.hooks.hookspecs import hookimpl
 
 
 class TensorBoardScalars:
