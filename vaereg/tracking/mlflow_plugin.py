@@ -136,10 +136,13 @@ class MLflowTracking:
             self.tracked.flush()
             self.tracked.save()
 
-    @hookimpl
-    def on_fit_end(self, trainer: Any, metrics: dict[str, Any]) -> None:
-        if self.tracked is None:
-            return
-        self.tracked.log_metrics(final_figures(metrics), trainer.step)
-        self.tracked.upload(self.options.artifacts)
-        self.tracked.finish()
+    @hookimpl(wrapper=True)
+    def on_test_end(self, trainer: Any, metrics: dict[str, Any]) -> Any:
+        """After every other plugin, the built-in run record last: metrics.json is written
+        and ``metrics`` is what it holds."""
+        result = yield
+        if self.tracked is not None:
+            self.tracked.log_metrics(final_figures(metrics), trainer.step)
+            self.tracked.upload(self.options.artifacts)
+            self.tracked.finish()
+        return result
