@@ -103,6 +103,8 @@ class VolumeFolder:
         self.options = options
         #: source -> where its maps go back, for every volume read so far
         self.placements: dict[str, Placement] = {}
+        #: source -> its mask (bool, canonical orientation), for every defect read so far
+        self.masks: dict[str, np.ndarray] = {}
         self._loaded: dict[int, dict[str, VolumeRows]] = {}
 
     def read_volume(self, path: Path) -> Volume:
@@ -185,6 +187,7 @@ class VolumeFolder:
             labels += [row_label(volume.placement.source, self.axis, k) for k in kept]
             if masks is not None:
                 mask = self.read_mask(masks[path], volume)
+                self.masks[volume.placement.source] = mask
                 row_masks.append(self._cut(volume, mask.astype(np.float32), nearest=True)[kept] > 0.5)
         x = torch.cat(xs).unsqueeze(1) if xs else torch.zeros(0, *self.input_shape)
         mask_rows = torch.cat(row_masks) if row_masks else None
