@@ -114,3 +114,30 @@ def test_volume_scores_have_an_auroc_over_volumes(evaluated):
     assert figures["anomaly/volume/intensity_top1pct/auroc"] == 1.0
     assert {f"anomaly/volume/{name}_top1pct/auroc" for name in MAPS if name != "voxel_gaussian"} \
         <= set(figures)
+
+
+def test_score_writes_maps_of_a_nifti_file_and_of_a_folder_in_their_volumes_space(evaluated):
+    scans, folder, _ = evaluated
+    run_dir = folder.parents[1]
+    out = folder.parents[2] / "scored"
+    result = vaereg("score", str(run_dir), str(scans / "test" / "lesion" / "patient00.nii.gz"),
+                    str(scans / "test" / "good"), "--out", str(out), cwd=folder)
+    assert result.returncode == 0, result.stderr
+    for volume in ("patient00", "healthy00", "healthy01"):
+        image = nib.load(out / "volume_maps" / f"{volume}_nll.nii.gz")
+        assert image.shape == SHAPE and np.array_equal(image.affine, AFFINE)
+    rows = (out / "scores.csv").read_text().splitlines()[1:]
+    assert len(rows) == 3 * (SHAPE[2] - 2)  # min_foreground leaves the empty end slices out
+    assert rows[0].startswith(f"{scans / 'test' / 'lesion' / 'patient00.nii.gz'}#axial=1,")
+    written = np.asarray(nib.load(out / "volume_maps" / "patient00_intensity.nii.gz").dataobj)
+    assert written[LESION].min() > np.percentile(written, 90)
+
+
+def test_score_refuses_a_file_that_is_not_a_volume(evaluated, tmp_path):
+    _, folder, _ = evaluated
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a scan")
+    result = vaereg("score", str(folder.parents[1]), str(notes), "--out",
+                    str(tmp_path / "out"), cwd=tmp_path)
+    assert result.returncode == 2 and "notes.txt: not a NIfTI volume" in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -62,5 +62,5 @@ def in_scanner_space(run: LoadedRun, evaluation: RunEvaluation, localization: Lo
     from vaereg.evaluation.volume_localization import (localize_volumes, volume_maps,
                                                        with_voxel_gaussian)
     localization = with_voxel_gaussian(run, localization, defects)
-    volumes = volume_maps(run.dataset, localization, defects)
+    volumes = volume_maps(run.dataset, localization.maps, defects.paths)
     return localize_volumes(evaluation, localization, volumes), volumes

@@ -118,18 +118,21 @@ class VolumeMaps:
     placements: dict[str, Placement]
 
 
-def volume_maps(dataset: VolumeFolder, localization: Localization,
-                defects: DefectSet) -> VolumeMaps:
+def volume_maps(dataset: VolumeFolder, maps: dict[str, Tensor],
+                rows: tuple[str, ...]) -> VolumeMaps:
+    """The slice ``maps`` (name -> [N, H, W]) of the rows labelled ``rows``, stacked back
+    into their volumes, with the masks the dataset read for them."""
     positions: dict[str, list[tuple[int, int]]] = {}
-    for row, label in enumerate(defects.paths):
+    for row, label in enumerate(rows):
         source, k = row_position(label)
         positions.setdefault(source, []).append((row, k))
     placements = {source: dataset.placements[source] for source in positions}
-    maps = {source: {name: stacked(values, positions[source], placements[source], dataset.axis)
-                     for name, values in localization.maps.items()} for source in positions}
+    found = {source: {name: stacked(values, positions[source], placements[source],
+                                    dataset.axis)
+                      for name, values in maps.items()} for source in positions}
     masks = {source: (from_canonical(dataset.masks[source], placements[source])
                       if source in dataset.masks else None) for source in positions}
-    return VolumeMaps(tuple(positions), maps, masks, placements)
+    return VolumeMaps(tuple(positions), found, masks, placements)
 
 
 def _flat(arrays: list[np.ndarray]) -> Tensor:
