@@ -7,7 +7,8 @@
 Each run is trained with `vaereg run` and scored with `vaereg eval RUN --anomaly
 --metrics ...`; its AUROCs are written to ``OUT/<protocol>/<recipe>_class<k>_seed<s>.json``
 as soon as it ends, and a run whose file exists is not repeated, so the same command
-resumes an interrupted benchmark (an unfinished run is trained again). The likelihood
+resumes an interrupted benchmark (a finished training or evaluation is reused, an
+unfinished training starts again). The likelihood
 regret, the costliest score, is computed on ``--subset`` test images drawn at random
 (seed 0; the others on all 10,000). Prints, per recipe
 and score, the AUROC per class (the mean over seeds, with a 95% t-interval over seeds
@@ -19,6 +20,7 @@ recipes: a loss, not a log-likelihood); the AUROC depends strongly on that choic
     python benchmarks/anomaly.py [--protocol one-class|held-out] [--seeds 1] [--epochs 3]
         [--train-size 0] [--recipes vanilla vanilla_dropout] [--classes 0 1 ...]
         [--scores neg_elbo mse complexity_corrected combined ...] [--subset 1000] [--out DIR]
+        [--table-only]
 """
 from __future__ import annotations
 
@@ -59,18 +61,17 @@ def aurocs(args: argparse.Namespace, recipe: str, k: int, seed: int, out: Path) 
     result = out / f"{name}.json"
     if result.exists():
         return json.loads(result.read_text())
-    shutil.rmtree(out / name, ignore_errors=True)  # an unfinished run starts again
-    classes = ",".join(map(str, trained_classes(args.protocol, k)))
-    vaereg("run", str(RECIPES / f"{recipe}.toml"), "--quiet", "--set", f"data.classes=[{classes}]",
-           "--set", f"run.epochs={args.epochs}", "--set", f"run.name='{name}'",
-           "--set", f"run.seed={seed}", "--set", f"data.train_size={args.train_size}",
-           "--set", "run.device='cpu'", "--set", f"run.out_dir='{out}'", cwd=str(out))
     run_dir = out / name / "version_0"
+    if not (run_dir / "metrics.json").exists():  # an unfinished run starts again
+        shutil.rmtree(out / name, ignore_errors=True)
+        classes = ",".join(map(str, trained_classes(args.protocol, k)))
+        vaereg("run", str(RECIPES / f"{recipe}.toml"), "--quiet",
+               "--set", f"data.classes=[{classes}]", "--set", f"run.epochs={args.epochs}",
+               "--set", f"run.name='{name}'", "--set", f"run.seed={seed}",
+               "--set", f"data.train_size={args.train_size}", "--set", "run.device='cpu'",
+               "--set", f"run.out_dir='{out}'", cwd=str(out))
     whole = [score for score in args.scores if score not in SUBSET_SCORES]
-    metrics = ",".join(dict.fromkeys(METRIC_OF[score] for score in whole))
-    vaereg("eval", str(run_dir), "--anomaly", "--metrics", metrics, "--projector-points", "0",
-           cwd=str(out))
-    record = json.loads(next(run_dir.glob("eval/best-test-held-out-*/eval.json")).read_text())
+    record = evaluation(run_dir, whole, out)
     figures = {score: record["metrics"][f"anomaly/{score}/auroc"] for score in whole}
     figures["seconds"] = record["seconds"]
     figures["headline"] = record.get("anomaly/headline")
@@ -78,6 +79,19 @@ def aurocs(args: argparse.Namespace, recipe: str, k: int, seed: int, out: Path) 
         figures[score] = subset_auroc(run_dir, score, args)
     result.write_text(json.dumps(figures, indent=1) + "\n")
     return figures
+
+
+def evaluation(run_dir: Path, scores: list[str], out: Path) -> dict:
+    """The run's eval.json with every score of ``scores``: the one there, or a new one."""
+    def record():
+        found = list(run_dir.glob("eval/best-test-held-out-*/eval.json"))
+        return json.loads(found[0].read_text()) if found else {"metrics": {}}
+    if all(f"anomaly/{score}/auroc" in record()["metrics"] for score in scores):
+        return record()
+    metrics = ",".join(dict.fromkeys(METRIC_OF[score] for score in scores))
+    vaereg("eval", str(run_dir), "--anomaly", "--metrics", metrics, "--projector-points", "0",
+           cwd=str(out))
+    return record()
 
 
 def subset_auroc(run_dir: Path, score: str, args: argparse.Namespace) -> float:
@@ -108,18 +122,34 @@ def interval(values: list[float]) -> str:
 
 
 def table(args: argparse.Namespace, results: dict) -> str:
-    """Markdown: a row per recipe and score, a column per class, then the mean."""
-    lines = ["| recipe | score | " + " | ".join(map(str, args.classes)) + " | mean |",
-             "| --- " * (len(args.classes) + 3) + "|"]
+    """Markdown: a row per recipe and score, a column per class, then the mean; the
+    classes and seeds are those of ``results``, keyed (recipe, class, seed)."""
+    classes = sorted({k for _, k, _ in results})
+    seeds = sorted({s for _, _, s in results})
+    lines = ["| recipe | score | " + " | ".join(map(str, classes)) + " | mean |",
+             "| --- " * (len(classes) + 3) + "|"]
     for recipe in args.recipes:
         for score in args.scores:
-            cells = [interval([results[recipe, k, s][score] for s in range(args.seeds)])
-                     for k in args.classes]
-            means = [statistics.mean(results[recipe, k, s][score] for k in args.classes)
-                     for s in range(args.seeds)]
+            cells = [interval([results[recipe, k, s][score] for s in seeds]) for k in classes]
+            means = [statistics.mean(results[recipe, k, s][score] for k in classes)
+                     for s in seeds]
             lines.append(f"| {recipe} | {score} | " + " | ".join(cells)
                          + f" | **{interval(means)}** |")
     return "\n".join(lines)
+
+
+def finished(args: argparse.Namespace, out: Path) -> dict:
+    """The results already written, for the seeds whose runs cover the same classes: the
+    classes every such seed has (``--table-only``, while a benchmark is still running)."""
+    found = {(recipe, k, seed): json.loads(path.read_text())
+             for recipe in args.recipes for k in args.classes for seed in range(args.seeds)
+             if (path := out / f"{recipe}_class{k}_seed{seed}.json").exists()}
+    seeds = sorted({s for _, _, s in found})
+    classes = [k for k in args.classes
+               if all((recipe, k, s) in found for recipe in args.recipes for s in seeds[:1])]
+    seeds = [s for s in seeds if all((recipe, k, s) in found
+                                     for recipe in args.recipes for k in classes)]
+    return {key: value for key, value in found.items() if key[1] in classes and key[2] in seeds}
 
 
 def main() -> None:
@@ -135,7 +165,15 @@ def main() -> None:
     parser.add_argument("--subset", type=int, default=1000,
                         help="test images likelihood_regret is computed on (seeded draw)")
     parser.add_argument("--out", help="folder for runs and results (default: a temporary one)")
+    parser.add_argument("--table-only", action="store_true",
+                        help="print the table of the runs finished in --out; train nothing")
     args = parser.parse_args()
+    if args.table_only:
+        if not args.out:
+            parser.error("--table-only reads the runs of --out DIR")
+        results = finished(args, Path(args.out) / args.protocol)
+        print(table(args, results) if results else "no finished runs")
+        return
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(args.out or scratch) / args.protocol
         out.mkdir(parents=True, exist_ok=True)

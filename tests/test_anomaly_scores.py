@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from contract_models import LinearGaussianVAE
-from vaereg.core.errors import VaeregError
-from vaereg.core.objective import per_example
+from vaereg.core.common.errors import VaeregError
+from vaereg.core.model.objective import per_example
 from vaereg.data.tensor_split import TensorSplit
 from vaereg.evaluation import anomaly_metrics, evaluate, make_metric
 from vaereg.evaluation.likelihood_ratio import fit_background, mutate, reinitialized

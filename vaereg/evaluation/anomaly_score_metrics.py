@@ -7,9 +7,9 @@ from __future__ import annotations
 import attrs
 from torch import Tensor
 
-from vaereg.core import model_contract as contract
-from vaereg.core.batch import Batch
-from vaereg.core.options import in_range, option, positive
+from vaereg.core.model import model_contract as contract
+from vaereg.core.data.batch import Batch
+from vaereg.core.common.options import in_range, option, positive
 from vaereg.evaluation.input_complexity import complexity_corrected, png_bits
 from vaereg.evaluation.likelihood_metrics import negative_elbo_terms
 from vaereg.evaluation.likelihood_ratio import fit_background, likelihood_ratio_score

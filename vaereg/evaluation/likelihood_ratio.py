@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from vaereg.core.objective import Objective
+from vaereg.core.model.objective import Objective
 from vaereg.evaluation.metric import device_of
 
 

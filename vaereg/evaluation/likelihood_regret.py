@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 from torch.distributions import Independent, Normal, kl_divergence
 
-from vaereg.core.errors import VaeregError
+from vaereg.core.common.errors import VaeregError
 
 
 def gaussian_parameters(posterior) -> tuple[Tensor, Tensor]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from vaereg.core.errors import VaeregError
+from vaereg.core.common.errors import VaeregError
 
 
 def standardized(scores: Tensor, reference: Tensor) -> Tensor:
