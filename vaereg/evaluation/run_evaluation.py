@@ -35,7 +35,8 @@ class RunEvaluation:
     ``is_anomaly`` (or None) aligned with them; ``roc``: score -> (fpr, tpr) for plots;
     ``intervals``: figure name -> (low, high); ``paths``: each row's file, where known;
     ``protocol_name``: the protocol's short, stable name (its folder's); ``skipped``:
-    default metrics the model cannot serve, name -> why."""
+    default metrics the model cannot serve, name -> why; ``request``: what the evaluation
+    was asked for (eval.json keeps it, so an evaluation asked for again can be reused)."""
 
     split: str
     protocol: str
@@ -53,6 +54,7 @@ class RunEvaluation:
     paths: tuple[str, ...] | None = None
     protocol_name: str = "none"
     skipped: dict[str, str] = attrs.field(factory=dict)
+    request: dict[str, Any] | None = None
 
 
 def metric_list(names: Sequence[str] | None, iw_samples: int | None, anomaly: bool = False, *,
