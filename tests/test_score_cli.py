@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from cli_process import vaereg
-from vaereg.core.checkpoint import load_checkpoint, save_checkpoint
+from vaereg.core.run_folder.checkpoint import load_checkpoint, save_checkpoint
 from vaereg.evaluation.stale_evaluations import file_digest
 from vaereg.evaluation.conformal import benjamini_hochberg, conformal_p_values
 from vaereg.testing import make_trainer, tiny_recipe
@@ -174,7 +174,7 @@ def test_a_test_image_scores_as_eval_scores_it(run_dir, tmp_path):
 
 
 def test_new_images_are_binarized_where_the_run_trained_on_binary_pixels(tmp_path):
-    from vaereg.core.run_loading import load_run
+    from vaereg.evaluation.run_loading import load_run
     from vaereg.evaluation.new_images import image_files, read_like_run, scored_split
 
     data = mvtec_folder(tmp_path / "data", train=20, good=3, defects={}, size=12)

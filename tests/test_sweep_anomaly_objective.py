@@ -43,7 +43,7 @@ def test_an_anomaly_objective_without_validation_anomalies_is_refused(tmp_path, 
 
 
 def test_trials_are_ranked_on_the_validation_anomalies(tmp_path):
-    from vaereg.core.run_loading import load_run
+    from vaereg.evaluation.run_loading import load_run
     from vaereg.evaluation.defect_set import labelled_defects
     from vaereg.evaluation.run_evaluation import evaluate_run
 

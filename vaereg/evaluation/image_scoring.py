@@ -8,11 +8,11 @@ from typing import Any
 
 from torch import Tensor
 
-from vaereg.core.run_loading import LoadedRun
 from vaereg.evaluation.anomaly_maps import MapOptions
 from vaereg.evaluation.baseline_maps import PixelGaussian
 from vaereg.evaluation.defect_localization import all_maps, image_scores
 from vaereg.evaluation.metric import evaluate
+from vaereg.evaluation.run_loading import LoadedRun
 
 #: the score ``vaereg score`` flags by
 HEADLINE = "neg_elbo"

@@ -15,10 +15,9 @@ from typing import Sequence
 import attrs
 import torch
 
-from vaereg.core import model_contract as contract
-from vaereg.core.errors import VaeregError
-from vaereg.core.run_dir import write_atomic
-from vaereg.core.run_loading import LoadedRun
+from vaereg.core.common.errors import VaeregError
+from vaereg.core.model import model_contract as contract
+from vaereg.core.run_folder.run_dir import write_atomic
 from vaereg.evaluation.anomaly_maps import check_model
 from vaereg.evaluation.baseline_maps import PixelGaussian
 from vaereg.evaluation.calibration import load_or_calibrate
@@ -29,6 +28,7 @@ from vaereg.evaluation.heat_maps import heat_map_picture
 from vaereg.evaluation.image_scoring import HEADLINE, score_images
 from vaereg.evaluation.localization_outputs import MAPS_FILE, write_maps
 from vaereg.evaluation.new_images import image_files, read_like_run, scored_split
+from vaereg.evaluation.run_loading import LoadedRun
 
 SCORED_DIR = "scored"
 PICTURED_MAP = "nll"

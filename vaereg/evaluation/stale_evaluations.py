@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from vaereg.core.run_dir import write_atomic
-from vaereg.core.run_loading import CHECKPOINTS
+from vaereg.core.run_folder.run_dir import write_atomic
 from vaereg.evaluation.evaluation_folder import EVAL_DIR
+from vaereg.evaluation.run_loading import CHECKPOINTS
 
 EVAL_FILE = "eval.json"
 STALE_FILE = "stale.json"
@@ -30,7 +30,7 @@ def file_digest(path: str | Path) -> str:
 
 def checkpoint_identity(path: str | Path) -> dict[str, Any]:
     """Epoch, step and sha256 of the checkpoint file at ``path``."""
-    from vaereg.core.checkpoint import load_checkpoint
+    from vaereg.core.run_folder.checkpoint import load_checkpoint
 
     state = load_checkpoint(path)
     return {"epoch": state.get("epoch"), "step": state.get("step"), "sha256": file_digest(path)}

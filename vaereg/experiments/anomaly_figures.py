@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import attrs
 
-from vaereg.core.errors import VaeregError
+from vaereg.core.common.errors import VaeregError
 from vaereg.experiments.compare_rows import compared_anomaly_figure
 
 CHECKPOINTS = (("last", ""), ("best", "best/"))
@@ -65,8 +65,8 @@ def evaluate_protocol(folder: Path, checkpoint: str, protocol: AnomalyProtocol) 
     """``vaereg eval FOLDER --checkpoint CHECKPOINT --anomaly`` (or ``--ood``), without
     the embedding projector's files and the heat-map pictures (most of its time, and
     one run's ``vaereg eval`` draws them)."""
-    from vaereg.core.run_loading import load_run
     from vaereg.evaluation.eval_command import evaluate_and_save
+    from vaereg.evaluation.run_loading import load_run
 
     evaluate_and_save(load_run(folder, checkpoint), anomaly=protocol.ood is None,
                       ood=protocol.ood, projector_points=0, heat_maps=False)

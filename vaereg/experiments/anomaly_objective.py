@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from vaereg.core.errors import VaeregError
+from vaereg.core.common.errors import VaeregError
 
 #: an objective that names an anomaly or localization figure, wherever it was computed
 ANOMALY_FIGURE = re.compile(r"(^|/)(anomaly|localization)/")
@@ -61,9 +61,9 @@ def validation_anomaly_figure(run_dir: Path, objective: str) -> float:
     """The trial's ``objective`` (``val/anomaly/<score>/<figure>``): its final weights'
     scores of the validation normals and the validation defects, ranked as ``vaereg
     eval --anomaly`` ranks the test ones."""
-    from vaereg.core.run_loading import load_run
     from vaereg.evaluation.defect_set import labelled_defects
     from vaereg.evaluation.run_evaluation import evaluate_run
+    from vaereg.evaluation.run_loading import load_run
 
     run = load_run(run_dir, "last")
     defects = labelled_defects(run, "val")

@@ -106,7 +106,7 @@ def _family_table(summary: dict[str, Any], section: Section) -> list[str]:
 
 def write_reports(summary: dict[str, Any], out: Path) -> list[Path]:
     """compare.md, compare.json and compare.png in ``out``."""
-    from vaereg.core.run_dir import write_atomic
+    from vaereg.core.run_folder.run_dir import write_atomic
 
     paths = [out / name for name in REPORTS]
     write_atomic(paths[0], markdown(summary))

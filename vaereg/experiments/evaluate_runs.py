@@ -63,7 +63,7 @@ def main(argv: Sequence[str]) -> None:
     DATASET]``: one run's missing figures."""
     import argparse
 
-    from vaereg.core.run_main import clean_exit
+    from vaereg.core.reliability.run_main import clean_exit
 
     parser = argparse.ArgumentParser(prog="python -m vaereg.experiments.evaluate_runs")
     parser.add_argument("folder", type=Path)
