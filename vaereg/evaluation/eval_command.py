@@ -15,6 +15,7 @@ from vaereg.evaluation.evaluation_folder import check_writable, evaluation_folde
 from vaereg.evaluation.localization_outputs import write_localization
 from vaereg.evaluation.run_evaluation import RunEvaluation, evaluate_run
 from vaereg.evaluation.run_loading import LoadedRun
+from vaereg.evaluation.volume_runs import refuse_whole_volumes, scores_slices
 from vaereg.evaluation.run_outputs import evaluate_and_write
 from vaereg.evaluation.stale_evaluations import STALE_FILE
 
@@ -38,6 +39,8 @@ def evaluate_and_save(run: LoadedRun, *, split: str = "test",
         raise VaeregError("--set gives options of the --ood dataset; add --ood DATASET")
     if (ood or anomaly) and split != "test":
         raise VaeregError("the anomaly protocols score the test split; leave --split out")
+    if anomaly:
+        refuse_whole_volumes(run, "eval --anomaly")
     anomaly_set, defects = ((out_of_distribution(run, ood, ood_options), None) if ood
                             else anomaly_protocol(run) if anomaly else (None, None))
     check_writable(evaluation_folder(run.run_dir, run.checkpoint_info["name"], split,
@@ -48,7 +51,7 @@ def evaluate_and_save(run: LoadedRun, *, split: str = "test",
     if defects is not None:
         evaluation, localization = localize(
             run, evaluation, defects, batch_size=batch_size or run.recipe.data.loader.batch_size)
-        if getattr(run.dataset, "placements", None) is not None and run.dataset.axis:
+        if scores_slices(run):
             evaluation, volumes = in_scanner_space(run, evaluation, localization, defects)
     elif anomaly_set is not None:
         evaluation = with_score_intervals(evaluation)

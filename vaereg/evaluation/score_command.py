@@ -31,6 +31,7 @@ from vaereg.evaluation.heat_maps import heat_map_picture
 from vaereg.evaluation.image_scoring import HEADLINE, score_images
 from vaereg.evaluation.localization_outputs import MAPS_FILE, write_maps
 from vaereg.evaluation.new_images import image_files, read_like_run, scored_split
+from vaereg.evaluation.volume_runs import refuse_whole_volumes, scores_slices
 from vaereg.evaluation.run_loading import LoadedRun
 
 SCORED_DIR = "scored"
@@ -80,12 +81,6 @@ def refuse_unscorable(run: LoadedRun) -> None:
                           f"split with `vaereg eval RUN_DIR --anomaly` instead")
 
 
-def scores_volumes(run: LoadedRun) -> bool:
-    """Whether the run trained on slices of volumes (``nifti``, ``dicom``): then the paths
-    name volumes, and the maps go back into them."""
-    return getattr(run.dataset, "placements", None) is not None and bool(run.dataset.axis)
-
-
 def volume_files(run: LoadedRun, paths: Sequence[str | Path]) -> list[Path]:
     """The volumes ``paths`` name, as the run's dataset finds them."""
     return [found for path in paths for found in run.dataset.sources(Path(path))]
@@ -97,7 +92,8 @@ def score_paths(run: LoadedRun, paths: Sequence[str | Path], *, alpha: float = 0
     """Score the images in ``paths``; flag p <= ``alpha`` (or, with ``fdr``, the
     Benjamini-Hochberg discoveries at false-discovery rate ``alpha``)."""
     refuse_unscorable(run)
-    volumes = scores_volumes(run)
+    refuse_whole_volumes(run, "score")
+    volumes = scores_slices(run)
     files = volume_files(run, paths) if volumes else image_files(paths)
     folder = check_writable(Path(out) if out else default_folder(run))
     if volumes:
