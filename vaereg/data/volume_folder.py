@@ -127,6 +127,10 @@ class VolumeFolder:
             raise VaeregError(f"data.root = {str(root)!r}: no such folder")
         if is_defect_layout(root):
             layout = find_defect_layout(root, type(self).examples, type(self).mask_name)
+            if layout.val_defects:  # only image_folder scores validation defects (a sweep's)
+                raise VaeregError(f"{layout.val_defects[0].path.parent}: in the MVTec layout of "
+                                  f"{self.what}s val/ holds normal ones only, in val/good/ "
+                                  f"(defects belong in test/<type>/)")
             parts, defects = layout.parts, layout.defects
         else:
             parts, defects = find_parts(root, type(self).examples), []

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
+import attrs
+
 from vaereg.core.common.errors import VaeregError
 from vaereg.evaluation.anomaly_sets import out_of_distribution
 from vaereg.evaluation.defect_localization import Localization, localize, with_score_intervals
@@ -14,15 +16,21 @@ from vaereg.evaluation.localization_outputs import write_localization
 from vaereg.evaluation.run_evaluation import RunEvaluation, evaluate_run
 from vaereg.evaluation.run_loading import LoadedRun
 from vaereg.evaluation.run_outputs import evaluate_and_write
+from vaereg.evaluation.stale_evaluations import STALE_FILE
 
 
 def evaluate_and_save(run: LoadedRun, *, split: str = "test",
                       metrics: Sequence[str] | None = None, iw_samples: int | None = None,
                       batch_size: int | None = None, ood: str | None = None,
                       ood_options: tuple[str, ...] = (), anomaly: bool = False,
-                      projector_points: int = 2000) -> tuple[RunEvaluation, dict[str, Path]]:
+                      projector_points: int = 2000,
+                      heat_maps: bool = True) -> tuple[RunEvaluation, dict[str, Path]]:
     """Evaluate ``run`` as ``vaereg eval`` does; returns the evaluation and the files.
-    ``batch_size`` defaults to the run's (then ``elbo`` gives metrics.json's figures)."""
+    ``batch_size`` defaults to the run's (then ``elbo`` gives metrics.json's figures);
+    ``heat_maps`` False leaves out the heat-map pictures (the figures are the same)."""
+    request = {"split": split, "metrics": None if metrics is None else list(metrics),
+               "iw_samples": iw_samples, "batch_size": batch_size, "anomaly": anomaly,
+               "ood": ood, "ood_options": list(ood_options)}
     batch_size = batch_size or run.recipe.data.loader.batch_size
     if ood and anomaly:
         raise VaeregError("choose one anomaly protocol: --ood DATASET or --anomaly")
@@ -44,13 +52,15 @@ def evaluate_and_save(run: LoadedRun, *, split: str = "test",
             evaluation, volumes = in_scanner_space(run, evaluation, localization, defects)
     elif anomaly_set is not None:
         evaluation = with_score_intervals(evaluation)
+    evaluation = attrs.evolve(evaluation, request=request)
     paths = evaluate_and_write(run, evaluation, projector_points=projector_points)
     if localization is not None:
         paths.update(write_localization(run, localization, defects, evaluation.summary,
-                                        paths["eval"].parent))
+                                        paths["eval"].parent, heat_maps))
     if volumes is not None:
         from vaereg.evaluation.volume_outputs import VOLUME_MAPS_DIR, write_volume_maps
         paths["volume_maps"] = write_volume_maps(volumes, paths["eval"].parent / VOLUME_MAPS_DIR)
+    (paths["eval"].parent / STALE_FILE).unlink(missing_ok=True)  # these are the weights now
     return evaluation, paths
 
 

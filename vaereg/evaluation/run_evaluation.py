@@ -40,7 +40,9 @@ class RunEvaluation:
     ``intervals``: figure name -> (low, high); ``paths``: each row's file, where known;
     ``protocol_name``: the protocol's short, stable name (its folder's); ``skipped``:
     default metrics the model cannot serve, name -> why; ``headline``: the anomaly score
-    to read first (``HEADLINE_SCORE`` when it was computed), None outside the protocols."""
+    to read first (``HEADLINE_SCORE`` when it was computed), None outside the protocols;
+    ``request``: what the evaluation was asked for (eval.json keeps it, so an evaluation
+    asked for again can be reused)."""
 
     split: str
     protocol: str
@@ -59,6 +61,7 @@ class RunEvaluation:
     protocol_name: str = "none"
     skipped: dict[str, str] = attrs.field(factory=dict)
     headline: str | None = None
+    request: dict[str, Any] | None = None
 
 
 def metric_list(names: Sequence[str] | None, iw_samples: int | None, anomaly: bool = False, *,

@@ -21,7 +21,6 @@ import torch
 from vaereg.core.common.errors import VaeregError
 from vaereg.core.model import model_contract as contract
 from vaereg.core.run_folder.run_dir import write_atomic
-from vaereg.data.tensor_split import TensorSplit
 from vaereg.evaluation.anomaly_maps import check_model
 from vaereg.evaluation.baseline_maps import PixelGaussian
 from vaereg.evaluation.calibration import load_or_calibrate
@@ -31,7 +30,7 @@ from vaereg.evaluation.evaluation_folder import check_writable
 from vaereg.evaluation.heat_maps import heat_map_picture
 from vaereg.evaluation.image_scoring import HEADLINE, score_images
 from vaereg.evaluation.localization_outputs import MAPS_FILE, write_maps
-from vaereg.evaluation.new_images import image_files, read_like_run
+from vaereg.evaluation.new_images import image_files, read_like_run, scored_split
 from vaereg.evaluation.run_loading import LoadedRun
 
 SCORED_DIR = "scored"
@@ -108,8 +107,7 @@ def score_paths(run: LoadedRun, paths: Sequence[str | Path], *, alpha: float = 0
         x, files = read_like_run(run, files)
     gaussian = PixelGaussian.fit(run.splits.train, batch_size)
     calibration = load_or_calibrate(run, gaussian, batch_size)
-    scores, maps = score_images(run, TensorSplit(x.to(run.device), None), gaussian,
-                                batch_size=batch_size)
+    scores, maps = score_images(run, scored_split(run, x), gaussian, batch_size=batch_size)
     p_values = calibration.p_values(scores)
     headline = p_values[HEADLINE]
     flagged = benjamini_hochberg(headline, alpha) if fdr else headline <= alpha
