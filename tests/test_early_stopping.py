@@ -1,5 +1,6 @@
-"""early_stopping ends the run after `patience` validations without improvement; best.pt
-and its test metrics are the early-stopping baseline."""
+"""early_stopping ends the run at the `patience`-th validation in a row without
+improvement (as Keras and Lightning do); best.pt and its test metrics are the
+early-stopping baseline."""
 import json
 
 import pytest
@@ -16,7 +17,7 @@ def test_a_run_that_stops_improving_stops_early_and_reports_the_best_epoch(tmp_p
     values = [epoch["val/neg_elbo"] for epoch in trainer.history]
     best = values.index(min(values))
     assert metrics["epochs"] == len(values) < 20
-    assert metrics["early_stopping/stopped_epoch"] == len(values) == best + 3
+    assert metrics["early_stopping/stopped_epoch"] == len(values) == best + 2
     assert metrics["best/epoch"] == best + 1
     assert metrics["best/monitored"] == min(values)
     saved = json.loads((trainer.run_dir / "metrics.json").read_text())
@@ -24,11 +25,14 @@ def test_a_run_that_stops_improving_stops_early_and_reports_the_best_epoch(tmp_p
     assert saved["test/neg_elbo"] != saved["best/test/neg_elbo"]
 
 
-def test_min_delta_counts_small_gains_as_no_improvement(tmp_path):
-    table = tiny_recipe(run={"epochs": 6}, plugins={"early_stopping": {
-        "patience": 0, "min_delta": 1e6}})
+@pytest.mark.parametrize("patience, last_epoch", [(0, 2), (1, 2), (3, 4)])
+def test_the_run_stops_at_the_patience_th_validation_without_improvement(
+        tmp_path, patience, last_epoch):
+    # min_delta: no gain is a million nats, so every validation after the first counts
+    table = tiny_recipe(run={"epochs": 8}, plugins={"early_stopping": {
+        "patience": patience, "min_delta": 1e6}})
     metrics = make_trainer(table, tmp_path).fit()
-    assert metrics["epochs"] == 2  # the second validation cannot gain a million nats
+    assert metrics["epochs"] == metrics["early_stopping/stopped_epoch"] == last_epoch
 
 
 def test_conformance(tmp_path):

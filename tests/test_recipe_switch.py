@@ -69,3 +69,29 @@ def test_a_problem_in_a_base_key_names_the_base_file(tmp_path):
     result = vaereg("validate", "child.toml", cwd=tmp_path)
     assert result.returncode == 2 and "base.toml: data.trian_size" in result.stderr
     assert "child.toml: run.epochs" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_set_data_name_switches_the_dataset_as_a_recipe_does(tmp_path):
+    write_images(tmp_path / "images", 40, size=8, mode="L")
+    root = str(tmp_path / "images")
+    for order in (("data.name=image_folder", f"data.root={root}"),
+                  (f"data.root={root}", "data.name=image_folder")):
+        recipe = load_recipe(VANILLA, order)
+        assert recipe.data.name == "image_folder" and recipe.data.options.root == root
+        assert recipe.data.loader.batch_size == 128  # a core key: carried over
+    kept = load_recipe(VANILLA, ["data.name=fashion_mnist"])  # no switch: options kept
+    assert kept.data.options.val_size == 5000
+    checked = vaereg("validate", str(VANILLA), "--set", "data.name=image_folder",
+                     "--set", f"data.root={root}", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_set_model_name_switches_the_model_and_keeps_its_set_keys(tmp_path):
+    for order in (("model.name=wae_mmd", "model.lam=10.0"),
+                  ("model.lam=10.0", "model.name=wae_mmd")):
+        model = load_recipe(VANILLA, order).model
+        assert model.name == "wae_mmd" and model.options.lam == 10.0
+        assert model.options.hidden_dims is None  # vanilla.toml's [512, 256] dropped
+    with pytest.raises(RecipeError) as error:  # a key of neither model is still refused
+        load_recipe(VANILLA, ["model.name=wae_mmd", "model.lamm=1.0"])
+    assert [(p.source, p.key) for p in error.value.problems] == [("--set", "model.lamm")]

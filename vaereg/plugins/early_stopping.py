@@ -2,10 +2,11 @@
 
 On small data the best-validation epoch is the strongest baseline a regularizer has to
 beat. After each validation the plugin compares ``trainer.monitor`` (``run.monitor``,
-lower is better) with the best value so far; after ``patience`` validations without an
-improvement larger than ``min_delta`` it sets ``trainer.should_stop``, and the run ends
-after that epoch (best.pt then holds the best epoch's weights, and metrics.json reports
-both). Its counters are checkpointed, so a resumed run stops where an uninterrupted one
+lower is better) with the best value so far; at the ``patience``-th validation in a row
+without an improvement larger than ``min_delta`` it sets ``trainer.should_stop``, and the
+run ends after that epoch (best.pt then holds the best epoch's weights, and metrics.json
+reports both). That is Keras's and Lightning's rule (``patience`` 0 stops as 1 does);
+the plateau learning-rate schedule, as PyTorch's, waits one validation more. Its counters are checkpointed, so a resumed run stops where an uninterrupted one
 would.
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ from vaereg import Plateau, hookimpl, in_range, option
 
 @attrs.frozen
 class EarlyStoppingOptions:
-    patience: int = option(5, "validations without improvement before stopping",
+    patience: int = option(5, "validations in a row without improvement that stop the run",
                            check=in_range(0))
     min_delta: float = option(0.0, "smallest decrease of the monitor that counts as one",
                               check=in_range(0))
@@ -34,7 +35,8 @@ class EarlyStopping:
 
     @plateau.default
     def _plateau(self) -> Plateau:
-        return Plateau(self.options.patience, self.options.min_delta)
+        # a Plateau fires after patience + 1 validations without improvement
+        return Plateau(max(self.options.patience - 1, 0), self.options.min_delta)
 
     @hookimpl
     def on_validation_end(self, trainer: Any, metrics: dict[str, float]) -> None:

@@ -1,7 +1,9 @@
 """Recipes: TOML files that say what to train and which plugins regularize it.
 
 Loading resolves ``extends`` (deep merge, relative paths, cycles rejected), applies
-``--set key.path=value`` overrides (values are TOML literals, never evaluated), then
+``--set key.path=value`` overrides (values are TOML literals, never evaluated; one that
+switches ``data.name`` or ``model.name`` drops the recipe's options of the old dataset or
+model, as a recipe file that switches does), then
 validates every section and every plugin's options, collecting all problems into one
 :class:`RecipeError`.
 """
@@ -24,7 +26,8 @@ from vaereg.core.recipes.disable import drop_plugins
 from vaereg.core.recipes.key_origins import KeyOrigins, key_paths
 from vaereg.core.recipes.lr_schedule import SchedulerOptions
 from vaereg.core.recipes.optimizers import OPTIMIZERS
-from vaereg.core.recipes.recipe_files import read_recipe_files
+from vaereg.core.recipes.recipe_files import (SWITCHES, RecipeFiles, read_recipe_files,
+                                               without_switched_options)
 from vaereg.core.recipes.registry import DATASETS, MODELS, PLUGINS
 from vaereg.core.recipes.run_cadence import CheckpointOptions, LoggingOptions
 
@@ -159,6 +162,17 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     except tomllib.TOMLDecodeError:
         value = raw.strip()
     return key.split("."), value
+
+
+def switched_names(overrides: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The ``data.name`` and ``model.name`` that ``--set`` overrides give (the last one
+    of each), as a table to switch the recipe's dataset or model to."""
+    names: dict[str, dict[str, Any]] = {}
+    for text in overrides:
+        path, value = parse_override(text)
+        if len(path) == 2 and path[0] in SWITCHES and path[1] == "name":
+            names[path[0]] = {"name": value}
+    return names
 
 
 def apply_overrides(table: dict, overrides: Iterable[str]) -> tuple[dict, set[str]]:
@@ -354,10 +368,11 @@ def load_recipe(path: str | Path | None = None, overrides: Iterable[str] = (),
     if table is None and path is None:
         raise ValueError("give a recipe path or a table")
     source = str(path) if table is None else "<recipe table>"
-    files = read_recipe_files(Path(path)) if table is None else None
-    merged = files.table if files else copy.deepcopy(table)
-    file_keys = key_paths(merged)
-    merged, keys = apply_overrides(merged, overrides)
+    overrides = tuple(overrides)
+    files = read_recipe_files(Path(path)) if table is None else RecipeFiles(table, {})
+    files = without_switched_options(files, switched_names(overrides))
+    file_keys = key_paths(files.table)
+    merged, keys = apply_overrides(files.table, overrides)
     merged, dropped = drop_plugins(merged, disable)
-    recipe = validate(merged, source, keys, file_keys, files.origins if files else None)
+    recipe = validate(merged, source, keys, file_keys, files.origins)
     return attrs.evolve(recipe, disabled=dropped)

@@ -6,7 +6,7 @@
   than its base inherits none of the base's options of the old dataset (model), which
   the new one would not know (``train_size`` of ``fashion_mnist`` is no key of
   ``image_folder``); the keys the core owns for every dataset (batch size, classes,
-  seed, ...) carry over.
+  seed, ...) carry over. ``--set data.name=...`` switches the same way (``load_recipe``).
 * Origins: each dotted key path maps to the file that set it, so that a problem in a key
   a base recipe set names that file.
 """
