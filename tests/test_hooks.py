@@ -1,9 +1,11 @@
 """The hook contract: call order, recipe order, documentation, subclassing."""
+import json
 from pathlib import Path
 
 import attrs
 import pytest
 import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import vaereg
 from vaereg.core.hooks.hook_reference import render
@@ -13,7 +15,8 @@ from vaereg.testing import HookRecorder, make_trainer, tiny_recipe
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"
 
 STEP = ["on_batch_start", "transform_batch", "transform_objective", "compute_penalties",
-        "on_before_backward", "on_after_backward", "on_before_optimizer_step", "on_batch_end"]
+        "on_before_backward", "on_after_backward", "on_before_optimizer_step", "on_batch_end",
+        "on_log_step"]  # (tiny_recipe logs every step)
 EPOCH = (["on_train_epoch_start"] + STEP + STEP
          + ["on_validation_start", "on_validation_end", "on_train_epoch_end",
             "on_before_save_checkpoint", "on_save_checkpoint"])
@@ -57,6 +60,40 @@ class TracerOptions:
 
 
 Tracer.Options = TracerOptions
+
+
+class StepWatcher:
+    """Reads each step's scalars, logs a figure of its own, adds one to the final metrics."""
+
+    def __init__(self):
+        self.losses = []
+
+    @vaereg.hookimpl
+    def on_batch_end(self, trainer, scalars):
+        self.losses.append(float(scalars["loss"]))
+        trainer.log("watcher/step", float(trainer.step))
+
+    @vaereg.hookimpl
+    def on_test_end(self, metrics):
+        metrics["watcher/epochs"] = float(metrics["epochs"])
+
+
+def test_step_scalars_and_metrics_json_are_what_the_hooks_saw(tmp_path):
+    """The built-in plugins write TensorBoard's per-step scalars (every
+    ``run.log_every_n_steps`` steps, with ``trainer.log``'s) and metrics.json (after every
+    plugin's ``on_test_end``), from what the hooks pass."""
+    watcher = StepWatcher()
+    trainer = make_trainer(tiny_recipe(run={"log_every_n_steps": 2}), tmp_path,
+                           extra_plugins=(("watcher", watcher),))
+    final = trainer.fit()
+    events = EventAccumulator(str(trainer.run_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    loss = events.Scalars("train_step/loss")
+    assert [e.step for e in loss] == [2, 4, 6, 8]  # 2 epochs x 4 batches, every 2nd step
+    assert [e.value for e in loss] == pytest.approx(watcher.losses[1::2])
+    assert [e.value for e in events.Scalars("watcher/step")] == [2.0, 4.0, 6.0, 8.0]
+    assert final["watcher/epochs"] == 2.0 and final["train_seconds"] > 0
+    assert json.loads((trainer.run_dir / "metrics.json").read_text()) == final
 
 
 class TracingTrainer(vaereg.Trainer):

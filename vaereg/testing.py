@@ -42,20 +42,23 @@ class SyntheticOptions:
     train_size: int = option(64, "training images", check=positive)
     val_size: int = option(32, "validation images", check=positive)
     test_size: int = option(32, "test images", check=positive)
-    image_size: int = option(28, "height and width", check=positive)
+    image_size: int = option(28, "the length of every side", check=positive)
+    spatial_dims: Literal[1, 2, 3] = option(2, "spatial axes: 1 (signals [1, L]), 2 (images "
+                                           "[1, H, W]) or 3 (volumes [1, D, H, W])")
     noise: float = option(0.1, "pixel noise around the class prototypes", check=in_range(0))
     binarize: Literal["none", "dynamic"] = option("none", "as for fashion_mnist")
 
 
 class SyntheticImages:
-    """Ten random prototype images plus noise, in [0, 1]; labels are the prototype."""
+    """Ten random prototype images (or signals, or volumes) plus noise, in [0, 1]; labels
+    are the prototype."""
 
     Options = SyntheticOptions
     num_classes = 10
 
     def __init__(self, options: SyntheticOptions):
         self.options = options
-        self.input_shape = (1, options.image_size, options.image_size)
+        self.input_shape = (1, *(options.image_size,) * options.spatial_dims)
 
     def load(self, seed: int) -> Splits:
         o = self.options

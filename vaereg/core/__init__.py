@@ -6,7 +6,7 @@ checked in tests/test_import_direction.py):
 - ``common``: errors, validated options, atomic files, import paths, seeds.
 - ``model``: the model contract, a step's objective, building a model that fits memory.
 - ``data``: the glue between any dataset and the loop: batches, ``[data]`` core keys,
-  class subsets, split preparation.
+  class subsets, split preparation, what the data is (images or not).
 - ``scale``: devices, precision, torchrun processes and their shards.
 - ``recipes``: loading and validating recipes, their sections, the name registries.
 - ``hooks``: the hook specification and the plugin manager that calls it.

@@ -39,7 +39,8 @@ def _backbone(name: str) -> str | None:
 @attrs.frozen
 class AutoencoderOptions:
     backbone: str = option("mlp", "encoder/decoder body, a name in the vaereg.backbones "
-                           "registry: mlp, conv (28x28), conv64 (64x64)", check=_backbone)
+                           "registry: mlp, conv (28x28 images, or the data's 1-D/3-D shape), "
+                           "conv3d (volumes), conv64 (64x64)", check=_backbone)
     hidden_dims: tuple[int, ...] | None = option(
         None, "hidden widths (mlp) or channels (conv), encoder order; None = the "
         "backbone's default (mlp 512,256; conv 32,64; conv64 32,64,128,256,512)",

@@ -1,10 +1,12 @@
-"""Each epoch's figures and the run's final ones, as TensorBoard scalars.
+"""A run's figures as TensorBoard scalars: each logged step's, each epoch's, the final ones.
 
-``epoch/<name>`` at the end of every epoch (at x = the 0-based epoch), with what every
-plugin added in ``on_train_epoch_end``; ``final/<name>`` once the final evaluation ended
-(at x = the last step), with what every plugin (the best.pt keeper's ``best/...``
-included) added in ``on_test_end``. Per-step scalars stay with the loop, which writes
-them every ``run.log_every_n_steps`` steps.
+``train_step/<name>`` every ``run.log_every_n_steps`` steps (at x = the step), with what
+``trainer.log`` received since the last logged step (the learning rate, the fp16
+scaler's skipped steps, a plugin's own figures); ``epoch/<name>`` at the end of every
+epoch (at x = the 0-based epoch), with what every plugin added in
+``on_train_epoch_end``; ``final/<name>`` once the final evaluation ended (at x = the
+last step), with what every plugin (the best.pt keeper's ``best/...`` included) added in
+``on_test_end``.
 """
 from __future__ import annotations
 
@@ -14,6 +16,10 @@ from vaereg.core.hooks.hookspecs import hookimpl
 
 
 class TensorBoardScalars:
+    @hookimpl
+    def on_log_step(self, trainer: Any, scalars: dict[str, float], step: int) -> None:
+        trainer.tensorboard.scalars(scalars, step)
+
     @hookimpl
     def on_train_epoch_end(self, trainer: Any, epoch: int, metrics: dict[str, float]) -> None:
         trainer.tensorboard.scalars({f"epoch/{k}": v for k, v in metrics.items()}, epoch)

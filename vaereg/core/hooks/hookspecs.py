@@ -11,10 +11,10 @@ Calling conventions, for every hook:
   "Trainer". A plugin declares only the arguments it uses; pluggy passes those.
 * Order: implementations run in the order the plugins appear in the recipe (the core
   registers them in reverse, because pluggy calls the last registered first), then the
-  core's built-in plugins (``vaereg.core.builtin``: the run folder's recipe.toml and
-  data_source.json, TensorBoard pictures, best.pt, TensorBoard epoch and final scalars). The
-  core's own work at that moment (building the optimizer, stepping it) comes after every
-  plugin answered.
+  core's built-in plugins (``vaereg.core.builtin``: the run folder's recipe.toml,
+  data_source.json and metrics.json, TensorBoard pictures, best.pt, TensorBoard step,
+  epoch and final scalars). The core's own work at that moment (building the optimizer,
+  stepping it) comes after every plugin answered.
 * Every implementation of every hook runs (no hook stops at a first result); return
   values are collected (``None`` results are dropped).
 * Mutable arguments (``batch``, ``terms``, ``param_groups``, ``metrics``) are shared: a
@@ -25,9 +25,9 @@ forward pass and model loss (``Trainer.training_step``), ``transform_objective``
 ``compute_penalties``, the sum of the objective, ``on_before_backward``, backward,
 ``on_after_backward``, the learning-rate schedule, ``on_before_optimizer_step``, the
 optimizer step, ``on_batch_end``. Right after ``on_after_backward`` one step guard
-(``vaereg/core/reliability/step_guard.py``) decides whether the update is taken: not when the loss
-(or, under ``run.on_nonfinite = "skip"``, a gradient) is non-finite, nor when the fp16
-gradient scaler found an overflow. For an update not taken no later hook of that step
+(``vaereg/core/reliability/step_guard.py``) decides whether the update is taken: not when
+the loss (or, under ``run.on_nonfinite = "skip"``, a gradient) is non-finite, nor when the
+fp16 gradient scaler found an overflow. For an update not taken no later hook of that step
 runs, so it changes neither weights nor optimizer state, in every precision.
 """
 from __future__ import annotations
@@ -87,7 +87,8 @@ def on_train_start(trainer: Any) -> None:
 
 @hookspec
 def on_train_end(trainer: Any) -> None:
-    """Training finished all epochs, before the final evaluation on the test set.
+    """Training finished all epochs (or a plugin stopped it), before the final evaluation
+    on the test set.
 
     Returns: nothing.
     """
@@ -208,14 +209,33 @@ def on_before_optimizer_step(trainer: Any, optimizer: Any) -> None:
 
 
 @hookspec
-def on_batch_end(trainer: Any, batch: Any, objective: Any, batch_idx: int) -> None:
+def on_batch_end(trainer: Any, batch: Any, objective: Any, batch_idx: int,
+                 scalars: dict[str, Any]) -> None:
     """The optimizer stepped (``trainer.step`` already counts it).
 
     Use it for proximal steps and constraints on the weights (run under ``torch.no_grad``
     by the plugin), and for per-step bookkeeping. ``objective`` is this step's
-    :class:`vaereg.Objective`.
+    :class:`vaereg.Objective`; ``scalars`` what the step reports, as detached tensors:
+    ``loss``, each term's batch mean, ``neg_elbo`` when the model has one,
+    ``penalty/<name>``. Every ``run.log_every_n_steps`` steps ``on_log_step`` follows,
+    with them as ``train_step/<name>`` and what ``trainer.log`` received.
     Not called for an update the step guard did not take (a non-finite step skipped
     under ``run.on_nonfinite = "skip"``, an fp16 overflow).
+
+    Returns: nothing.
+    """
+
+
+@hookspec
+def on_log_step(trainer: Any, scalars: dict[str, float], step: int) -> None:
+    """This step's figures are logged: the built-in scalars plugin writes them to
+    TensorBoard, a tracking plugin (``mlflow``) sends them on.
+
+    When: every ``run.log_every_n_steps`` optimizer steps, right after that step's
+    ``on_batch_end``, in every process of a job (each with its own batch's figures;
+    TensorBoard shows rank 0's). ``scalars`` maps names to floats: ``train_step/<name>``
+    for each of ``on_batch_end``'s scalars, and what ``trainer.log`` received since the
+    last logged step (``lr``, ...). ``step`` is ``trainer.step``.
 
     Returns: nothing.
     """
@@ -243,10 +263,12 @@ def on_validation_end(trainer: Any, metrics: dict[str, float]) -> None:
 
 @hookspec
 def on_test_end(trainer: Any, metrics: dict[str, float]) -> None:
-    """The final evaluation ended; ``metrics`` is what ``metrics.json`` will hold.
+    """The final evaluation ended; ``metrics`` is what ``metrics.json`` will hold and
+    ``Trainer.fit`` returns (the figures, ``epochs``, ``steps``, ``history`` ...).
 
     Plugins may add entries (e.g. ``robust/neg_elbo``) that are saved with the rest; the
-    built-in best.pt keeper adds ``best/...``, the best-validation weights' figures.
+    built-in best.pt keeper adds ``best/...``, the best-validation weights' figures. The
+    built-in run record answers last: it adds the timings and writes ``metrics.json``.
 
     Returns: nothing.
     """

@@ -11,7 +11,6 @@ Scale is delegated: ``vaereg.core.scale.precision`` (autocast, the fp16 gradient
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -48,7 +47,7 @@ from vaereg.core.reliability.step_guard import (StepGuard, Verdict, step_place, 
 from vaereg.core.reliability.stop_signals import StopRequests, interrupted
 from vaereg.core.run_folder.checkpoint import load_checkpoint, save_checkpoint
 from vaereg.core.run_folder.resume import check_resumable
-from vaereg.core.run_folder.run_dir import new_run_dir, write_metrics
+from vaereg.core.run_folder.run_dir import new_run_dir
 from vaereg.core.scale.device import resolve_device
 from vaereg.core.scale.distributed import SilentLog, check_global_batch, job_from_environment
 from vaereg.core.scale.precision import Precision
@@ -159,6 +158,13 @@ class Trainer:
         """Log a per-step scalar (written every ``run.log_every_n_steps`` steps)."""
         self._pending_logs[name] = value
 
+    def take_logs(self) -> dict[str, float]:
+        """What ``log`` received since the last call, as floats (the loop passes them to
+        ``on_log_step`` every ``run.log_every_n_steps`` steps)."""
+        logs = {name: float(value) for name, value in self._pending_logs.items()}
+        self._pending_logs.clear()
+        return logs
+
     @property
     def splits(self):
         """The dataset's train/val/test splits, on the device (loaded on first use)."""
@@ -200,8 +206,14 @@ class Trainer:
         hook.on_before_optimizer_step(trainer=self, optimizer=self.optimizer)
         self.optimizer_step()
         self.step += 1
-        hook.on_batch_end(trainer=self, batch=batch, objective=objective, batch_idx=batch_idx)
-        return batch_scalars(objective, loss)
+        scalars = batch_scalars(objective, loss)
+        hook.on_batch_end(trainer=self, batch=batch, objective=objective, batch_idx=batch_idx,
+                          scalars=scalars)
+        if self.step % self.recipe.run.log_every_n_steps == 0:  # (reading them syncs)
+            logged = {f"train_step/{name}": float(value) for name, value in scalars.items()}
+            hook.on_log_step(trainer=self, scalars={**logged, **self.take_logs()},
+                             step=self.step)
+        return scalars
 
     def _parameters(self) -> list[Tensor]:
         return [p for group in self.optimizer.param_groups for p in group["params"]]
@@ -236,12 +248,8 @@ class Trainer:
             state.batches_done += 1
             if scalars is not None:
                 state.add(scalars, len(batch))
-            if scalars is not None and self.step % every == 0:
-                logged = self._step_scalars(scalars)
-                self.tensorboard.scalars(logged, self.step)
-                progress.update(1, loss=logged["train_step/loss"])
-            else:
-                progress.update(1)
+            shown = scalars is not None and self.step % every == 0  # (reading it syncs)
+            progress.update(1, loss=float(scalars["loss"]) if shown else None)
             self._stop_if_requested(checkpointed=False)
         return self.job.mean(state.averages(), weight=sum(state.sizes.get("loss", ())))
 
@@ -256,12 +264,6 @@ class Trainer:
         where = (f"after batch {self._progress.batches_done} of epoch {self.epoch + 1}"
                  if self._progress else f"after epoch {self.epoch}")
         raise interrupted(signum, f"{where} (step {self.step})", path, self.run_dir)
-
-    def _step_scalars(self, scalars: dict[str, Tensor]) -> dict[str, float]:
-        logged = {f"train_step/{k}": float(v) for k, v in scalars.items()}
-        logged.update({k: float(v) for k, v in self._pending_logs.items()})
-        self._pending_logs.clear()
-        return logged
 
     @torch.no_grad()
     def evaluate(self, split: Any, prefix: str) -> dict[str, float]:
@@ -423,22 +425,15 @@ class Trainer:
         check_last_batch(len(self.splits.train), self.recipe.data.loader.batch_size, self.job)
         self.model.train()
         self.hook.on_train_start(trainer=self)
-        started = time.perf_counter()
         try:
             with self._stop:
                 self._train_epochs()
             self.hook.on_train_end(trainer=self)
-            trained = time.perf_counter()
-            final = self.final_metrics()
-            final["train_seconds"] = trained - started
-            final["eval_seconds"] = time.perf_counter() - trained
+            return self.final_metrics()
         finally:
             if self._tensorboard is not None:
                 self._tensorboard.close()
             self.job.leave()
-        if self.job.is_main:
-            write_metrics(self.run_dir, final)
-        return final
 
     def _resume(self) -> None:
         """Load ``last.pt`` after checking it came from this recipe (up to CHANGEABLE keys)."""
@@ -498,15 +493,15 @@ class Trainer:
         return self.should_stop or progress_epoch >= self.recipe.run.epochs
 
     def final_metrics(self) -> dict[str, Any]:
-        """train/val/test averages of the final model (eval mode), what plugins add in
-        ``on_test_end``, what ran, and the per-epoch history."""
+        """train/val/test averages of the final model (eval mode), what ran, the per-epoch
+        history, and what plugins add in ``on_test_end``."""
         metrics: dict[str, Any] = self.evaluate_splits()
         metrics["monitor"] = self.monitor
-        self.hook.on_test_end(trainer=self, metrics=metrics)
         metrics["epochs"] = self.epoch
         metrics["steps"] = self.step
         metrics["skipped_steps"] = self.skipped_steps
         metrics["scaler_skipped_steps"] = self.precision.skipped_steps
         metrics["plugins"] = self.recipe.to_table()["plugins"]
         metrics["history"] = self.history
+        self.hook.on_test_end(trainer=self, metrics=metrics)
         return metrics

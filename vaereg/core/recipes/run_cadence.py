@@ -27,7 +27,8 @@ class CheckpointOptions:
 
 @attrs.frozen
 class LoggingOptions:
-    images: bool = option(True, "log reconstruction and sample grids to TensorBoard")
+    images: bool = option(True, "log reconstruction and sample grids to TensorBoard "
+                          "(for image data; signals and volumes get none)")
     histograms: bool = option(True, "log weight histograms to TensorBoard")
     every_n_epochs: int = option(1, "images and histograms at most every n epochs (always "
                                  "after the last)", check=positive)
