@@ -211,3 +211,16 @@ def test_a_run_trains_on_whole_volumes_with_conv3d(tmp_path):
                                "logging": {"images": False}})
     assert result.returncode == 0, result.stderr
     assert "test/neg_elbo" in next((tmp_path / "runs").rglob("metrics.json")).read_text()
+
+
+def test_defects_in_the_validation_folder_are_refused(tmp_path):
+    """Only image_folder scores validation defects (a sweep's anomaly objective); a volume
+    tree with val/<type>/ is refused by name rather than read without them."""
+    from vaereg.core.common.errors import VaeregError
+
+    root = nifti_tree(tmp_path)
+    save(root / "val" / "good" / "subject90.nii.gz", tissue(90))
+    save(root / "val" / "lesion" / "patient90.nii.gz", tissue(91))
+    with pytest.raises(VaeregError, match=r"val/lesion: in the MVTec layout of .*volumes val/ "
+                                          r"holds normal ones only"):
+        dataset(root).load(0)
