@@ -21,6 +21,9 @@ from vaereg.evaluation.run_loading import LoadedRun
 from vaereg.evaluation.stale_evaluations import EVAL_FILE, file_digest
 
 SCORES_FILE = "scores.csv"
+#: eval.json's key naming the anomaly score to read first (its figures:
+#: ``metrics["anomaly/<name>/auroc"]``)
+HEADLINE_KEY = "anomaly/headline"
 #: recipe sections whose options are hyperparameters worth comparing runs by
 HPARAM_SECTIONS = ("data", "model", "optimizer", "plugins")
 NOT_A_LIKELIHOOD = ("a Bernoulli loss on grey (non-binary) pixels: neg_elbo, recon and "
@@ -44,6 +47,8 @@ def eval_record(run: LoadedRun, evaluation: RunEvaluation) -> dict[str, Any]:
         "seconds": round(evaluation.seconds, 2),
         "metrics": figures_with_intervals(evaluation),
     }
+    if evaluation.headline is not None:
+        record[HEADLINE_KEY] = evaluation.headline
     if evaluation.skipped:
         record["skipped"] = evaluation.skipped
     if not evaluation.is_log_likelihood:
