@@ -218,3 +218,16 @@ def test_a_run_trains_on_whole_volumes_with_conv3d_and_eval_anomaly_says_it_need
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "trained on whole volumes (data.volumes = true)" in refused.stderr
     assert not (run_dir / "eval").exists()
+
+
+def test_defects_in_the_validation_folder_are_refused(tmp_path):
+    """Only image_folder scores validation defects (a sweep's anomaly objective); a volume
+    tree with val/<type>/ is refused by name rather than read without them."""
+    from vaereg.core.common.errors import VaeregError
+
+    root = nifti_tree(tmp_path)
+    save(root / "val" / "good" / "subject90.nii.gz", tissue(90))
+    save(root / "val" / "lesion" / "patient90.nii.gz", tissue(91))
+    with pytest.raises(VaeregError, match=r"val/lesion: in the MVTec layout of .*volumes val/ "
+                                          r"holds normal ones only"):
+        dataset(root).load(0)

@@ -22,7 +22,6 @@ from vaereg.core.common.errors import VaeregError
 from vaereg.experiments.compare_rows import compared_anomaly_figure
 
 CHECKPOINTS = (("last", ""), ("best", "best/"))
-HEADLINE_KEY = "anomaly/headline"
 
 
 @attrs.frozen
@@ -79,7 +78,9 @@ def fill_evaluations(folder: Path, protocol: AnomalyProtocol) -> None:
 
 def headline_score(record: dict[str, Any]) -> str | None:
     """The anomaly score an eval.json names as its headline (``anomaly/headline``)."""
-    named = record.get(HEADLINE_KEY, record["metrics"].get(HEADLINE_KEY))
+    from vaereg.evaluation.run_outputs import HEADLINE_KEY
+
+    named = record.get(HEADLINE_KEY)
     return named if isinstance(named, str) else None
 
 
