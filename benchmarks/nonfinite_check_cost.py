@@ -11,8 +11,8 @@ import timeit
 import torch
 
 from vaereg import Objective
-from vaereg.core.nonfinite import step_is_finite
-from vaereg.core.recipe import load_recipe
+from vaereg.core.recipes.recipe import load_recipe
+from vaereg.core.reliability.nonfinite import step_is_finite
 from vaereg.models.vanilla import VanillaVAE
 
 

@@ -99,7 +99,7 @@ def calls_per_step(table, out, steps: int = 20) -> tuple[float, float]:
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
-    from vaereg.core.epoch_progress import EpochProgress
+    from vaereg.core.loop.epoch_progress import EpochProgress
     trainer._progress = EpochProgress(trainer.data_generator.get_state())
     counts = []
     for step in (lambda b: trainer._train_batch(b, 0), plain):

@@ -112,8 +112,8 @@ def table(rows: list[list[str]]) -> str:
 def main(seeds: int, iw_samples: int | None, test_images: int | None, jobs: int, out: str,
          row_names: tuple[str, ...], overrides: tuple[str, ...]) -> None:
     """Train and evaluate each row's recipe, print and write the table."""
-    from vaereg.core.run_main import clean_exit
-    from vaereg.core.writable import writable_folder
+    from vaereg.core.reliability.run_main import clean_exit
+    from vaereg.core.common.writable import writable_folder
 
     with clean_exit():
         import vaereg

@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from vaereg.core.data_options import LoaderOptions
+from vaereg.core.data.data_options import LoaderOptions
 from vaereg.data.image_folder import ImageFolder, ImageFolderOptions
 
 

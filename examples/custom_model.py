@@ -60,11 +60,11 @@ class TinyMLPVAE(nn.Module):
         pixels = math.prod(input_shape)
         self.encoder = nn.Sequential(nn.Flatten(), vaereg.Block(
             nn.Linear(pixels, options.hidden), nn.ReLU(), part="encoder", index=0,
-            features=options.hidden, spatial=False))
+            features=options.hidden))
         self.heads = nn.Linear(options.hidden, 2 * options.latent_dim)
         self.decoder = nn.Sequential(vaereg.Block(
             nn.Linear(options.latent_dim, options.hidden), nn.ReLU(), part="decoder", index=0,
-            features=options.hidden, spatial=False), nn.Linear(options.hidden, pixels),
+            features=options.hidden), nn.Linear(options.hidden, pixels),
             nn.Unflatten(1, self.input_shape))
         self.likelihood = BernoulliPixels()
         self.term_weights = {"recon": 1.0, "kl": 1.0}

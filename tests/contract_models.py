@@ -1,6 +1,6 @@
 """Tiny models that follow the evaluation's model contract, for tests.
 
-They declare the model contract (``vaereg.core.model_contract``): a posterior with a
+They declare the model contract (``vaereg.core.model.model_contract``): a posterior with a
 density, terms ``recon`` and ``kl``, and a per-element likelihood (the IWAE bound reads
 ``likelihood.nll``).
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from vaereg.core.checkpoint import load_checkpoint
+from vaereg.core.run_folder.checkpoint import load_checkpoint
 
 IGNORED_METRICS = ("train_seconds", "eval_seconds")  # wall-clock time differs between any two runs
 

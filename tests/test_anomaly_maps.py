@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from vaereg.core.errors import VaeregError
+from vaereg.core.common.errors import VaeregError
 from vaereg.data.tensor_split import TensorSplit
 from vaereg.evaluation.anomaly_maps import MapOptions, check_model, model_maps, smooth
 from vaereg.evaluation.baseline_maps import PixelGaussian, baseline_maps

@@ -11,10 +11,10 @@ import tomli_w
 from click.testing import CliRunner
 
 from vaereg.cli import main
-from vaereg.core.checkpoint import save_checkpoint
-from vaereg.core.recipe import load_recipe
-from vaereg.core.run_dir import write_recipe
-from vaereg.core.trainer import Trainer
+from vaereg.core.loop.trainer import Trainer
+from vaereg.core.recipes.recipe import load_recipe
+from vaereg.core.run_folder.checkpoint import save_checkpoint
+from vaereg.core.run_folder.run_dir import write_recipe
 from vaereg.data import fashion_mnist, idx_dataset
 from vaereg.testing import tiny_recipe
 

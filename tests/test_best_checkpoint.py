@@ -8,8 +8,8 @@ import torch
 
 import vaereg
 from vaereg import Trainer
-from vaereg.core.resume import load_run_recipe
-from vaereg.core.checkpoint import load_checkpoint
+from vaereg.core.run_folder.checkpoint import load_checkpoint
+from vaereg.core.run_folder.resume import load_run_recipe
 from vaereg.testing import make_trainer, tiny_recipe
 
 # lr 0.2 with Adam overshoots: the third epoch is the best of six

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vaereg.core.errors import VaeregError
+from vaereg.core.common.errors import VaeregError
 from vaereg.data.celeba import CelebA, CelebAOptions
 from vaereg.testing import make_trainer, tiny_recipe
 

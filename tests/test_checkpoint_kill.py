@@ -22,8 +22,8 @@ from pathlib import Path
 
 import torch
 
-from vaereg.core.atomic_file import atomic_write, remove_leftovers
-from vaereg.core.checkpoint import FORMAT, load_checkpoint, save_checkpoint
+from vaereg.core.common.atomic_file import atomic_write, remove_leftovers
+from vaereg.core.run_folder.checkpoint import FORMAT, load_checkpoint, save_checkpoint
 
 SIZE = 250_000  # 1 MB of float32
 BATCH = 4  # checkpoints a child may write before it is killed

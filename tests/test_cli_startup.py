@@ -5,7 +5,8 @@ import sys
 
 
 def modules_after(code: str) -> str:
-    script = f"import sys\n{code}\nprint('torch' in sys.modules, 'vaereg.core.trainer' in sys.modules)"
+    script = (f"import sys\n{code}\n"
+              f"print('torch' in sys.modules, 'vaereg.core.loop.trainer' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr

@@ -84,7 +84,7 @@ def test_figures_on_the_first_test_images_with_k_samples(tmp_path):
     first N test images, for both checkpoints, cached under keys that name the settings."""
     import torch
 
-    from vaereg.core.run_loading import load_run
+    from vaereg.evaluation.run_loading import load_run
     from vaereg.evaluation import reconstruction_errors
     from vaereg.experiments.run_figures import CACHE_FILE, EvalSettings, run_figures
     from vaereg.testing import make_trainer

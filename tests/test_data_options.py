@@ -5,8 +5,8 @@ import attrs
 import pytest
 
 import vaereg
-from vaereg.core.errors import RecipeError
-from vaereg.core.recipe import load_recipe
+from vaereg.core.common.errors import RecipeError
+from vaereg.core.recipes.recipe import load_recipe
 from vaereg.testing import SyntheticImages, registered, tiny_recipe
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from vaereg.core.errors import VaeregError
+from vaereg.core.common.errors import VaeregError
 from vaereg.data.image_folder import ImageFolder, ImageFolderOptions
 from vaereg.data.split_images import split_images
 from vaereg.testing import make_trainer, tiny_recipe

@@ -7,7 +7,7 @@ from torch import nn
 
 import vaereg
 from vaereg.cli import main
-from vaereg.core.disable import requested
+from vaereg.core.recipes.disable import requested
 from vaereg.testing import SYNTHETIC, tiny_recipe
 
 from fake_plugins import install

@@ -21,7 +21,7 @@ import pytest
 import torch
 
 import vaereg
-from vaereg.core.resume import CHANGEABLE
+from vaereg.core.run_folder.resume import CHANGEABLE
 from vaereg.testing import make_trainer, registered, tiny_recipe
 
 ROOT = Path(__file__).parents[1]

@@ -1,9 +1,11 @@
-"""TensorBoard pictures and checkpoints follow their cadence; data without labels works."""
+"""TensorBoard pictures and checkpoints follow their cadence; data without labels works;
+data that is not images (signals, volumes) trains with the default logging, unpictured."""
+import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from vaereg import DATASETS, Splits, TensorSplit
-from vaereg.core.run_cadence import Cadence
+from vaereg.core.recipes.run_cadence import Cadence
 from vaereg.testing import SyntheticImages, make_trainer, registered, tiny_recipe
 
 
@@ -15,10 +17,52 @@ class Unlabelled(SyntheticImages):
         return Splits(*(TensorSplit(s.x, None) for s in (splits.train, splits.val, splits.test)))
 
 
+class Signals(SyntheticImages):
+    """The synthetic data as 1-D signals of 64 samples."""
+
+    def __init__(self, options):
+        super().__init__(options)
+        self.input_shape = (1, 64)
+
+
+class Volumes(SyntheticImages):
+    """The synthetic data as 6x6x6 volumes."""
+
+    def __init__(self, options):
+        super().__init__(options)
+        self.input_shape = (1, 6, 6, 6)
+
+
+class NotPictures(SyntheticImages):
+    """Image-shaped, but declared not to be images."""
+
+    yields_images = False
+
+
 def images(run_dir, tag):
     events = EventAccumulator(str(run_dir), size_guidance={"images": 0})
     events.Reload()
     return events.Images(tag)
+
+
+def event_tags(run_dir):
+    events = EventAccumulator(str(run_dir))
+    events.Reload()
+    return events.Tags()
+
+
+@pytest.mark.parametrize("cls", [Signals, Volumes, NotPictures], ids=lambda c: c.__name__)
+def test_data_that_is_not_images_trains_with_the_default_logging_and_no_pictures(tmp_path,
+                                                                                 cls):
+    recipe = tiny_recipe(data={"name": "shaped"}, logging={"histograms": True})
+    with registered("shaped", cls, DATASETS):
+        trainer = make_trainer(recipe, tmp_path)
+        metrics = trainer.fit()
+    assert trainer.recipe.logging.images  # the default: pictures where the data has them
+    assert metrics["epochs"] == 2 and (trainer.run_dir / "metrics.json").is_file()
+    tags = event_tags(trainer.run_dir)
+    assert tags["images"] == []
+    assert "weights/mu_head.weight" in tags["histograms"]  # the pictures plugin ran
 
 
 def test_data_without_labels_gets_grids_of_the_asked_size(tmp_path):

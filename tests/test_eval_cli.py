@@ -16,7 +16,7 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 
 import vaereg
 from vaereg.cli import main
-from vaereg.core.errors import RunInterrupted
+from vaereg.core.common.errors import RunInterrupted
 from vaereg.data.fashion_mnist import SYSTEM_DIR
 from vaereg.testing import SYNTHETIC, make_trainer, tiny_recipe
 

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 import vaereg
-from vaereg.core.checkpoint import load_checkpoint, save_checkpoint, weight_mismatches
-from vaereg.core.run_identity import RUN_ID_FILE
-from vaereg.core.run_loading import build_model
+from vaereg.core.run_folder.checkpoint import load_checkpoint, save_checkpoint, weight_mismatches
+from vaereg.core.run_folder.run_identity import RUN_ID_FILE
 from vaereg.data.tensor_split import TensorSplit
+from vaereg.evaluation.run_loading import build_model
 from vaereg.testing import make_trainer, tiny_recipe
 
 from cli_process import vaereg as vaereg_cli

@@ -7,7 +7,7 @@ import pytest
 
 import vaereg
 from vaereg.core.builtin.epoch_pictures import EpochPictures
-from vaereg.core.run_cadence import LoggingOptions
+from vaereg.core.recipes.run_cadence import LoggingOptions
 from vaereg.evaluation.metric import evaluate
 from vaereg.testing import make_trainer, tiny_recipe
 

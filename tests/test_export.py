@@ -12,9 +12,9 @@ import pytest
 import torch
 from torch import nn
 
-from vaereg.core.errors import VaeregError
-from vaereg.core.recipe import load_recipe
-from vaereg.core.run_loading import build_model
+from vaereg.core.common.errors import VaeregError
+from vaereg.core.recipes.recipe import load_recipe
+from vaereg.evaluation.run_loading import build_model
 from vaereg.data.tensor_split import TensorSplit
 from vaereg.evaluation.baseline_maps import PixelGaussian
 from vaereg.evaluation.exported_scorer import ExportedScorer

@@ -8,7 +8,7 @@ import torch
 
 from cli_process import vaereg
 from vaereg import Trainer, load_recipe
-from vaereg.core.checkpoint import load_checkpoint
+from vaereg.core.run_folder.checkpoint import load_checkpoint
 from vaereg.testing import tiny_recipe
 
 MODULE = '''

@@ -2,10 +2,9 @@
 import pytest
 import torch
 
-from vaereg.core.errors import VaeregError
+from vaereg.core.common.errors import VaeregError
 from vaereg.data.tensor_split import TensorSplit
-from vaereg.evaluation import (classifier_frechet_distance, frechet_distance,
-                               load_feature_classifier)
+from vaereg.evaluation import classifier_frechet_distance, frechet_distance, load_feature_classifier
 
 
 def test_a_set_is_at_distance_zero_from_itself_and_a_shift_adds_its_square():

@@ -1,13 +1,15 @@
 """The hook contract: call order, recipe order, documentation, subclassing."""
+import json
 from pathlib import Path
 
 import attrs
 import pytest
 import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import vaereg
-from vaereg.core.hook_reference import render
-from vaereg.core.plugin_manager import hook_names
+from vaereg.core.hooks.hook_reference import render
+from vaereg.core.hooks.plugin_manager import hook_names
 from vaereg.testing import HookRecorder, make_trainer, tiny_recipe
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"
@@ -59,6 +61,40 @@ class TracerOptions:
 Tracer.Options = TracerOptions
 
 
+class StepWatcher:
+    """Reads each step's scalars, logs a figure of its own, adds one to the final metrics."""
+
+    def __init__(self):
+        self.losses = []
+
+    @vaereg.hookimpl
+    def on_batch_end(self, trainer, scalars):
+        self.losses.append(float(scalars["loss"]))
+        trainer.log("watcher/step", float(trainer.step))
+
+    @vaereg.hookimpl
+    def on_test_end(self, metrics):
+        metrics["watcher/epochs"] = float(metrics["epochs"])
+
+
+def test_step_scalars_and_metrics_json_are_what_the_hooks_saw(tmp_path):
+    """The built-in plugins write TensorBoard's per-step scalars (every
+    ``run.log_every_n_steps`` steps, with ``trainer.log``'s) and metrics.json (after every
+    plugin's ``on_test_end``), from what the hooks pass."""
+    watcher = StepWatcher()
+    trainer = make_trainer(tiny_recipe(run={"log_every_n_steps": 2}), tmp_path,
+                           extra_plugins=(("watcher", watcher),))
+    final = trainer.fit()
+    events = EventAccumulator(str(trainer.run_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    loss = events.Scalars("train_step/loss")
+    assert [e.step for e in loss] == [2, 4, 6, 8]  # 2 epochs x 4 batches, every 2nd step
+    assert [e.value for e in loss] == pytest.approx(watcher.losses[1::2])
+    assert [e.value for e in events.Scalars("watcher/step")] == [2.0, 4.0, 6.0, 8.0]
+    assert final["watcher/epochs"] == 2.0 and final["train_seconds"] > 0
+    assert json.loads((trainer.run_dir / "metrics.json").read_text()) == final
+
+
 class TracingTrainer(vaereg.Trainer):
     def __init__(self, *args, **kwargs):
         self.trace = []
@@ -85,19 +121,20 @@ def test_hooks_run_in_recipe_order(tmp_path, tracer_registered, order):
 def test_every_implementation_of_every_hook_runs():
     """No hookspec is firstresult: hooks.md promises that every implementation runs."""
     for name in hook_names():
-        assert not getattr(vaereg.core.hookspecs, name).vaereg_spec.get("firstresult"), name
+        assert not getattr(vaereg.core.hooks.hookspecs, name).vaereg_spec.get("firstresult"), name
 
 
 def test_every_hookspec_has_a_docstring_that_says_what_it_returns():
     for name in hook_names():
-        doc = getattr(vaereg.core.hookspecs, name).__doc__ or ""
+        doc = getattr(vaereg.core.hooks.hookspecs, name).__doc__ or ""
         assert "Returns:" in doc, name
         assert len(doc.split()) >= 10, name
 
 
 def test_hook_reference_docs_are_generated_from_the_hookspecs():
     text = DOCS.read_text()
-    assert text == render(), "docs/hooks.md is stale: python -m vaereg.core.hook_reference > docs/hooks.md"
+    assert text == render(), ("docs/hooks.md is stale: "
+                              "python -m vaereg.core.hooks.hook_reference > docs/hooks.md")
     for name in hook_names():
         assert f"## `{name}(" in text
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vaereg.core.errors import VaeregError
+from vaereg.core.common.errors import VaeregError
 from vaereg.data.image_folder import ImageFolder, ImageFolderOptions
 from vaereg.testing import check_conformance, make_trainer, tiny_recipe
 

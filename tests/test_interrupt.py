@@ -7,8 +7,8 @@ import signal
 import pytest
 
 from cli_process import run_recipe
-from vaereg.core.checkpoint import load_checkpoint
-from vaereg.core.stop_signals import StopNow, StopRequests
+from vaereg.core.reliability.stop_signals import StopNow, StopRequests
+from vaereg.core.run_folder.checkpoint import load_checkpoint
 from vaereg.testing import tiny_recipe
 
 def test_second_signal_raises_at_once_and_handlers_are_restored():

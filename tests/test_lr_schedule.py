@@ -5,7 +5,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from vaereg import RecipeError, load_recipe
-from vaereg.core.lr_schedule import LRSchedule, SchedulerOptions
+from vaereg.core.recipes.lr_schedule import LRSchedule, SchedulerOptions
 from vaereg.testing import check_conformance, make_trainer, tiny_recipe
 
 

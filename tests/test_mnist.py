@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from vaereg.core.errors import VaeregError
+from vaereg.core.common.errors import VaeregError
 from vaereg.data.idx_dataset import FILES, ImageDataOptions
 from vaereg.data.mnist import MNIST
 from vaereg.testing import make_trainer, tiny_recipe

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from vaereg import MODELS, RecipeError, load_recipe
-from vaereg.core import model_contract as contract
+from vaereg.core.model import model_contract as contract
 from vaereg.testing import check_model_contract, registered, tiny_recipe
 
 from cli_process import vaereg

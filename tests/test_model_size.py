@@ -3,8 +3,8 @@ that made it so large and its size."""
 import tomli_w
 
 from cli_process import vaereg
-from vaereg.core.model_size import COPIES, culprit, measure, too_large
-from vaereg.core.recipe import load_recipe
+from vaereg.core.model.model_size import COPIES, culprit, measure, too_large
+from vaereg.core.recipes.recipe import load_recipe
 from vaereg.testing import tiny_recipe
 
 

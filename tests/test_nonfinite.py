@@ -14,7 +14,7 @@ import reliability_plugins  # noqa: F401  registers the test plugins
 import vaereg
 from vaereg import NonFiniteError
 from vaereg.cli import main
-from vaereg.core.checkpoint import load_checkpoint
+from vaereg.core.run_folder.checkpoint import load_checkpoint
 from vaereg.testing import make_trainer, tiny_recipe
 
 

@@ -9,8 +9,8 @@ import pytest
 import tomli_w
 
 from cli_process import vaereg
-from vaereg.core.errors import VaeregError
-from vaereg.core.writable import writable_folder
+from vaereg.core.common.errors import VaeregError
+from vaereg.core.common.writable import writable_folder
 from vaereg.testing import make_trainer, tiny_recipe
 
 

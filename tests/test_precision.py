@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from vaereg import hookimpl
-from vaereg.core.checkpoint import load_checkpoint
+from vaereg.core.run_folder.checkpoint import load_checkpoint
 import reliability_plugins  # noqa: F401  registers test_overflow
 from vaereg.testing import make_trainer, tiny_recipe
 

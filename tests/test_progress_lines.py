@@ -5,7 +5,7 @@ import io
 import tomli_w
 
 from cli_process import vaereg
-from vaereg.core.progress import LINE_EVERY_SECONDS, Progress
+from vaereg.core.loop.progress import LINE_EVERY_SECONDS, Progress
 from vaereg.testing import tiny_recipe
 
 

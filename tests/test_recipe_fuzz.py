@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from vaereg import Recipe, RecipeError
-from vaereg.core.recipe import SECTIONS, load_recipe
+from vaereg.core.recipes.recipe import SECTIONS, load_recipe
 from vaereg.testing import tiny_recipe
 
 FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -8,8 +8,8 @@ import tomli_w
 
 from cli_process import vaereg
 from image_fixtures import write_images
-from vaereg.core.errors import RecipeError
-from vaereg.core.recipe import load_recipe
+from vaereg.core.common.errors import RecipeError
+from vaereg.core.recipes.recipe import load_recipe
 
 VANILLA = Path(__file__).parents[1] / "recipes" / "vanilla.toml"
 

@@ -14,9 +14,9 @@ from cli_process import run_recipe
 from exact import assert_same_run
 from vaereg import RunInterrupted
 from vaereg.cli import main
-from vaereg.core.checkpoint import load_checkpoint
-from vaereg.core.resume import load_run_recipe
-from vaereg.core.trainer import Trainer
+from vaereg.core.loop.trainer import Trainer
+from vaereg.core.run_folder.checkpoint import load_checkpoint
+from vaereg.core.run_folder.resume import load_run_recipe
 from vaereg.testing import HookRecorder, make_trainer, tiny_recipe
 
 SIGNAL_STEP = 6  # 4 batches per epoch: the signal lands after batch 2 of epoch 2

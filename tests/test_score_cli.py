@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from cli_process import vaereg
-from vaereg.core.checkpoint import load_checkpoint, save_checkpoint
+from vaereg.core.run_folder.checkpoint import load_checkpoint, save_checkpoint
 from vaereg.evaluation.calibration import file_digest
 from vaereg.evaluation.conformal import benjamini_hochberg, conformal_p_values
 from vaereg.testing import make_trainer, tiny_recipe

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from vaereg import VaeregError
-from vaereg.core.distributed import Job, check_global_batch
-from vaereg.core.shard import bounds, check_last_batch, shard_of
+from vaereg.core.scale.distributed import Job, check_global_batch
+from vaereg.core.scale.shard import bounds, check_last_batch, shard_of
 from vaereg.data.stream_split import StreamSplit, Transforms
 from vaereg.data.tensor_split import TensorSplit
 from vaereg.testing import make_trainer, tiny_recipe

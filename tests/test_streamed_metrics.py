@@ -6,11 +6,11 @@ import weakref
 import attrs
 import torch
 
-from vaereg.core.run_loading import load_run
 from vaereg.data.tensor_split import TensorSplit
 from vaereg.evaluation import evaluate, mutual_information, train_feature_classifier
 from vaereg.evaluation.anomaly_sets import held_out_classes
 from vaereg.evaluation.run_evaluation import evaluate_run
+from vaereg.evaluation.run_loading import load_run
 from vaereg.testing import make_trainer, tiny_recipe
 
 from contract_models import LinearGaussianVAE

@@ -13,7 +13,7 @@ import tomli_w
 import tomllib
 
 from cli_process import TESTS, vaereg
-from vaereg.core.checkpoint import load_checkpoint
+from vaereg.core.run_folder.checkpoint import load_checkpoint
 from vaereg.testing import tiny_recipe
 
 EXAMPLE = TESTS.parent / "examples" / "subclass_trainer.py"

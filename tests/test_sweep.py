@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from cli_process import vaereg
 from vaereg.cli import main
-from vaereg.core.errors import VaeregError
-from vaereg.core.recipe import load_recipe
+from vaereg.core.common.errors import VaeregError
+from vaereg.core.recipes.recipe import load_recipe
 from vaereg.experiments.param_specs import parse_param
 from vaereg.testing import tiny_recipe
 

@@ -14,7 +14,7 @@ import torch
 
 import vaereg
 from torchrun_helpers import torchrun, write_recipe
-from vaereg.core.checkpoint import load_checkpoint
+from vaereg.core.run_folder.checkpoint import load_checkpoint
 from vaereg.testing import make_trainer
 
 FASHION = {"name": "fashion_mnist", "train_size": 200, "val_size": 50, "batch_size": 32,

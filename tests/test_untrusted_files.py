@@ -13,10 +13,10 @@ from hypothesis import given, settings, strategies as st
 
 from vaereg import RecipeError, VaeregError
 from vaereg.cli import main
-from vaereg.core.checkpoint import FORMAT, load_checkpoint, save_checkpoint
-from vaereg.core.recipe import load_recipe
-from vaereg.core.run_dir import new_run_dir, write_recipe
-from vaereg.core.trainer import Trainer
+from vaereg.core.loop.trainer import Trainer
+from vaereg.core.recipes.recipe import load_recipe
+from vaereg.core.run_folder.checkpoint import FORMAT, load_checkpoint, save_checkpoint
+from vaereg.core.run_folder.run_dir import new_run_dir, write_recipe
 from vaereg.testing import SYNTHETIC, tiny_recipe
 
 

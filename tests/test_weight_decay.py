@@ -3,6 +3,7 @@ import torch
 from torch import nn
 
 from vaereg import Objective, RecipeError, Trainer, hookimpl, load_recipe
+from vaereg.core.recipes.recipe_files import deep_merge
 from vaereg.plugins.batchnorm import inject_batchnorm
 from vaereg.plugins.weight_decay import decay_coefficients, decay_weights, weight_decay_groups
 from vaereg.testing import check_conformance, make_trainer, tiny_recipe
@@ -20,14 +21,21 @@ class ZeroGradientTrainer(Trainer):
         return objective
 
 
-def one_step_recipe(**plugin):
-    return tiny_recipe(run={"epochs": 1}, data={"train_size": 16, "batch_size": 16},
-                       model={"likelihood": "gaussian"}, optimizer={"lr": LR},
-                       plugins={"weight_decay": plugin})
+#: data and model of a volume run (16^3, conv3d), merged into the recipe
+VOLUMES = {"data": {"spatial_dims": 3, "image_size": 16},
+           "model": {"backbone": "conv3d", "hidden_dims": [2, 4]}, "logging": {"images": False}}
 
 
-def test_decoupled_step_at_zero_gradient_scales_weights_exactly(tmp_path):
-    trainer = make_trainer(one_step_recipe(value=LAMBDA, mode="decoupled"), tmp_path,
+def one_step_recipe(shape=None, **plugin):
+    table = tiny_recipe(run={"epochs": 1}, data={"train_size": 16, "batch_size": 16},
+                        model={"likelihood": "gaussian"}, optimizer={"lr": LR},
+                        plugins={"weight_decay": plugin})
+    return deep_merge(table, shape or {})
+
+
+@pytest.mark.parametrize("shape", [None, VOLUMES], ids=["images", "volumes"])
+def test_decoupled_step_at_zero_gradient_scales_weights_exactly(tmp_path, shape):
+    trainer = make_trainer(one_step_recipe(shape, value=LAMBDA, mode="decoupled"), tmp_path,
                            cls=ZeroGradientTrainer)
     before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
     trainer.fit()

@@ -7,16 +7,17 @@ import sys
 
 import click
 
-from vaereg.core.errors import VaeregError
-from vaereg.core.writable import writable_folder
+from vaereg.core.common.errors import VaeregError
+from vaereg.core.common.writable import writable_folder
 
 
 def user_errors(command):
     """Bad input is printed as a message with exit code 2, never a traceback; a plugin
-    failure exits 1 with the plugin's traceback (see ``vaereg.core.run_main.clean_exit``)."""
+    failure exits 1 with the plugin's traceback (see
+    ``vaereg.core.reliability.run_main.clean_exit``)."""
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        from vaereg.core.run_main import clean_exit
+        from vaereg.core.reliability.run_main import clean_exit
 
         with clean_exit():
             return command(*args, **kwargs)
@@ -42,8 +43,8 @@ def trainer_option(command):
 
 def load_with_disabled(recipe: str, overrides: tuple[str, ...], disabled: tuple[str, ...]):
     """The recipe without the disabled plugins; says on stderr what was left out."""
-    from vaereg.core.disable import requested
-    from vaereg.core.recipe import load_recipe
+    from vaereg.core.recipes.disable import requested
+    from vaereg.core.recipes.recipe import load_recipe
 
     asked = requested(disabled)
     loaded = load_recipe(recipe, overrides, disable=asked)
@@ -102,8 +103,8 @@ def run(recipe: str | None, overrides: tuple[str, ...], quiet: bool, resume_dir:
     Ctrl-C or SIGTERM checkpoints and exits with 130/143 and the command that resumes;
     a second Ctrl-C exits at once. Exit code 2: bad input; 3: non-finite loss.
     """
-    from vaereg.core.resume import load_run_recipe
-    from vaereg.core.run_main import run_main
+    from vaereg.core.run_folder.resume import load_run_recipe
+    from vaereg.core.reliability.run_main import run_main
 
     if (recipe is None) == (resume_dir is None):
         raise VaeregError("give a RECIPE to start a run, or --resume RUN_DIR to continue "
@@ -123,7 +124,7 @@ def run(recipe: str | None, overrides: tuple[str, ...], quiet: bool, resume_dir:
 
 def trainer_override(trainer: str | None) -> tuple[str, ...]:
     """``--trainer X`` as ``--set run.trainer="X"`` (a file path made absolute)."""
-    from vaereg.core.import_path import normalize
+    from vaereg.core.common.import_path import normalize
 
     return (f"run.trainer={json.dumps(normalize(trainer))}",) if trainer else ()
 
@@ -131,7 +132,7 @@ def trainer_override(trainer: str | None) -> tuple[str, ...]:
 def build_trainer(loaded, resume_dir: str | None) -> type:
     """The class ``run.trainer`` names; for a resume, a class that cannot be imported
     here is refused with what to do (continuing with another class would change the run)."""
-    from vaereg.core.trainer_class import trainer_class
+    from vaereg.core.loop.trainer_class import trainer_class
 
     try:
         return trainer_class(loaded)
@@ -158,7 +159,7 @@ def validate(recipe: str, overrides: tuple[str, ...], trainer: str | None,
              disabled: tuple[str, ...]) -> None:
     """Check RECIPE (and overrides) without training: its keys, its trainer class, and
     that its model can be built for its data's images."""
-    from vaereg.core.model_fit import check_model_fits_data
+    from vaereg.core.recipes.model_fit import check_model_fits_data
 
     loaded = load_with_disabled(recipe, overrides + trainer_override(trainer), disabled)
     build_trainer(loaded, None)  # run.trainer imports, as run would need
@@ -177,10 +178,10 @@ def plugins(name: str | None) -> None:
     NAME is looked up among all three (a recipe's [plugins.NAME], [model] name = NAME,
     [data] name = NAME).
     """
-    from vaereg.core.disable import ENV_VAR, requested
-    from vaereg.core.errors import did_you_mean
-    from vaereg.core.options import field_help
-    from vaereg.core.registry import DATASETS, MODELS, PLUGINS
+    from vaereg.core.recipes.disable import ENV_VAR, requested
+    from vaereg.core.common.errors import did_you_mean
+    from vaereg.core.common.options import field_help
+    from vaereg.core.recipes.registry import DATASETS, MODELS, PLUGINS
 
     kinds = ((PLUGINS, "plugins", "[plugins.NAME]"), (MODELS, "models", "[model] name"),
              (DATASETS, "datasets", "[data] name"))
@@ -221,7 +222,7 @@ def run_dir_argument(command):
     @user_errors
     @functools.wraps(command)
     def with_run(run_dir: str, checkpoint: str, device: str, **kwargs):
-        from vaereg.core.run_loading import load_run
+        from vaereg.evaluation.run_loading import load_run
 
         return command(loaded=load_run(run_dir, checkpoint, device), **kwargs)
 

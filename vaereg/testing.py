@@ -23,14 +23,14 @@ from typing import Any, Iterator, Literal
 import attrs
 import torch
 
-from vaereg.core.errors import RunInterrupted
-from vaereg.core.hookspecs import hookimpl
-from vaereg.core.options import in_range, option, positive
-from vaereg.core.plugin_manager import hook_names
-from vaereg.core.recipe import load_recipe
-from vaereg.core.recipe_files import deep_merge
-from vaereg.core.registry import PLUGINS, Registry
-from vaereg.core.trainer import Trainer
+from vaereg.core.common.errors import RunInterrupted
+from vaereg.core.common.options import in_range, option, positive
+from vaereg.core.hooks.hookspecs import hookimpl
+from vaereg.core.hooks.plugin_manager import hook_names
+from vaereg.core.loop.trainer import Trainer
+from vaereg.core.recipes.recipe import load_recipe
+from vaereg.core.recipes.recipe_files import deep_merge
+from vaereg.core.recipes.registry import PLUGINS, Registry
 from vaereg.data.tensor_split import Splits, TensorSplit
 
 
@@ -42,20 +42,23 @@ class SyntheticOptions:
     train_size: int = option(64, "training images", check=positive)
     val_size: int = option(32, "validation images", check=positive)
     test_size: int = option(32, "test images", check=positive)
-    image_size: int = option(28, "height and width", check=positive)
+    image_size: int = option(28, "the length of every side", check=positive)
+    spatial_dims: Literal[1, 2, 3] = option(2, "spatial axes: 1 (signals [1, L]), 2 (images "
+                                           "[1, H, W]) or 3 (volumes [1, D, H, W])")
     noise: float = option(0.1, "pixel noise around the class prototypes", check=in_range(0))
     binarize: Literal["none", "dynamic"] = option("none", "as for fashion_mnist")
 
 
 class SyntheticImages:
-    """Ten random prototype images plus noise, in [0, 1]; labels are the prototype."""
+    """Ten random prototype images (or signals, or volumes) plus noise, in [0, 1]; labels
+    are the prototype."""
 
     Options = SyntheticOptions
     num_classes = 10
 
     def __init__(self, options: SyntheticOptions):
         self.options = options
-        self.input_shape = (1, options.image_size, options.image_size)
+        self.input_shape = (1, *(options.image_size,) * options.spatial_dims)
 
     def load(self, seed: int) -> Splits:
         o = self.options
@@ -194,10 +197,10 @@ def check_conformance(table: dict[str, Any], tmp_path: str | Path, *,
 
 def check_model_contract(model: torch.nn.Module, x: torch.Tensor,
                          y: torch.Tensor | None = None) -> None:
-    """Assert that ``model`` does what its class declares (``vaereg.core.model_contract``)
+    """Assert that ``model`` does what its class declares (``vaereg.core.model.model_contract``)
     on images ``x`` (labels ``y`` for a conditional model): its loss returns exactly its
     ``loss_terms`` per example, and each declared capability holds."""
-    from vaereg.core import model_contract as contract
+    from vaereg.core.model import model_contract as contract
 
     assert not contract.declaration_problems(model), contract.declaration_problems(model)
     outputs = model(x, y)

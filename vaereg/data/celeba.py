@@ -17,8 +17,8 @@ from pathlib import Path
 import attrs
 import torch
 
-from vaereg.core.errors import VaeregError, did_you_mean
-from vaereg.core.options import in_range, option, positive
+from vaereg.core.common.errors import VaeregError, did_you_mean
+from vaereg.core.common.options import in_range, option, positive
 from vaereg.data.image_files import ImageFileOptions, ImageReader
 from vaereg.data.stream_split import StreamSplit, Transforms
 from vaereg.data.tensor_split import Splits

@@ -9,7 +9,7 @@ from typing import Any, Iterator
 import torch
 from torch import Tensor
 
-from vaereg.core.batch import Batch
+from vaereg.core.data.batch import Batch
 from vaereg.data.split_images import dynamic_binarization
 
 

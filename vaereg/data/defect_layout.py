@@ -13,12 +13,13 @@ has image labels only; once one defect image has a mask, each must have one, of 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import attrs
 from PIL import Image
 
-from vaereg.core.errors import VaeregError, first_line
-from vaereg.data.folder_layout import list_examples
+from vaereg.core.common.errors import VaeregError, first_line
+from vaereg.data.folder_layout import Examples, list_examples
 from vaereg.data.image_files import IMAGE_ERRORS
 
 NORMAL = "good"
@@ -48,9 +49,14 @@ def is_defect_layout(root: Path) -> bool:
     return (root / "train" / NORMAL).is_dir() and (root / "test" / NORMAL).is_dir()
 
 
-def _normal_images(root: Path, part: str) -> list[tuple[Path, None]]:
+def png_mask_name(image: Path) -> str:
+    """``<stem>_mask.png``: an image's mask file, in ground_truth/<type>/."""
+    return image.stem + MASK_SUFFIX
+
+
+def _normal_images(root: Path, part: str, list_part: Examples) -> list[tuple[Path, None]]:
     """The images of ``part/good/``; any other folder in ``part/`` is refused."""
-    examples = list_examples(root / part)
+    examples = list_part(root / part)
     others = sorted({label for _, label in examples if label != NORMAL})
     if others:
         raise VaeregError(f"{root / part / others[0]}: in the MVTec layout {part}/ holds normal "
@@ -58,25 +64,26 @@ def _normal_images(root: Path, part: str) -> list[tuple[Path, None]]:
     return [(path, None) for path, _ in examples]
 
 
-def find_defect_layout(root: Path) -> DefectLayout:
-    """The normal parts and the defects (with their masks) of an MVTec-layout ``root``."""
-    parts = {part: _normal_images(root, part) for part in ("train", "val")
+def find_defect_layout(root: Path, examples: Examples = list_examples,
+                       mask_name: Callable[[Path], str] = png_mask_name) -> DefectLayout:
+    """The normal parts and the defects (with their masks) of an MVTec-layout ``root``;
+    ``examples`` lists a folder's examples, ``mask_name`` names an example's mask file."""
+    parts = {part: _normal_images(root, part, examples) for part in ("train", "val")
              if (root / part).is_dir()}
-    test = list_examples(root / "test")
+    test = examples(root / "test")
     parts["test"] = [(path, None) for path, label in test if label == NORMAL]
-    defects = [Defect(path, label, _mask_path(root, label, path))
+    defects = [Defect(path, label, _mask_path(root / MASKS / label / mask_name(path)))
                for path, label in test if label != NORMAL]
     with_mask = [defect for defect in defects if defect.mask is not None]
     if with_mask and len(with_mask) < len(defects):
         missing = next(defect for defect in defects if defect.mask is None)
         raise VaeregError(f"{missing.path} has no mask: expected "
-                          f"{root / MASKS / missing.kind / (missing.path.stem + MASK_SUFFIX)}, "
+                          f"{root / MASKS / missing.kind / mask_name(missing.path)}, "
                           f"as {with_mask[0].path} has {with_mask[0].mask}")
     return DefectLayout(parts, defects)
 
 
-def _mask_path(root: Path, kind: str, image: Path) -> Path | None:
-    path = root / MASKS / kind / (image.stem + MASK_SUFFIX)
+def _mask_path(path: Path) -> Path | None:
     return path if path.is_file() else None
 
 

@@ -21,8 +21,8 @@ from typing import Literal
 import attrs
 import torch
 
-from vaereg.core.errors import VaeregError, first_line
-from vaereg.core.options import in_range, option
+from vaereg.core.common.errors import VaeregError, first_line
+from vaereg.core.common.options import in_range, option
 from vaereg.data.tensor_split import (Splits, TensorSplit, fixed_binarization, split_train_val,
                                       to_float)
 

@@ -16,8 +16,8 @@ import torch
 from PIL import Image
 from torchvision.transforms import functional as TF
 
-from vaereg.core.errors import VaeregError, first_line
-from vaereg.core.options import option
+from vaereg.core.common.errors import VaeregError, first_line
+from vaereg.core.common.options import option
 from vaereg.data.stream_split import BadFile
 
 # What PIL raises for a file that is not an image, or a truncated or corrupt one.

@@ -16,10 +16,10 @@ from typing import Literal
 import attrs
 import torch
 
-from vaereg.core.errors import VaeregError
-from vaereg.core.options import in_range, option
+from vaereg.core.common.errors import VaeregError
+from vaereg.core.common.options import in_range, option
 from vaereg.data.defect_layout import (DefectLayout, check_mask_sizes, find_defect_layout,
-                                      is_defect_layout)
+                                       is_defect_layout)
 from vaereg.data.folder_layout import find_parts
 from vaereg.data.image_files import ImageFileOptions, ImageReader, common_shape, scan_headers
 from vaereg.data.masks import MaskReader
@@ -49,15 +49,17 @@ class ImageFolderOptions(ImageFileOptions):
         "none", "'dynamic' draws Bernoulli pixels anew each epoch (evaluation: once, seeded)")
 
 
-def _carve(examples: list, fraction: float, seed: int, what: str) -> tuple[list, list]:
+def carve(examples: list, fraction: float, seed: int, what: str,
+          unit: str = "image") -> tuple[list, list]:
     """A seeded share of ``examples`` (at least one) and the rest; all of them, in file
-    order, for a fraction of 1 (nothing is left to carve from then)."""
+    order, for a fraction of 1 (nothing is left to carve from then). ``what``: the part
+    carved (test, val), ``unit``: what an example is, for the message."""
     if fraction == 1 or not examples:
         return list(examples), []
     count = max(1, round(fraction * len(examples)))
     if count >= len(examples):
-        raise VaeregError(f"{len(examples)} training images are too few to hold out "
-                          f"{what} images; add images or a {what}/ folder")
+        raise VaeregError(f"{len(examples)} training {unit}s are too few to hold out "
+                          f"{what} {unit}s; add {unit}s or a {what}/ folder")
     order = torch.randperm(len(examples), generator=torch.Generator().manual_seed(seed))
     chosen = set(order[:count].tolist())
     return ([e for i, e in enumerate(examples) if i in chosen],
@@ -140,10 +142,10 @@ class ImageFolder:
         train = parts.pop("train", None) or parts.pop("all")
         test = parts.get("test")
         if test is None:
-            test, train = _carve(train, o.test_fraction, seed, "test")
+            test, train = carve(train, o.test_fraction, seed, "test")
         val = parts.get("val")
         if val is None:
-            val, train = _carve(train, o.val_fraction, seed + 1, "val")
+            val, train = carve(train, o.val_fraction, seed + 1, "val")
         return Splits(self._split(train, seed, o.flip), self._split(val, seed + 2, False),
                       self._split(test, seed + 3, False))
 

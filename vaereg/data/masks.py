@@ -7,7 +7,7 @@ from PIL import Image
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
 
-from vaereg.core.errors import VaeregError, first_line
+from vaereg.core.common.errors import VaeregError, first_line
 from vaereg.data.image_files import IMAGE_ERRORS
 
 

@@ -29,10 +29,10 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from vaereg.core.batch import Batch
-from vaereg.core.data_options import LoaderOptions
-from vaereg.core.errors import VaeregError
-from vaereg.core.shard import bounds
+from vaereg.core.common.errors import VaeregError
+from vaereg.core.data.batch import Batch
+from vaereg.core.data.data_options import LoaderOptions
+from vaereg.core.scale.shard import bounds
 from vaereg.data.example_seeds import draw_seed, mix
 
 

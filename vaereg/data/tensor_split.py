@@ -11,7 +11,7 @@ import attrs
 import torch
 from torch import Tensor
 
-from vaereg.core.batch import Batch
+from vaereg.core.data.batch import Batch
 from vaereg.data.example_seeds import draw_seed, generator_for
 
 

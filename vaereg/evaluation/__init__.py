@@ -4,12 +4,11 @@ The functions take a model that follows the evaluation's model contract (docs/ap
 ``evaluate`` runs registered metrics (entry-point group ``vaereg.metrics``) over a split.
 Definitions, formulas and references: docs/metrics.md.
 """
-from vaereg.core.registry import METRICS
+from vaereg.core.recipes.registry import METRICS
 from vaereg.evaluation.active_units import active_units
 from vaereg.evaluation.anomaly import anomaly_metrics, roc_curve
 from vaereg.evaluation.feature_classifier import (FeatureClassifier, classifier_frechet_distance,
-                                                  load_feature_classifier,
-                                                  train_feature_classifier)
+                                                  load_feature_classifier, train_feature_classifier)
 from vaereg.evaluation.frechet import frechet_distance
 from vaereg.evaluation.input_complexity import complexity_corrected, png_bits
 from vaereg.evaluation.iwae import iwae_nll

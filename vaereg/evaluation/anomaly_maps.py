@@ -29,9 +29,9 @@ import torch
 from torch import Tensor
 from torchvision.transforms import functional as TF
 
-from vaereg.core import model_contract as contract
-from vaereg.core.batch import Batch
-from vaereg.core.errors import VaeregError
+from vaereg.core.common.errors import VaeregError
+from vaereg.core.data.batch import Batch
+from vaereg.core.model import model_contract as contract
 from vaereg.evaluation.likelihood_metrics import elbo_terms_of, negative_elbo_terms
 
 MODEL_MAPS = ("nll", "residual", "gradient", "combi", "restoration")

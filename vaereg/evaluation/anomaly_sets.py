@@ -16,14 +16,14 @@ import attrs
 import torch
 from torch import Tensor
 
-from vaereg.core.class_subset import class_labels, described
-from vaereg.core.errors import VaeregError
-from vaereg.core.recipe import load_recipe
-from vaereg.core.registry import DATASETS
-from vaereg.core.run_loading import LoadedRun
-from vaereg.core.split_preparation import prepare_splits
+from vaereg.core.common.errors import VaeregError
+from vaereg.core.data.class_subset import class_labels, described
+from vaereg.core.data.split_preparation import prepare_splits
+from vaereg.core.recipes.recipe import load_recipe
+from vaereg.core.recipes.registry import DATASETS
 from vaereg.data.concatenated_split import ConcatenatedSplit
 from vaereg.data.split_images import read_positions, split_files
+from vaereg.evaluation.run_loading import LoadedRun
 
 
 @attrs.frozen

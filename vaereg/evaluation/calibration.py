@@ -17,13 +17,13 @@ import attrs
 import torch
 from torch import Tensor
 
-from vaereg.core.run_dir import write_atomic
-from vaereg.core.run_loading import LoadedRun
+from vaereg.core.run_folder.run_dir import write_atomic
 from vaereg.evaluation.baseline_maps import PixelGaussian
 from vaereg.evaluation.conformal import conformal_p_values
 from vaereg.evaluation.defect_localization import PIXEL_FPR
 from vaereg.evaluation.image_scoring import score_images
 from vaereg.evaluation.localization import threshold_at_fpr
+from vaereg.evaluation.run_loading import LoadedRun
 
 CALIBRATION_DIR = "calibration"
 #: how the calibration's scores are made (:func:`score_images`); a stored calibration

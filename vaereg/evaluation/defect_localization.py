@@ -10,7 +10,6 @@ import attrs
 import torch
 from torch import Tensor
 
-from vaereg.core.run_loading import LoadedRun
 from vaereg.data.defect_layout import NORMAL
 from vaereg.evaluation.anomaly import anomaly_metrics
 from vaereg.evaluation.anomaly_maps import MapOptions, check_model, model_maps
@@ -20,6 +19,7 @@ from vaereg.evaluation.defect_set import DefectSet
 from vaereg.evaluation.localization import (aupro, best_dice, dice, pixel_auprc, pixel_auroc,
                                             threshold_at_fpr)
 from vaereg.evaluation.run_evaluation import RunEvaluation
+from vaereg.evaluation.run_loading import LoadedRun
 
 #: the share of validation normals' pixels above the threshold that ``dice`` uses
 PIXEL_FPR = 0.01

@@ -6,13 +6,13 @@ import attrs
 import torch
 from torch import Tensor
 
-from vaereg.core.errors import VaeregError
-from vaereg.core.run_loading import LoadedRun
-from vaereg.core.split_preparation import prepare_anomalies
+from vaereg.core.common.errors import VaeregError
+from vaereg.core.data.split_preparation import prepare_anomalies
 from vaereg.data.defect_layout import NORMAL
 from vaereg.data.split_images import read_positions, split_images
 from vaereg.data.tensor_split import TensorSplit
 from vaereg.evaluation.anomaly_sets import AnomalySet, held_out_classes
+from vaereg.evaluation.run_loading import LoadedRun
 
 PROTOCOL = "labelled defects"
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from vaereg.core.run_loading import LoadedRun
 from vaereg.data.split_images import split_images
+from vaereg.evaluation.run_loading import LoadedRun
 
 CONFIG_FILE = "projector_config.pbtxt"
 TAG = "test_posterior_means"

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from vaereg.core.errors import VaeregError
-from vaereg.core.run_loading import LoadedRun
+from vaereg.core.common.errors import VaeregError
 from vaereg.evaluation.anomaly_sets import out_of_distribution
 from vaereg.evaluation.defect_localization import localize, with_score_intervals
 from vaereg.evaluation.defect_set import anomaly_protocol
 from vaereg.evaluation.evaluation_folder import check_writable, evaluation_folder
 from vaereg.evaluation.localization_outputs import write_localization
 from vaereg.evaluation.run_evaluation import RunEvaluation, evaluate_run
+from vaereg.evaluation.run_loading import LoadedRun
 from vaereg.evaluation.run_outputs import evaluate_and_write
 
 

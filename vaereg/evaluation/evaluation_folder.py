@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from vaereg.core.writable import writable_folder
+from vaereg.core.common.writable import writable_folder
 
 EVAL_DIR = "eval"
 

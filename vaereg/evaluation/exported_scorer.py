@@ -11,9 +11,9 @@ import attrs
 import torch
 from torch import Tensor
 
-from vaereg.core.errors import VaeregError, first_line
-from vaereg.core.run_identity import RUN_ID_FILE, run_id
-from vaereg.core.run_loading import LoadedRun
+from vaereg.core.common.errors import VaeregError, first_line
+from vaereg.core.run_folder.run_identity import RUN_ID_FILE, run_id
+from vaereg.evaluation.run_loading import LoadedRun
 from vaereg.evaluation.calibration import Calibration, file_digest
 from vaereg.evaluation.scorer_export import INPUT_NAME, METADATA_KEY
 

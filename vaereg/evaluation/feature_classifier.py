@@ -16,8 +16,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from vaereg.core.atomic_file import atomic_write
-from vaereg.core.errors import VaeregError
+from vaereg.core.common.atomic_file import atomic_write
+from vaereg.core.common.errors import VaeregError
 from vaereg.evaluation.frechet import frechet_distance
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import attrs
 from torch import Tensor
 
-from vaereg.core.errors import VaeregError
-from vaereg.core.options import in_range, option, positive
-from vaereg.evaluation.feature_classifier import classifier_frechet_distance, load_feature_classifier
+from vaereg.core.common.errors import VaeregError
+from vaereg.core.common.options import in_range, option, positive
+from vaereg.evaluation.feature_classifier import (classifier_frechet_distance,
+                                                  load_feature_classifier)
 from vaereg.evaluation.metric import Metric, MetricContext, MetricResult
 from vaereg.evaluation.reconstruction import reconstruction_errors
 from vaereg.evaluation.sample_distances import nearest_distances, sample_diversity

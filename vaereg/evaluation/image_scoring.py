@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from vaereg.core.eval_mode import eval_mode
+from vaereg.core.common.eval_mode import eval_mode
 from vaereg.evaluation.anomaly_maps import MapOptions, gradient_maps
 from vaereg.evaluation.baseline_maps import PixelGaussian
 from vaereg.evaluation.defect_localization import image_scores

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import attrs
 
-from vaereg.core.options import in_range, option
+from vaereg.core.common.options import in_range, option
 from vaereg.evaluation.active_units import active_units
 from vaereg.evaluation.metric import Metric, MetricContext, MetricResult
 from vaereg.evaluation.mutual_information import mutual_information_of_batches

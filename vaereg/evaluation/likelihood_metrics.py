@@ -8,9 +8,9 @@ from typing import Any
 import attrs
 from torch import Tensor
 
-from vaereg.core.options import option, positive
-from vaereg.core.batch import Batch
-from vaereg.core.objective import Objective, per_example
+from vaereg.core.common.options import option, positive
+from vaereg.core.data.batch import Batch
+from vaereg.core.model.objective import Objective, per_example
 from vaereg.evaluation.input_complexity import complexity_corrected, png_bits
 from vaereg.evaluation.iwae import iwae_nll
 from vaereg.evaluation.metric import Metric, MetricContext, MetricResult

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vaereg.core.atomic_file import atomic_write
-from vaereg.core.run_loading import LoadedRun
+from vaereg.core.common.atomic_file import atomic_write
 from vaereg.evaluation.defect_localization import Localization
 from vaereg.evaluation.defect_set import DefectSet
 from vaereg.evaluation.heat_maps import chosen_rows, heat_map_picture, image_dice
 from vaereg.evaluation.localization_plots import PLOT_FILE, pixel_curves_plot
+from vaereg.evaluation.run_loading import LoadedRun
 
 MAPS_FILE = "maps.npz"
 HEAT_MAPS_DIR = "heat_maps"

@@ -4,7 +4,7 @@ A metric is a class registered in the entry-point group ``vaereg.metrics`` (the 
 are declared in vaereg's setup.cfg, third parties add theirs the same way) with an attrs
 ``Options`` class (fields declared with ``vaereg.option``), ``__init__(self, options)``
 and ``compute(self, context: MetricContext) -> MetricResult``; ``requires`` names what it
-needs of the model (``vaereg.core.model_contract``), so a model that cannot serve it is
+needs of the model (``vaereg.core.model.model_contract``), so a model that cannot serve it is
 refused by name instead of giving NaN or a TypeError.
 
 Every result names the likelihood and binarization its numbers are under: a Bernoulli
@@ -18,13 +18,13 @@ import attrs
 import torch
 from torch import Tensor
 
-from vaereg.core.errors import RecipeError, VaeregError
-from vaereg.core.eval_mode import eval_mode
-from vaereg.core.model_contract import why_not
-from vaereg.core.options import build
-from vaereg.core.seeding import EVALUATION_SEED, seeded
-from vaereg.core.registry import METRICS
-from vaereg.core.batch import Batch
+from vaereg.core.common.errors import RecipeError, VaeregError
+from vaereg.core.common.eval_mode import eval_mode
+from vaereg.core.common.options import build
+from vaereg.core.common.seeding import EVALUATION_SEED, seeded
+from vaereg.core.data.batch import Batch
+from vaereg.core.model.model_contract import why_not
+from vaereg.core.recipes.registry import METRICS
 from vaereg.data.split_images import dynamic_binarization, is_binary, split_images
 
 

@@ -11,10 +11,10 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from vaereg.core.errors import VaeregError, first_line
-from vaereg.core.run_loading import LoadedRun
+from vaereg.core.common.errors import VaeregError, first_line
 from vaereg.data.image_files import IMAGE_ERRORS, ImageReader, channels_of
 from vaereg.data.stream_split import BadFile
+from vaereg.evaluation.run_loading import LoadedRun
 
 
 def image_files(paths: Sequence[str | Path]) -> list[Path]:

@@ -11,12 +11,12 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-from vaereg.core.atomic_file import atomic_write
-from vaereg.core.class_subset import class_labels, class_names
-from vaereg.core.errors import VaeregError
-from vaereg.core.model_contract import CONDITIONAL, has
-from vaereg.core.run_loading import LoadedRun
+from vaereg.core.common.atomic_file import atomic_write
+from vaereg.core.common.errors import VaeregError
+from vaereg.core.data.class_subset import class_labels, class_names
+from vaereg.core.model.model_contract import CONDITIONAL, has
 from vaereg.data.split_images import read_positions, split_images
+from vaereg.evaluation.run_loading import LoadedRun
 
 GRID_COLUMNS = 8
 #: up to this many classes get a legend of named colours; more, a colour bar of labels

@@ -3,9 +3,9 @@ dataset, split and index (``fashion_mnist:test[17]``; ``ood:test[17]`` for a row
 ``--ood`` dataset)."""
 from __future__ import annotations
 
-from vaereg.core.run_loading import LoadedRun
 from vaereg.data.split_images import split_files
 from vaereg.evaluation.run_evaluation import RunEvaluation
+from vaereg.evaluation.run_loading import LoadedRun
 
 
 def row_paths(run: LoadedRun, evaluation: RunEvaluation) -> list[str]:

@@ -11,13 +11,13 @@ from typing import Any, Sequence
 import attrs
 from torch import Tensor
 
-from vaereg.core.errors import VaeregError
-from vaereg.core.run_loading import LoadedRun
-from vaereg.core.seeding import EVALUATION_SEED
+from vaereg.core.common.errors import VaeregError
+from vaereg.core.common.seeding import EVALUATION_SEED
 from vaereg.data.split_images import read_positions
 from vaereg.evaluation.anomaly import anomaly_metrics, roc_curve
 from vaereg.evaluation.anomaly_sets import AnomalySet, StreamedAnomalySet
 from vaereg.evaluation.metric import evaluate, make_metric, metric_class, unservable
+from vaereg.evaluation.run_loading import LoadedRun
 
 DEFAULT_METRICS = ("elbo", "reconstruction", "active_units", "mutual_information")
 #: what the anomaly protocols score by default: figures over normal and anomalous images

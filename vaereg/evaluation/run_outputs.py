@@ -13,11 +13,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-from vaereg.core.run_dir import write_atomic
-from vaereg.core.run_loading import LoadedRun
+from vaereg.core.run_folder.run_dir import write_atomic
 from vaereg.evaluation.evaluation_folder import evaluation_folder
 from vaereg.evaluation.row_paths import row_paths
 from vaereg.evaluation.run_evaluation import RunEvaluation
+from vaereg.evaluation.run_loading import LoadedRun
 
 EVAL_FILE = "eval.json"
 SCORES_FILE = "scores.csv"

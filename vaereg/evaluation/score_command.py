@@ -19,10 +19,9 @@ from typing import Sequence
 import attrs
 import torch
 
-from vaereg.core import model_contract as contract
-from vaereg.core.errors import VaeregError
-from vaereg.core.run_dir import write_atomic
-from vaereg.core.run_loading import LoadedRun
+from vaereg.core.common.errors import VaeregError
+from vaereg.core.model import model_contract as contract
+from vaereg.core.run_folder.run_dir import write_atomic
 from vaereg.data.tensor_split import TensorSplit
 from vaereg.evaluation.anomaly_maps import check_model
 from vaereg.evaluation.baseline_maps import PixelGaussian
@@ -35,6 +34,7 @@ from vaereg.evaluation.exported_scorer import load_exported
 from vaereg.evaluation.image_scoring import HEADLINE, score_images, scorer_results
 from vaereg.evaluation.localization_outputs import MAPS_FILE, write_maps
 from vaereg.evaluation.new_images import image_files, read_like_run
+from vaereg.evaluation.run_loading import LoadedRun
 
 SCORED_DIR = "scored"
 PICTURED_MAP = "nll"

@@ -19,11 +19,11 @@ from typing import Any
 import attrs
 import torch
 
-from vaereg.core.atomic_file import atomic_write
-from vaereg.core.errors import VaeregError, first_line
-from vaereg.core.run_identity import run_id
-from vaereg.core.run_loading import LoadedRun
-from vaereg.core.writable import writable_folder
+from vaereg.core.common.atomic_file import atomic_write
+from vaereg.core.common.errors import VaeregError, first_line
+from vaereg.core.run_folder.run_identity import run_id
+from vaereg.evaluation.run_loading import LoadedRun
+from vaereg.core.common.writable import writable_folder
 from vaereg.evaluation.baseline_maps import PixelGaussian
 from vaereg.evaluation.calibration import Calibration, file_digest, load_or_calibrate
 from vaereg.evaluation.image_scoring import HEADLINE

@@ -70,7 +70,7 @@ def markdown(summary: dict[str, Any]) -> str:
 
 def write_reports(summary: dict[str, Any], out: Path) -> list[Path]:
     """compare.md, compare.json and compare.png in ``out``."""
-    from vaereg.core.run_dir import write_atomic
+    from vaereg.core.run_folder.run_dir import write_atomic
 
     paths = [out / name for name in REPORTS]
     write_atomic(paths[0], markdown(summary))

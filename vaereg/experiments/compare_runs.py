@@ -16,11 +16,11 @@ from typing import Any, Sequence
 
 import attrs
 
-from vaereg.core.errors import VaeregError
-from vaereg.core.recipe import load_recipe
-from vaereg.core.resume import LAST
-from vaereg.core.run_dir import METRICS_FILE, RECIPE_FILE
-from vaereg.core.trainer_class import trainer_class, with_trainer
+from vaereg.core.common.errors import VaeregError
+from vaereg.core.loop.trainer_class import trainer_class, with_trainer
+from vaereg.core.recipes.recipe import load_recipe
+from vaereg.core.run_folder.resume import LAST
+from vaereg.core.run_folder.run_dir import METRICS_FILE, RECIPE_FILE
 from vaereg.experiments.parallel_processes import run_logged
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from vaereg.core.errors import VaeregError
-from vaereg.core.writable import writable_folder
+from vaereg.core.common.errors import VaeregError
+from vaereg.core.common.writable import writable_folder
 
 
 def check_metric_names(names: Sequence[str]) -> list[str]:

@@ -48,7 +48,7 @@ def main(argv: Sequence[str]) -> None:
     """``FOLDER METRIC... [--iw-samples K] [--test-images N]``: one run's missing figures."""
     import argparse
 
-    from vaereg.core.run_main import clean_exit
+    from vaereg.core.reliability.run_main import clean_exit
 
     parser = argparse.ArgumentParser(prog="python -m vaereg.experiments.evaluate_runs")
     parser.add_argument("folder", type=Path)

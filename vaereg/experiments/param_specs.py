@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 import tomli_w
 
-from vaereg.core.errors import VaeregError
+from vaereg.core.common.errors import VaeregError
 
 FUNCTION = re.compile(r"^\s*(loguniform|uniform|int|choice)\s*\((.*)\)\s*$", re.S)
 RANGES = ("loguniform", "uniform", "int")

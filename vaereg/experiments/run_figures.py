@@ -15,9 +15,9 @@ from typing import Sequence
 
 import attrs
 
-from vaereg.core.errors import VaeregError
-from vaereg.core.objective import headline_figure
-from vaereg.core.run_dir import METRICS_FILE, write_atomic
+from vaereg.core.common.errors import VaeregError
+from vaereg.core.model.objective import headline_figure
+from vaereg.core.run_folder.run_dir import METRICS_FILE, write_atomic
 
 #: final model and best-validation checkpoint: test figure and train-test gap, of the
 #: run's headline figure (``neg_elbo``, or ``loss`` for a model without an ELBO)
@@ -51,7 +51,7 @@ class EvalSettings:
 def evaluate_checkpoint(folder: Path, checkpoint: str, name: str,
                         settings: EvalSettings) -> dict[str, float]:
     """``name``'s summary on the test split of ``folder``'s ``checkpoint`` weights."""
-    from vaereg.core.run_loading import load_run
+    from vaereg.evaluation.run_loading import load_run
     from vaereg.evaluation.run_evaluation import evaluate_run
 
     loaded = load_run(folder, checkpoint)
@@ -84,8 +84,8 @@ def same_weights(folder: Path) -> bool:
     metric starting from the same seeded generators."""
     import torch
 
-    from vaereg.core.checkpoint import load_checkpoint
-    from vaereg.core.run_loading import CHECKPOINTS as FILES
+    from vaereg.core.run_folder.checkpoint import load_checkpoint
+    from vaereg.evaluation.run_loading import CHECKPOINTS as FILES
 
     best, last = (load_checkpoint(folder / FILES[name])["model"] for name in ("best", "last"))
     return best.keys() == last.keys() and all(torch.equal(best[key], last[key]) for key in best)

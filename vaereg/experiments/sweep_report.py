@@ -13,8 +13,8 @@ import optuna
 import tomli_w
 from optuna.trial import TrialState
 
-from vaereg.core.recipe import load_recipe
-from vaereg.core.run_dir import write_atomic
+from vaereg.core.recipes.recipe import load_recipe
+from vaereg.core.run_folder.run_dir import write_atomic
 from vaereg.experiments.param_specs import Param
 from vaereg.experiments.sweep_study import SweepSetup, trials_table
 

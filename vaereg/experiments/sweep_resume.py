@@ -16,7 +16,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from vaereg.core.resume import LAST
+from vaereg.core.run_folder.resume import LAST
 
 
 def requeue_interrupted(study: optuna.Study, local: bool) -> int:

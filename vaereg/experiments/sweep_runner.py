@@ -13,8 +13,8 @@ from typing import Any, Callable, Sequence
 import attrs
 from optuna.trial import TrialState
 
-from vaereg.core.errors import RunInterrupted, VaeregError
-from vaereg.core.recipe import load_recipe
+from vaereg.core.common.errors import RunInterrupted, VaeregError
+from vaereg.core.recipes.recipe import load_recipe
 from vaereg.experiments.param_specs import Param, parse_params
 from vaereg.experiments.sweep_resume import requeue_interrupted
 from vaereg.experiments.sweep_study import SweepSetup, counted, open_study, work

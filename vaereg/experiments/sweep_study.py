@@ -29,14 +29,14 @@ import attrs
 import optuna
 from optuna.trial import TrialState
 
-from vaereg.core.errors import RunInterrupted, VaeregError
-from vaereg.core.hookspecs import hookimpl
-from vaereg.core.recipe import load_recipe
-from vaereg.core.resume import LAST, load_run_recipe
-from vaereg.core.run_main import fit_or_explain
-from vaereg.core.stop_signals import StopRequests
-from vaereg.core.trainer_class import trainer_class
-from vaereg.core.writable import writable_folder
+from vaereg.core.common.errors import RunInterrupted, VaeregError
+from vaereg.core.common.writable import writable_folder
+from vaereg.core.hooks.hookspecs import hookimpl
+from vaereg.core.loop.trainer_class import trainer_class
+from vaereg.core.recipes.recipe import load_recipe
+from vaereg.core.reliability.run_main import fit_or_explain
+from vaereg.core.reliability.stop_signals import StopRequests
+from vaereg.core.run_folder.resume import LAST, load_run_recipe
 from vaereg.experiments.param_specs import Param
 from vaereg.experiments.sweep_resume import (carry_over, checkpointed_run, interrupted_trial,
                                              requeue_interrupted)

@@ -14,8 +14,8 @@ import subprocess
 import sys
 from typing import Any
 
-from vaereg.core.errors import RunInterrupted, VaeregError
-from vaereg.core.stop_signals import SIGNALS
+from vaereg.core.common.errors import RunInterrupted, VaeregError
+from vaereg.core.reliability.stop_signals import SIGNALS
 from vaereg.experiments.parallel_processes import child_environment
 from vaereg.experiments.sweep_study import SweepSetup
 

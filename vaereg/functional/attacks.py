@@ -23,8 +23,8 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Distribution, kl_divergence
 
-from vaereg.core.eval_mode import eval_mode
-from vaereg.core.objective import Objective
+from vaereg.core.common.eval_mode import eval_mode
+from vaereg.core.model.objective import Objective
 
 AttackObjective = Literal["elbo", "latent"]
 

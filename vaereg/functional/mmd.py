@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution
 
-from vaereg.core.options import each_positive, option
+from vaereg.core.common.options import each_positive, option
 
 Kernel = Literal["imq", "rbf"]
 #: the WAE authors' scales of C

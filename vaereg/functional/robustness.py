@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from vaereg.core.eval_mode import eval_mode
+from vaereg.core.common.eval_mode import eval_mode
 from vaereg.functional.attacks import example_loss, is_point_mass, latent_shift, pgd
 
 

@@ -14,10 +14,10 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Distribution
 
-from vaereg.core import model_contract as contract
-from vaereg.core.errors import did_you_mean
-from vaereg.core.options import each_positive, option, positive
-from vaereg.core.registry import BACKBONES
+from vaereg.core.common.errors import did_you_mean
+from vaereg.core.common.options import each_positive, option, positive
+from vaereg.core.model import model_contract as contract
+from vaereg.core.recipes.registry import BACKBONES
 from vaereg.models.blocks import Block, hidden_blocks
 from vaereg.models.gaussian import diagonal_gaussian, standard_normal
 from vaereg.models.likelihoods import LIKELIHOODS
@@ -39,7 +39,8 @@ def _backbone(name: str) -> str | None:
 @attrs.frozen
 class AutoencoderOptions:
     backbone: str = option("mlp", "encoder/decoder body, a name in the vaereg.backbones "
-                           "registry: mlp, conv (28x28), conv64 (64x64)", check=_backbone)
+                           "registry: mlp, conv (28x28 images, or the data's 1-D/3-D shape), "
+                           "conv3d (volumes), conv64 (64x64)", check=_backbone)
     hidden_dims: tuple[int, ...] | None = option(
         None, "hidden widths (mlp) or channels (conv), encoder order; None = the "
         "backbone's default (mlp 512,256; conv 32,64; conv64 32,64,128,256,512)",
@@ -56,7 +57,7 @@ class GaussianAutoencoder(nn.Module):
     ``loss``; they may override ``posterior`` (what the heads mean) and, to condition on
     more than x and z, ``encoder_input`` / ``decoder_input`` with the widths passed to
     ``__init__``. Their ``capabilities`` follow the model contract
-    (``vaereg.core.model_contract``).
+    (``vaereg.core.model.model_contract``).
     """
 
     Options = AutoencoderOptions

@@ -17,13 +17,14 @@ class Block(nn.Module):
     """One hidden layer of an encoder or decoder.
 
     ``part`` is "encoder" or "decoder", ``index`` its position in that part,
-    ``features`` its output width (channels for a conv block) and ``spatial`` whether its
-    output is an image-shaped tensor (so 2-d norms and spatial dropout apply).
-    Empty slots hold None and are skipped.
+    ``features`` its output width (channels for a conv block) and ``spatial_dims`` how
+    many spatial axes its output has after the channels: 0 for ``[batch, features]``,
+    1, 2 or 3 for a signal, image or volume (so the norm and spatial dropout of that
+    dimension apply). Empty slots hold None and are skipped.
     """
 
     def __init__(self, linear: nn.Module, activation: nn.Module, *, part: str, index: int,
-                 features: int, spatial: bool):
+                 features: int, spatial_dims: int = 0):
         super().__init__()
         for name in SLOTS:
             self.register_module(name, None)
@@ -32,7 +33,14 @@ class Block(nn.Module):
         self.part = part
         self.index = index
         self.features = features
-        self.spatial = spatial
+        if spatial_dims not in (0, 1, 2, 3):
+            raise ValueError(f"spatial_dims must be 0, 1, 2 or 3, got {spatial_dims!r}")
+        self.spatial_dims = spatial_dims
+
+    @property
+    def spatial(self) -> bool:
+        """Whether the output has spatial axes (a conv block)."""
+        return self.spatial_dims > 0
 
     def forward(self, x: Tensor) -> Tensor:
         modules = self._modules
@@ -43,7 +51,8 @@ class Block(nn.Module):
         return x
 
     def extra_repr(self) -> str:
-        return f"part={self.part!r}, index={self.index}, features={self.features}"
+        return (f"part={self.part!r}, index={self.index}, features={self.features}, "
+                f"spatial_dims={self.spatial_dims}")
 
 
 def hidden_blocks(model: nn.Module, part: str = "both") -> Iterator[Block]:

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from vaereg.core import model_contract as contract
+from vaereg.core.model import model_contract as contract
 from vaereg.models.vanilla import VanillaOptions, VanillaVAE
 
 

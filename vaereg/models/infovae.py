@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 from torch import Tensor
 
-from vaereg.core.options import in_range, option, positive
+from vaereg.core.common.options import in_range, option, positive
 from vaereg.functional.mmd import MMDKernelOptions, prior_mmd
 from vaereg.models.vanilla import VanillaOptions, VanillaVAE
 

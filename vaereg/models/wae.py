@@ -18,8 +18,8 @@ import attrs
 from torch import Tensor
 from torch.distributions import Distribution
 
-from vaereg.core import model_contract as contract
-from vaereg.core.options import option, positive
+from vaereg.core.common.options import option, positive
+from vaereg.core.model import model_contract as contract
 from vaereg.functional.mmd import MMDKernelOptions, prior_mmd
 from vaereg.models.autoencoder import AutoencoderOptions, GaussianAutoencoder
 from vaereg.models.gaussian import point_mass

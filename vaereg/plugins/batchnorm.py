@@ -30,10 +30,14 @@ class BatchNormOptions:
                         "over the global batch, not each process's slice (needs CUDA)")
 
 
+#: the norm for each number of spatial axes (BatchNorm1d takes [N, C] and [N, C, L])
+BATCH_NORMS = {0: nn.BatchNorm1d, 1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}
+
+
 def make_batchnorm(block: Block, momentum: float, eps: float, sync: bool = False) -> nn.Module:
-    """BatchNorm2d for image-shaped blocks, BatchNorm1d otherwise; SyncBatchNorm (either
-    shape) with ``sync``."""
-    cls = nn.SyncBatchNorm if sync else nn.BatchNorm2d if block.spatial else nn.BatchNorm1d
+    """The batch norm of the block's spatial axes (BatchNorm1d for linear blocks and
+    signals, 2d for images, 3d for volumes); SyncBatchNorm (any shape) with ``sync``."""
+    cls = nn.SyncBatchNorm if sync else BATCH_NORMS[block.spatial_dims]
     return cls(block.features, eps=eps, momentum=momentum)
 
 

@@ -18,15 +18,23 @@ class DropoutOptions:
     p: float = option(0.2, "probability of zeroing a unit", check=in_range(0, 1, high_open=True))
     where: Literal["encoder", "decoder", "both"] = option("both", "which part gets dropout")
     kind: Literal["standard", "spatial"] = option(
-        "standard", "'spatial' drops whole channels (Dropout2d) in conv blocks")
+        "standard", "'spatial' drops whole channels in conv blocks (Dropout1d, Dropout2d or "
+        "Dropout3d: the data's spatial axes)")
     blocks: Literal["all", "last"] = option(
         "all", "'last' puts dropout only in the last hidden block of each part, after every "
         "batch norm (Li et al. 2019: no variance shift)")
 
 
+#: channel dropout for each number of spatial axes
+SPATIAL_DROPOUT = {1: nn.Dropout1d, 2: nn.Dropout2d, 3: nn.Dropout3d}
+
+
 def make_dropout(block: Block, p: float, kind: str) -> nn.Module:
-    """Dropout2d for image-shaped blocks when ``kind`` is spatial, else Dropout."""
-    return nn.Dropout2d(p) if kind == "spatial" and block.spatial else nn.Dropout(p)
+    """Channel dropout of the block's spatial axes (1-D, 2-D or 3-D) when ``kind`` is
+    spatial and the block is a conv block, else Dropout."""
+    if kind == "spatial" and block.spatial:
+        return SPATIAL_DROPOUT[block.spatial_dims](p)
+    return nn.Dropout(p)
 
 
 def inject_dropout(model: nn.Module, p: float = 0.2, where: str = "both",

@@ -17,8 +17,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from vaereg.core.checkpoint import load_checkpoint, save_checkpoint
-from vaereg.core.hookspecs import hookimpl
+from vaereg.core.hooks.hookspecs import hookimpl
+from vaereg.core.run_folder.checkpoint import load_checkpoint, save_checkpoint
 
 FILE = "best.pt"
 

@@ -1,8 +1,10 @@
 """TensorBoard pictures of the model: reconstruction and sample grids, weight histograms.
 
-Configured by ``[logging]``; done at its cadence (``vaereg.core.run_cadence``) and after
-the last epoch, also when a plugin (early stopping) ends the run before ``run.epochs``. Works for datasets without labels (``y`` is None) and for conditional
-models (samples take the labels of the images shown).
+Configured by ``[logging]``; done at its cadence (``vaereg.core.recipes.run_cadence``) and
+after the last epoch, also when a plugin (early stopping) ends the run before
+``run.epochs``. Grids are drawn for image data only (``vaereg.core.data.data_shape``: not
+for signals or volumes); histograms for any. Works for datasets without labels (``y`` is
+None) and for conditional models (samples take the labels of the images shown).
 """
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ from typing import Any
 
 import torch
 
-from vaereg.core.eval_mode import eval_mode
-from vaereg.core.hookspecs import hookimpl
-from vaereg.core.run_cadence import Cadence, LoggingOptions
+from vaereg.core.common.eval_mode import eval_mode
+from vaereg.core.data.data_shape import is_image_data
+from vaereg.core.hooks.hookspecs import hookimpl
+from vaereg.core.recipes.run_cadence import Cadence, LoggingOptions
 
 
 class EpochPictures:
@@ -27,7 +30,7 @@ class EpochPictures:
             return
         if self.options.histograms:
             trainer.tensorboard.histograms(trainer.model, epoch)
-        if self.options.images:
+        if self.options.images and is_image_data(trainer.dataset):
             self.images(trainer, epoch)
         self.cadence.done(done)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vaereg.core.hookspecs import hookimpl
+from vaereg.core.hooks.hookspecs import hookimpl
 
 
 def skipped_files(dataset: Any, splits: Any) -> list[str]:

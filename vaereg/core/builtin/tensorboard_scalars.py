@@ -1,19 +1,27 @@
-"""Each epoch's figures and the run's final ones, as TensorBoard scalars.
+"""A run's figures as TensorBoard scalars: each logged step's, each epoch's, the final ones.
 
-``epoch/<name>`` at the end of every epoch (at x = the 0-based epoch), with what every
-plugin added in ``on_train_epoch_end``; ``final/<name>`` once the final evaluation ended
-(at x = the last step), with what every plugin (the best.pt keeper's ``best/...``
-included) added in ``on_test_end``. Per-step scalars stay with the loop, which writes
-them every ``run.log_every_n_steps`` steps.
+``train_step/<name>`` every ``run.log_every_n_steps`` steps (at x = the step), with what
+``trainer.log`` received since the last logged step (the learning rate, the fp16
+scaler's skipped steps, a plugin's own figures); ``epoch/<name>`` at the end of every
+epoch (at x = the 0-based epoch), with what every plugin added in
+``on_train_epoch_end``; ``final/<name>`` once the final evaluation ended (at x = the
+last step), with what every plugin (the best.pt keeper's ``best/...`` included) added in
+``on_test_end``.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from vaereg.core.hookspecs import hookimpl
+from vaereg.core.hooks.hookspecs import hookimpl
 
 
 class TensorBoardScalars:
+    @hookimpl
+    def on_batch_end(self, trainer: Any, scalars: dict[str, Any]) -> None:
+        if trainer.step % trainer.recipe.run.log_every_n_steps == 0:
+            logged = {f"train_step/{k}": float(v) for k, v in scalars.items()}
+            trainer.tensorboard.scalars({**logged, **trainer.take_logs()}, trainer.step)
+
     @hookimpl
     def on_train_epoch_end(self, trainer: Any, epoch: int, metrics: dict[str, float]) -> None:
         trainer.tensorboard.scalars({f"epoch/{k}": v for k, v in metrics.items()}, epoch)

@@ -1,1 +1,0 @@
-"""Measurements on trained or untrained models, usable without the trainer."""

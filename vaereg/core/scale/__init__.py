@@ -1,0 +1,2 @@
+"""Running bigger: the device, mixed precision, and torchrun's processes with their shards
+of each batch."""
