@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+import torch
 
 from cli_process import vaereg
 from vaereg.evaluation.scorer_graph import GRAPH_LACKS, aggregate_names
@@ -161,3 +162,15 @@ def test_export_to_a_folder_that_cannot_be_written_exits_2(run_dir, tmp_path):
                     cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "the folder of --out" in result.stderr and "blocker is a file" in result.stderr
+
+
+def test_torchscript_export_loads_with_its_metadata(run_dir, tmp_path):
+    result = vaereg("export", str(run_dir), "--format", "torchscript", "--out",
+                    str(tmp_path / "scorer.pt"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    files = {"vaereg.json": ""}
+    scorer = torch.jit.load(str(tmp_path / "scorer.pt"), _extra_files=files)
+    metadata = json.loads(files["vaereg.json"])
+    assert metadata["format"] == "torchscript" and metadata["input"]["shape"] == ["N", 1, 20, 20]
+    outputs = scorer(torch.rand(3, 1, 20, 20))
+    assert outputs["neg_elbo"].shape == (3,) and outputs["nll"].shape == (3, 20, 20)
