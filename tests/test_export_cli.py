@@ -17,6 +17,9 @@ import pytest
 import torch
 
 from cli_process import vaereg
+from vaereg.core.common.errors import VaeregError
+from vaereg.evaluation.exported_scorer import check_fits
+from vaereg.evaluation.run_loading import load_run
 from vaereg.evaluation.scorer_graph import GRAPH_LACKS, aggregate_names
 from vaereg.testing import make_trainer, tiny_recipe
 
@@ -174,3 +177,16 @@ def test_torchscript_export_loads_with_its_metadata(run_dir, tmp_path):
     assert metadata["format"] == "torchscript" and metadata["input"]["shape"] == ["N", 1, 20, 20]
     outputs = scorer(torch.rand(3, 1, 20, 20))
     assert outputs["neg_elbo"].shape == (3,) and outputs["nll"].shape == (3, 20, 20)
+
+
+def test_a_file_of_other_weights_is_refused_naming_both(exported, run_dir):
+    """A file exported before the checkpoint changed (a resume wrote new weights), or from
+    the other checkpoint, holds weights the run's --checkpoint no longer has."""
+    path, _ = exported
+    metadata = json.loads({p.key: p.value for p in onnx.load(str(path)).metadata_props}["vaereg"])
+    run = load_run(run_dir, "best", "cpu")
+    check_fits(metadata, run, path)  # its own run and weights: accepted
+    metadata["checkpoint"]["sha256"] = "0" * 64
+    with pytest.raises(VaeregError, match=f"--onnx {path} holds the weights of best.pt at "
+                                          f"epoch 1, not those of .*best.pt"):
+        check_fits(metadata, run, path)
