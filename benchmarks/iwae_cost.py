@@ -1,90 +1,107 @@
-"""Seconds for the K-sample importance-weighted bound over the Fashion-MNIST test set, with
-vaereg's Bernoulli likelihood (one logarithm per 64 pixels without grad) and with
-PyTorch's per-pixel BCE, alternated in one run: their ratio is the speed-up.
+"""Whole evaluations of the K-sample importance-weighted bound over the Fashion-MNIST test
+set: `vaereg eval RUN --iw-samples K --metrics iwae` against `plain_iwae.py` (beside this
+file: no vaereg code, PyTorch's BCE, the same weights), alternated whole processes.
 
-The model is a freshly initialized MLP VAE of the default size (784-512-256-16, Bernoulli
-decoder) written here against the evaluation's model contract, so the figure measures
-``vaereg.evaluation.iwae_nll`` alone (the decoder passes and the likelihood dominate: K x N
-of each).
+The run is a vanilla MLP VAE (784-512-256-16, Bernoulli) trained briefly here (`--run`
+takes an existing one of that architecture instead); the weights change the bound, not
+its cost. Each round starts the two processes A B B A; printed per process: wall-clock
+and CPU seconds (user + system, which other jobs on a shared machine move less), the
+seconds of the computation alone (eval.json's ``seconds``; the plain script's own timer)
+and the bound (the same draws of z: the figures agree to float precision); then the
+median of each and vaereg's ratio to the plain script. ``--threads N`` sets both
+processes' torch threads (default: torch's).
 
-    python benchmarks/iwae_cost.py [--k 1000] [--images 10000] [--batch-size 100] [--chunk 50]
-        [--rounds 1]
+    python benchmarks/iwae_cost.py [--k 1000] [--repeats 1] [--run RUN_DIR] [--threads N]
 """
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
+import tomllib
+from pathlib import Path
 
-import click
-import torch
-from torch import Tensor, nn
-from torch.distributions import Independent, Normal
-from torch.nn import functional as F
-
-from vaereg.data.fashion_mnist import FashionMNIST
-from vaereg.evaluation import iwae_nll
-from vaereg.models.likelihoods import Bernoulli
+HERE = Path(__file__).resolve().parent
+RECIPE = HERE.parent / "recipes" / "vanilla.toml"
 
 
-class PyTorchBCE(nn.Module):
-    """The per-pixel BCE of ``F.binary_cross_entropy_with_logits``: the reference."""
-
-    def nll(self, output: Tensor, target: Tensor) -> Tensor:
-        return F.binary_cross_entropy_with_logits(output, target, reduction="none").flatten(1).sum(1)
-
-
-class MLPVAE(nn.Module):
-    """784-512-256-16 Gaussian encoder and mirrored Bernoulli decoder (logits)."""
-
-    def __init__(self, latent_dim: int = 16):
-        super().__init__()
-        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(),
-                                     nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 2 * latent_dim))
-        self.decoder = nn.Sequential(nn.Linear(latent_dim, 256), nn.ReLU(), nn.Linear(256, 512),
-                                     nn.ReLU(), nn.Linear(512, 784), nn.Unflatten(1, (1, 28, 28)))
-        self.latent_dim = latent_dim
-
-    def encode(self, x: Tensor, y: Tensor | None = None) -> Independent:
-        mu, logvar = self.encoder(x).chunk(2, dim=1)
-        return Independent(Normal(mu, torch.exp(0.5 * logvar)), 1)
-
-    def prior(self) -> Independent:
-        return Independent(Normal(torch.zeros(self.latent_dim), torch.ones(self.latent_dim)), 1)
-
-    def decode(self, z: Tensor, y: Tensor | None = None) -> Tensor:
-        return self.decoder(z)
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall-clock and CPU seconds of one process, and what it printed."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), done.stdout
 
 
-def seconds(model: MLPVAE, x: Tensor, k: int, batch_size: int, chunk: int) -> tuple[float, float]:
-    """Wall seconds over ``x`` and the mean bound, the same draws for every likelihood."""
-    torch.manual_seed(1)
-    start = time.perf_counter()
-    total = sum(iwae_nll(model, x[i:i + batch_size], k=k, chunk=chunk).sum().item()
-                for i in range(0, len(x), batch_size))
-    return time.perf_counter() - start, total / len(x)
+def train(out: str, env: dict[str, str]) -> Path:
+    """A briefly trained vanilla run in ``out``: its folder."""
+    subprocess.run([sys.executable, "-m", "vaereg", "run", str(RECIPE), "--quiet",
+                    "--set", "data.train_size=2000", "--set", "run.epochs=1",
+                    "--set", "run.device='cpu'", "--set", f"run.out_dir='{out}'"],
+                   env=env, check=True, stdout=subprocess.DEVNULL)
+    return next(Path(out).glob("vanilla/version_*"))
 
 
-@click.command()
-@click.option("--k", default=1000, show_default=True, help="importance samples per image")
-@click.option("--images", default=10000, show_default=True, help="test images evaluated")
-@click.option("--batch-size", default=100, show_default=True, help="images per call")
-@click.option("--chunk", default=50, show_default=True, help="samples per decoder pass")
-@click.option("--rounds", default=1, show_default=True, help="A/B rounds (median ratio)")
-def main(k: int, images: int, batch_size: int, chunk: int, rounds: int) -> None:
-    torch.manual_seed(0)
-    x = FashionMNIST(FashionMNIST.Options(download=False)).load(seed=0).test.x[:images]
-    model = MLPVAE().eval()
-    ratios = []
-    for _ in range(rounds):
-        timed = {}
-        for name, likelihood in (("pytorch", PyTorchBCE()), ("vaereg", Bernoulli())):
-            model.likelihood = likelihood
-            timed[name] = seconds(model, x, k, batch_size, chunk)
-        ratios.append(timed["pytorch"][0] / timed["vaereg"][0])
-        print(f"iwae_nll K={k} over {len(x)} images (batch {batch_size}, chunk {chunk}, "
-              f"{torch.get_num_threads()} threads): vaereg {timed['vaereg'][0]:.1f} s, "
-              f"PyTorch BCE {timed['pytorch'][0]:.1f} s; mean {timed['vaereg'][1]:.4f} vs "
-              f"{timed['pytorch'][1]:.4f} nats")
-    print(f"speed-up (PyTorch BCE / vaereg), median of {rounds}: {sorted(ratios)[len(ratios) // 2]:.2f}")
+def vaereg_figures(run: Path, stdout: str) -> tuple[float, float]:
+    """(bound, seconds of the evaluation) of a `vaereg eval` just finished: eval.json's."""
+    record = json.loads((run / "eval" / "best-test-none" / "eval.json").read_text())
+    return record["metrics"]["test/iwae_nll"], record["seconds"]
+
+
+def plain_figures(run: Path, stdout: str) -> tuple[float, float]:
+    """(bound, seconds of the computation) that `plain_iwae.py` printed."""
+    found = re.search(r"iwae_nll ([\d.]+) .*, ([\d.]+) s", stdout)
+    return float(found[1]), float(found[2])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--k", type=int, default=1000, help="importance samples per image")
+    parser.add_argument("--repeats", type=int, default=1, help="ABBA rounds")
+    parser.add_argument("--run", type=Path, help="an MLP vanilla run (default: train one)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's)")
+    args = parser.parse_args()
+    env = dict(os.environ)
+    if args.threads:
+        env.update(OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    with tempfile.TemporaryDirectory() as out:
+        run = args.run or train(out, env)
+        print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+              f"K={args.k}, run {run}", flush=True)
+        batch_size = tomllib.loads((run / "recipe.toml").read_text())["data"]["batch_size"]
+        commands = {
+            "vaereg": ([sys.executable, "-m", "vaereg", "eval", str(run), "--device", "cpu",
+                        "--metrics", "iwae", "--iw-samples", str(args.k)], vaereg_figures),
+            "plain": ([sys.executable, str(HERE / "plain_iwae.py"),
+                       str(run / "checkpoints" / "best.pt"), "--k", str(args.k),
+                       "--batch-size", str(batch_size)], plain_figures),
+        }
+        rows: dict[str, list[tuple[float, ...]]] = {"vaereg": [], "plain": []}
+        for _ in range(args.repeats):
+            for name in ("vaereg", "plain", "plain", "vaereg"):
+                command, figures = commands[name]
+                wall, cpu, stdout = timed(command, env)
+                bound, inner = figures(run, stdout)
+                rows[name].append((wall, cpu, inner))
+                print(f"{name:6s} wall {wall:7.1f} s  CPU {cpu:7.1f} s  evaluation {inner:7.1f} s"
+                      f"  iwae_nll {bound:.4f}", flush=True)
+    med = {name: [statistics.median(column) for column in zip(*values)]
+           for name, values in rows.items()}
+    ratios = [v / p for v, p in zip(med["vaereg"], med["plain"])]
+    print(f"medians of {2 * args.repeats} runs each, vaereg / plain: whole process "
+          f"{med['vaereg'][0]:.1f} / {med['plain'][0]:.1f} s = {ratios[0]:.3f}; CPU "
+          f"{med['vaereg'][1]:.1f} / {med['plain'][1]:.1f} s = {ratios[1]:.3f}; evaluation "
+          f"{med['vaereg'][2]:.1f} / {med['plain'][2]:.1f} s = {ratios[2]:.3f} (load average "
+          f"now {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":

@@ -218,13 +218,17 @@ def plugins(name: str | None) -> None:
 def run_dir_argument(command):
     """RUN_DIR, ``--checkpoint`` and ``--device``: the run folder, which of its weights to
     load and onto what; the command gets the loaded run as ``loaded`` (bad input in the
-    loading or the command: exit 2, see :func:`user_errors`)."""
+    loading or the command: exit 2, see :func:`user_errors`). What the command writes into
+    a run folder tracked in MLflow is sent there too (``vaereg.tracking.run_outputs``)."""
     @user_errors
     @functools.wraps(command)
     def with_run(run_dir: str, checkpoint: str, device: str, **kwargs):
         from vaereg.evaluation.run_loading import load_run
+        from vaereg.tracking.run_outputs import outputs_tracked
 
-        return command(loaded=load_run(run_dir, checkpoint, device), **kwargs)
+        loaded = load_run(run_dir, checkpoint, device)
+        with outputs_tracked(loaded.run_dir, loaded.recipe.to_table()):
+            return command(loaded=loaded, **kwargs)
 
     with_run = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]),
                             default="auto", show_default=True,

@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 from torch import Tensor
 
-from vaereg.core.common.options import option, positive
+from vaereg.core.common.options import in_range, option, positive
 from vaereg.core.data.batch import Batch
 from vaereg.core.model.objective import Objective, per_example
 from vaereg.evaluation.input_complexity import complexity_corrected, png_bits
@@ -53,8 +53,9 @@ class ELBO(Metric):
 @attrs.frozen
 class IWAEOptions:
     k: int = option(1000, "importance samples per example", check=positive)
-    chunk: int = option(50, "samples per decoder pass (memory: chunk x batch images)",
-                        check=positive)
+    chunk: int = option(0, "samples per decoder pass (memory: chunk x batch images); 0: as "
+                        "many as make 1,024 images on a CPU, 16,384 on a GPU",
+                        check=in_range(0))
 
 
 class IWAE(Metric):

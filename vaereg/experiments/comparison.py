@@ -30,10 +30,11 @@ def compare(recipes: Sequence[str | Path], *, seeds: int = 3, overrides: Sequenc
     write ``compare.md``, ``compare.json`` and ``compare.png`` in ``out``. Returns the
     summary (``compare.json``'s content). Finished runs and evaluations are reused; ``jobs``
     runs train, then evaluate, in parallel."""
-    from vaereg.experiments.compare_report import summarize, write_reports
+    from vaereg.experiments.compare_report import REPORTS, summarize, write_reports
     from vaereg.experiments.compare_runs import RunsFailed, plan_runs, train_missing
     from vaereg.experiments.evaluate_runs import evaluate_missing
     from vaereg.experiments.run_figures import EvalSettings, run_figures
+    from vaereg.tracking.parent_run import parent_run
 
     if seeds < 1 or jobs < 1:
         raise VaeregError(f"seeds and jobs must be at least 1, not {seeds} and {jobs}")
@@ -42,15 +43,21 @@ def compare(recipes: Sequence[str | Path], *, seeds: int = 3, overrides: Sequenc
     out = Path(out)
     planned = plan_runs([str(recipe) for recipe in recipes], seeds, tuple(overrides), out)
     writable_folder(out, "--out")  # after the recipes: bad input leaves no folder behind
-    folders = train_missing(planned, jobs, echo)
-    failed = evaluate_missing([(f"{run.label} seed {run.seed}", folders[run], run.log)
-                               for run in planned], names, settings, jobs, echo)
-    if failed:
-        raise RunsFailed("these evaluations failed (the figures of the others are kept; the "
-                         "same command retries only these): " + ", ".join(failed))
-    labels = list(dict.fromkeys(run.label for run in planned))
-    figures = {label: [run_figures(folders[run], names, settings) for run in planned
-                       if run.label == label] for label in labels}
-    summary = summarize(labels, figures, list(range(seeds)))
-    write_reports(summary, out)
+    arguments = {"recipes": [str(recipe) for recipe in recipes], "seeds": seeds,
+                 "overrides": list(overrides), "metrics": names}
+    with parent_run(out, [run.table for run in planned], "compare", arguments) as parent:
+        folders = train_missing(planned, jobs, echo)
+        failed = evaluate_missing([(f"{run.label} seed {run.seed}", folders[run], run.log)
+                                   for run in planned], names, settings, jobs, echo)
+        if failed:
+            raise RunsFailed("these evaluations failed (the figures of the others are kept; "
+                             "the same command retries only these): " + ", ".join(failed))
+        labels = list(dict.fromkeys(run.label for run in planned))
+        figures = {label: [run_figures(folders[run], names, settings) for run in planned
+                           if run.label == label] for label in labels}
+        summary = summarize(labels, figures, list(range(seeds)))
+        write_reports(summary, out)
+        if parent is not None:
+            parent.upload(REPORTS)
+            parent.finish()
     return summary
