@@ -157,8 +157,11 @@ def test_an_unreadable_file_is_skipped_with_a_warning_where_the_run_skips_them(t
 
 
 def test_a_test_image_scores_as_eval_scores_it(run_dir, tmp_path):
-    """The same file, the same preprocessing, batches and seed: score's neg_elbo of the
-    normal test images is eval's, row for row."""
+    """The same file, the same preprocessing: score's neg_elbo of the normal test images
+    is eval's, row for row, within the spread of eval's one posterior draw (score is at
+    the posterior mean, so that an exported scorer gives its numbers; measured: under 1%).
+    Pixels read another way (grey where the run saw binary ones, another size) move the
+    figure far more; the pixels themselves are compared in the next test."""
     data = run_dir.parents[2] / "data"
     evaluated = vaereg("eval", str(run_dir), "--metrics", "elbo", "--projector-points", "0",
                        cwd=tmp_path)
@@ -170,7 +173,7 @@ def test_a_test_image_scores_as_eval_scores_it(run_dir, tmp_path):
                  for row in read_rows(run_dir / "eval" / "best-test-none")}
     score_rows = {row["path"]: float(row["neg_elbo"]) for row in read_rows(tmp_path / "out")}
     assert len(score_rows) == 4 and score_rows.keys() == eval_rows.keys()
-    assert score_rows == pytest.approx(eval_rows, rel=1e-5)
+    assert score_rows == pytest.approx(eval_rows, rel=0.02)
 
 
 def test_new_images_are_binarized_where_the_run_trained_on_binary_pixels(tmp_path):

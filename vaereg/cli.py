@@ -317,17 +317,46 @@ def echo_stale(run_dir) -> None:
 @click.option("--out", type=click.Path(file_okay=False),
               help="Folder for scores.csv, maps.npz, heat_maps/ [RUN_DIR/scored/<checkpoint>-<k>]")
 @click.option("--batch-size", type=click.IntRange(1), default=500, show_default=True)
+@click.option("--onnx", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Score with the run's scorer exported by 'vaereg export' (onnxruntime), "
+                   "against the calibration it carries; scores its graph cannot hold are "
+                   "left out, with a warning.")
 def score(loaded, paths: tuple[str, ...], alpha: float, fdr: bool, out: str | None,
-          batch_size: int) -> None:
+          batch_size: int, onnx: str | None) -> None:
     """Score image files or folders against the run's calibration on its validation
-    images (computed and stored first where the checkpoint has none): scores, conformal
-    p-values, flags, maps and a heat map per image."""
+    images (computed and stored first where the checkpoint has none): scores at the
+    posterior mean, conformal p-values, flags, maps and a heat map per image."""
     from vaereg.evaluation.score_command import score_paths
 
-    result = score_paths(loaded, paths, alpha=alpha, fdr=fdr, out=out, batch_size=batch_size)
+    result = score_paths(loaded, paths, alpha=alpha, fdr=fdr, out=out, batch_size=batch_size,
+                         onnx=onnx)
     rule = f"false-discovery rate {alpha}" if fdr else f"p <= {alpha}"
     click.echo(f"{result.images} images scored, {result.flagged} flagged ({rule}); "
                f"wrote {result.folder}")
+
+
+@main.command()
+@run_dir_argument
+@click.option("--format", "format_", type=click.Choice(["onnx", "torchscript"]),
+              default="onnx", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), metavar="FILE",
+              help="The file [RUN_DIR/export/<checkpoint>.onnx or .pt]")
+@click.option("--batch-size", type=click.IntRange(1), default=500, show_default=True,
+              help="Images per pass of the calibration, where one is computed.")
+def export(loaded, format_: str, out: str | None, batch_size: int) -> None:
+    """Export the run's scorer: images [N, C, H, W] in [0, 1] to the scores and maps of
+    'vaereg score' (at the posterior mean), one named output each, with the input it
+    takes, the preprocessing and the calibration in its metadata."""
+    from vaereg.evaluation.scorer_export import export_scorer
+
+    result = export_scorer(loaded, format_, out, batch_size)
+    by_reason: dict[str, list[str]] = {}
+    for name, reason in result.left_out.items():
+        by_reason.setdefault(reason, []).append(name)
+    for reason, names in by_reason.items():
+        click.echo(f"left out {', '.join(names)}: {reason}", err=True)
+    click.echo(f"wrote {result.path} ({len(result.outputs)} outputs: "
+               f"{', '.join(result.outputs)})")
 
 
 def picture_path(out: str | None, loaded, name: str):
