@@ -75,3 +75,27 @@ def mvtec_folder(root: Path, *, train: int = 16, good: int = 4,
                 Image.fromarray(mask, "L").save(root / "ground_truth" / kind /
                                                 f"{path.stem}_mask.png")
     return root
+
+
+FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+
+
+def fashion_mnist_images(count: int, *, split: str = "t10k", start: int = 0) -> np.ndarray:
+    """Real Fashion-MNIST images ``start`` .. ``start + count`` of ``split`` ("t10k" or
+    "train"), uint8 [count, 28, 28], read from the system copy the bootstrap installs."""
+    import gzip
+
+    with gzip.open(FASHION_MNIST / f"{split}-images-idx3-ubyte.gz") as handle:
+        handle.read(16 + start * 784)
+        pixels = handle.read(count * 784)
+    return np.frombuffer(pixels, dtype=np.uint8).reshape(count, 28, 28)
+
+
+def fashion_mnist_files(folder: Path, count: int, **kwargs) -> list[Path]:
+    """Those images as grey PNG files 0000.png ... in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index, pixels in enumerate(fashion_mnist_images(count, **kwargs)):
+        paths.append(folder / f"{index:04d}.png")
+        Image.fromarray(pixels, "L").save(paths[-1])
+    return paths

@@ -169,3 +169,9 @@ def test_api_md_names_every_recipe_attribute():
     named = set(re.findall(r"`(\w+)", entry))
     assert {field.name for field in attrs.fields(vaereg.Recipe)} <= named
     assert {"seed_for_data", "to_table", "loader"} <= named
+
+
+def test_medical_page_trains_on_nifti_slices_and_writes_maps_in_the_scans_space(tmp_path,
+                                                                                monkeypatch):
+    page = run_page("docs/medical.md", monkeypatch)
+    assert run_page_tests(page, tmp_path) == ["test_maps_overlay_on_the_scans"]

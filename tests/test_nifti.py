@@ -204,10 +204,30 @@ def test_a_run_trains_on_slices_of_a_nifti_tree(tmp_path):
     assert "test/neg_elbo" in metrics.read_text()
 
 
-def test_a_run_trains_on_whole_volumes_with_conv3d(tmp_path):
+def test_a_run_trains_on_whole_volumes_with_conv3d_and_eval_anomaly_says_it_needs_slices(
+        tmp_path):
     nifti_tree(tmp_path / "scans")
     result = run_cli(tmp_path, root=str(tmp_path / "scans"), volumes=True,
                      sections={"model": {"backbone": "conv3d", "hidden_dims": [2, 4]},
                                "logging": {"images": False}})
     assert result.returncode == 0, result.stderr
     assert "test/neg_elbo" in next((tmp_path / "runs").rglob("metrics.json")).read_text()
+    run_dir = next((tmp_path / "runs").glob("*/version_0"))
+    refused = subprocess.run([sys.executable, "-m", "vaereg", "eval", str(run_dir), "--anomaly"],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "trained on whole volumes (data.volumes = true)" in refused.stderr
+    assert not (run_dir / "eval").exists()
+
+
+def test_defects_in_the_validation_folder_are_refused(tmp_path):
+    """Only image_folder scores validation defects (a sweep's anomaly objective); a volume
+    tree with val/<type>/ is refused by name rather than read without them."""
+    from vaereg.core.common.errors import VaeregError
+
+    root = nifti_tree(tmp_path)
+    save(root / "val" / "good" / "subject90.nii.gz", tissue(90))
+    save(root / "val" / "lesion" / "patient90.nii.gz", tissue(91))
+    with pytest.raises(VaeregError, match=r"val/lesion: in the MVTec layout of .*volumes val/ "
+                                          r"holds normal ones only"):
+        dataset(root).load(0)

@@ -120,6 +120,8 @@ def run(recipe: str | None, overrides: tuple[str, ...], quiet: bool, resume_dir:
     built = build_trainer(loaded, resume_dir)(loaded, quiet=quiet or trace_hooks,
                                               trace_hooks=trace)
     run_main(built, resume_dir, resume=resume_dir is not None)
+    if resume_dir:
+        echo_stale(resume_dir)
 
 
 def trainer_override(trainer: str | None) -> tuple[str, ...]:
@@ -292,6 +294,16 @@ def eval_(loaded, split: str, iw_samples: int | None, metric_names: str | None,
     for name, reason in evaluation.skipped.items():
         click.echo(f"  skipped {name}: {reason}")
     click.echo(f"wrote {', '.join(str(path) for path in paths.values())}")
+    echo_stale(loaded.run_dir)
+
+
+def echo_stale(run_dir) -> None:
+    """Mark the run's evaluations of weights a checkpoint no longer holds, and name them."""
+    from vaereg.evaluation.stale_evaluations import STALE_FILE, mark_stale
+
+    for folder, why in mark_stale(run_dir).items():
+        click.echo(f"stale: {folder} ({why}; marked in {STALE_FILE}; evaluate again to "
+                   f"replace it)", err=True)
 
 
 @main.command()
@@ -305,17 +317,46 @@ def eval_(loaded, split: str, iw_samples: int | None, metric_names: str | None,
 @click.option("--out", type=click.Path(file_okay=False),
               help="Folder for scores.csv, maps.npz, heat_maps/ [RUN_DIR/scored/<checkpoint>-<k>]")
 @click.option("--batch-size", type=click.IntRange(1), default=500, show_default=True)
+@click.option("--onnx", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Score with the run's scorer exported by 'vaereg export' (onnxruntime), "
+                   "against the calibration it carries; scores its graph cannot hold are "
+                   "left out, with a warning.")
 def score(loaded, paths: tuple[str, ...], alpha: float, fdr: bool, out: str | None,
-          batch_size: int) -> None:
+          batch_size: int, onnx: str | None) -> None:
     """Score image files or folders against the run's calibration on its validation
-    images (computed and stored first where the checkpoint has none): scores, conformal
-    p-values, flags, maps and a heat map per image."""
+    images (computed and stored first where the checkpoint has none): scores at the
+    posterior mean, conformal p-values, flags, maps and a heat map per image."""
     from vaereg.evaluation.score_command import score_paths
 
-    result = score_paths(loaded, paths, alpha=alpha, fdr=fdr, out=out, batch_size=batch_size)
+    result = score_paths(loaded, paths, alpha=alpha, fdr=fdr, out=out, batch_size=batch_size,
+                         onnx=onnx)
     rule = f"false-discovery rate {alpha}" if fdr else f"p <= {alpha}"
     click.echo(f"{result.images} images scored, {result.flagged} flagged ({rule}); "
                f"wrote {result.folder}")
+
+
+@main.command()
+@run_dir_argument
+@click.option("--format", "format_", type=click.Choice(["onnx", "torchscript"]),
+              default="onnx", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), metavar="FILE",
+              help="The file [RUN_DIR/export/<checkpoint>.onnx or .pt]")
+@click.option("--batch-size", type=click.IntRange(1), default=500, show_default=True,
+              help="Images per pass of the calibration, where one is computed.")
+def export(loaded, format_: str, out: str | None, batch_size: int) -> None:
+    """Export the run's scorer: images [N, C, H, W] in [0, 1] to the scores and maps of
+    'vaereg score' (at the posterior mean), one named output each, with the input it
+    takes, the preprocessing and the calibration in its metadata."""
+    from vaereg.evaluation.scorer_export import export_scorer
+
+    result = export_scorer(loaded, format_, out, batch_size)
+    by_reason: dict[str, list[str]] = {}
+    for name, reason in result.left_out.items():
+        by_reason.setdefault(reason, []).append(name)
+    for reason, names in by_reason.items():
+        click.echo(f"left out {', '.join(names)}: {reason}", err=True)
+    click.echo(f"wrote {result.path} ({len(result.outputs)} outputs: "
+               f"{', '.join(result.outputs)})")
 
 
 def picture_path(out: str | None, loaded, name: str):
@@ -401,6 +442,13 @@ def interpolate(loaded, start: int, end: int, steps: int, split: str, label: int
               help="Importance samples of the iwae metric [1000].")
 @click.option("--test-images", type=click.IntRange(1), metavar="N",
               help="Evaluate --metrics on the first N test images only [all].")
+@click.option("--anomaly", is_flag=True,
+              help="Also each run's anomaly figures, as 'vaereg eval --anomaly' makes them "
+                   "(image AUROC of every score; localization figures of every map where "
+                   "the test defects have masks), for both checkpoints.")
+@click.option("--ood", metavar="DATASET",
+              help="Also the anomaly figures of the test split against DATASET's, as "
+                   "'vaereg eval --ood DATASET' makes them, for both checkpoints.")
 @click.option("--out", type=click.Path(file_okay=False), default="runs/compare",
               show_default=True, help="Folder of the runs and the reports.")
 @click.option("--jobs", type=click.IntRange(1), default=1, show_default=True,
@@ -409,10 +457,11 @@ def interpolate(loaded, start: int, end: int, steps: int, split: str, label: int
 @user_errors
 def compare(recipes: tuple[str, ...], seeds: int, overrides: tuple[str, ...],
             metric_names: str | None, iw_samples: int | None, test_images: int | None,
-            out: str, jobs: int) -> None:
+            anomaly: bool, ood: str | None, out: str, jobs: int) -> None:
     """Run each RECIPE with the same seeds and compare them: means with 95% intervals and
     each recipe's paired change against the first. Writes compare.md, compare.json and
-    compare.png in --out; finished runs are reused, interrupted ones resumed."""
+    compare.png in --out; finished runs and evaluations are reused, interrupted runs
+    resumed."""
     from pathlib import Path
 
     from vaereg.experiments.compare_report import REPORTS, markdown
@@ -421,7 +470,7 @@ def compare(recipes: tuple[str, ...], seeds: int, overrides: tuple[str, ...],
     names = [name.strip() for name in metric_names.split(",") if name.strip()] if metric_names else []
     summary = compare_recipes(recipes, seeds=seeds, overrides=overrides, metrics=names,
                               out=out, jobs=jobs, iw_samples=iw_samples, test_images=test_images,
-                              echo=functools.partial(click.echo, err=True))
+                              anomaly=anomaly, ood=ood, echo=functools.partial(click.echo, err=True))
     click.echo(markdown(summary))
     click.echo(f"wrote {', '.join(str(Path(out) / name) for name in REPORTS)}")
 

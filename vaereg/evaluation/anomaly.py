@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torchmetrics.functional.classification import (binary_auroc, binary_average_precision,
-                                                    binary_roc)
 
 
 def _ranks_in_unit_interval(scores: Tensor) -> tuple[Tensor, Tensor]:
@@ -38,6 +36,8 @@ def _check(scores: Tensor, labels: Tensor) -> Tensor:
 def roc_curve(scores: Tensor, labels: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """(false-positive rates, true-positive rates, score thresholds), for plotting; a
     point flags the examples whose score is at least its threshold."""
+    from torchmetrics.functional.classification import binary_roc  # see anomaly_metrics
+
     labels = _check(scores, labels)
     ranks, distinct = _ranks_in_unit_interval(scores)
     fpr, tpr, rank_thresholds = binary_roc(ranks, labels)
@@ -48,6 +48,11 @@ def roc_curve(scores: Tensor, labels: Tensor) -> tuple[Tensor, Tensor, Tensor]:
 
 def anomaly_metrics(scores: Tensor, labels: Tensor) -> dict[str, float]:
     """``auroc``, ``auprc`` and ``fpr_at_95_tpr`` of ``scores`` against ``labels``."""
+    # imported here: torchmetrics' package import costs seconds of CPU (torchvision,
+    # torch._dynamo), paid by every `vaereg eval` that imports vaereg.evaluation otherwise
+    from torchmetrics.functional.classification import (binary_auroc,
+                                                        binary_average_precision, binary_roc)
+
     labels = _check(scores, labels)
     ranks, _ = _ranks_in_unit_interval(scores)
     fpr, tpr, _ = binary_roc(ranks, labels)

@@ -14,7 +14,8 @@ averaged over L posterior samples z_l ~ q(z|x) (``samples``); see docs/metrics.m
   by ``restoration_steps`` gradient steps on -ELBO(r) + weight * ||r - x||_1, kept in
   [0, 1] (Chen et al. 2020, a maximum-a-posteriori restoration).
 
-``smoothing`` (off by default) blurs every map with a Gaussian of that many pixels' sigma.
+``smoothing`` (off by default) blurs every map with a Gaussian of that many pixels' sigma;
+``posterior_mean`` takes z = E[z|x] instead of L draws (deterministic maps).
 The model must offer what ``REQUIRES`` names (the model contract); ``check_model`` says
 which it lacks.
 """
@@ -31,7 +32,7 @@ from torchvision.transforms import functional as TF
 from vaereg.core.common.errors import VaeregError
 from vaereg.core.data.batch import Batch
 from vaereg.core.model import model_contract as contract
-from vaereg.evaluation.likelihood_metrics import negative_elbo_terms
+from vaereg.evaluation.likelihood_metrics import elbo_terms_of, negative_elbo_terms
 
 MODEL_MAPS = ("nll", "residual", "gradient", "combi", "restoration")
 #: what the maps need of a model: z drawn from q(z|x), a per-pixel likelihood, an ELBO
@@ -55,6 +56,9 @@ class MapOptions:
     restoration_steps: int = 10
     restoration_step: float = 0.05
     restoration_weight: float = 1.0
+    #: z = E[z|x] instead of ``samples`` draws, so an image's maps do not depend on the
+    #: random state or on the batch it came in (``vaereg score``, exported scorers)
+    posterior_mean: bool = False
 
 
 def smooth(maps: Tensor, sigma: float) -> Tensor:
@@ -66,19 +70,38 @@ def smooth(maps: Tensor, sigma: float) -> Tensor:
     return TF.gaussian_blur(maps.unsqueeze(1), [width, width], [sigma, sigma]).squeeze(1)
 
 
-def _mean_neg_elbo(model: Any, x: Tensor, y: Tensor | None, samples: int) -> Tensor:
-    """Sum over images of the ``samples``-draw mean of -ELBO (one forward of L copies)."""
-    repeated = x.repeat(samples, *([1] * (x.dim() - 1)))
-    labels = None if y is None else y.repeat(samples)
+def latent_outputs(model: Any, x: Tensor, y: Tensor | None,
+                   posterior_mean: bool) -> dict[str, Any]:
+    """The forward outputs (``output``, ``posterior``, ``z``) with z drawn from q(z|x), or
+    at its mean."""
+    posterior = model.encode(x, y)
+    z = posterior.mean if posterior_mean else posterior.rsample()
+    return {"output": model.decode(z, y), "posterior": posterior, "z": z}
+
+
+def reconstruction_maps(model: Any, x: Tensor, outputs: dict[str, Any]) -> dict[str, Tensor]:
+    """``nll`` and ``residual`` of images ``x`` for one decoder output (channels combined)."""
+    return {"nll": model.recon_per_element(outputs, x).sum(1),
+            "residual": (x - model.likelihood.mean(outputs["output"])).abs().mean(1)}
+
+
+def _mean_neg_elbo(model: Any, x: Tensor, y: Tensor | None, options: MapOptions) -> Tensor:
+    """Sum over images of -ELBO at the posterior mean, or of its mean over ``samples``
+    draws (one forward of that many copies)."""
+    if options.posterior_mean:
+        outputs = latent_outputs(model, x, y, posterior_mean=True)
+        return elbo_terms_of(model, outputs, x)["neg_elbo"].sum()
+    repeated = x.repeat(options.samples, *([1] * (x.dim() - 1)))
+    labels = None if y is None else y.repeat(options.samples)
     terms = negative_elbo_terms(model, Batch(x=repeated, target=repeated, y=labels))
-    return terms["neg_elbo"].sum() / samples
+    return terms["neg_elbo"].sum() / options.samples
 
 
-def _input_gradient(model: Any, x: Tensor, y: Tensor | None, samples: int) -> Tensor:
-    """d(sum of -ELBO_L) / dx, [N, C, H, W], leaving the model's gradients alone."""
+def _input_gradient(model: Any, x: Tensor, y: Tensor | None, options: MapOptions) -> Tensor:
+    """d(sum of -ELBO) / dx, [N, C, H, W], leaving the model's gradients alone."""
     with torch.enable_grad():
         x = x.detach().requires_grad_(True)
-        (gradient,) = torch.autograd.grad(_mean_neg_elbo(model, x, y, samples), x)
+        (gradient,) = torch.autograd.grad(_mean_neg_elbo(model, x, y, options), x)
     return gradient
 
 
@@ -87,10 +110,37 @@ def _restored(model: Any, x: Tensor, y: Tensor | None, options: MapOptions) -> T
     -ELBO(r) + weight * ||r - x||_1, clamped to [0, 1]."""
     restored = x.detach().clone()
     for _ in range(options.restoration_steps):
-        gradient = _input_gradient(model, restored, y, options.samples)
+        gradient = _input_gradient(model, restored, y, options)
         gradient += options.restoration_weight * torch.sign(restored - x)
         restored = (restored - options.restoration_step * gradient).clamp_(0, 1)
     return restored
+
+
+@torch.no_grad()
+def residual_maps(model: Any, x: Tensor, y: Tensor | None = None,
+                  samples: int = MapOptions().samples) -> dict[str, Tensor]:
+    """``nll`` and ``residual`` of images ``x`` [N, C, H, W]: x is encoded once (q(z|x)
+    does not change between draws in eval mode) and ``samples`` z drawn from it."""
+    posterior = model.encode(x, y)
+    nll = torch.zeros(x.shape[0], *x.shape[2:], device=x.device)
+    residual = torch.zeros_like(nll)
+    for _ in range(samples):
+        output = model.decode(posterior.rsample(), y)
+        nll += model.recon_per_element({"output": output}, x).sum(1)
+        residual += (x - model.likelihood.mean(output)).abs().mean(1)
+    return {"nll": nll / samples, "residual": residual / samples}
+
+
+@torch.no_grad()
+def gradient_maps(model: Any, x: Tensor, y: Tensor | None, residual: Tensor,
+                  options: MapOptions) -> dict[str, Tensor]:
+    """The maps that need the input gradient of the ELBO (``gradient``, ``combi`` with
+    the ``residual`` map, ``restoration``), unsmoothed."""
+    gradient = _input_gradient(model, x, y, options).abs().sum(1)
+    maps = {"gradient": gradient, "combi": residual * gradient}
+    if options.restoration_steps:
+        maps["restoration"] = (x - _restored(model, x, y, options)).abs().mean(1)
+    return maps
 
 
 @torch.no_grad()
@@ -98,17 +148,9 @@ def model_maps(model: Any, x: Tensor, y: Tensor | None = None,
                options: MapOptions = MapOptions()) -> dict[str, Tensor]:
     """{map name: [N, H, W]} of images ``x`` [N, C, H, W] (the model in eval mode; z is
     drawn from torch's global generator: seed it for repeatable maps)."""
-    nll = torch.zeros(x.shape[0], *x.shape[2:], device=x.device)
-    residual = torch.zeros_like(nll)
-    for _ in range(options.samples):
-        output = model.decode(model.encode(x, y).rsample(), y)
-        nll += model.recon_per_element({"output": output}, x).sum(1)
-        residual += (x - model.likelihood.mean(output)).abs().mean(1)
-    nll /= options.samples
-    residual /= options.samples
-    gradient = _input_gradient(model, x, y, options.samples).abs().sum(1)
-    maps = {"nll": nll, "residual": residual, "gradient": gradient,
-            "combi": residual * gradient}
-    if options.restoration_steps:
-        maps["restoration"] = (x - _restored(model, x, y, options)).abs().mean(1)
+    if options.posterior_mean:
+        maps = reconstruction_maps(model, x, latent_outputs(model, x, y, posterior_mean=True))
+    else:
+        maps = residual_maps(model, x, y, options.samples)
+    maps.update(gradient_maps(model, x, y, maps["residual"], options))
     return {name: smooth(values, options.smoothing) for name, values in maps.items()}

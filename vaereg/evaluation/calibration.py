@@ -3,11 +3,11 @@ image score of the validation images, for conformal p-values, and each map's pix
 threshold at a false-positive rate of ``PIXEL_FPR`` on their pixels.
 
 Stored as ``RUN_DIR/calibration/<checkpoint>.json`` with the checkpoint's epoch, step and
-sha256: a checkpoint whose file changed (a resumed run wrote new weights) is calibrated
-afresh the next time it is needed; no earlier ``eval`` is needed."""
+sha256 and how its scores were made (``scoring``): a checkpoint whose file changed (a
+resumed run wrote new weights), or one calibrated by an older way of scoring, is
+calibrated afresh the next time it is needed; no earlier ``eval`` is needed."""
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -23,32 +23,30 @@ from vaereg.evaluation.defect_localization import PIXEL_FPR
 from vaereg.evaluation.image_scoring import score_images
 from vaereg.evaluation.localization import threshold_at_fpr
 from vaereg.evaluation.run_loading import LoadedRun
+from vaereg.evaluation.stale_evaluations import file_digest
 
 CALIBRATION_DIR = "calibration"
+#: how the calibration's scores are made (:func:`score_images`); a stored calibration
+#: made otherwise is computed again
+SCORING = "posterior_mean"
 
 
 @attrs.frozen
 class Calibration:
     """``checkpoint``: name, epoch, step, sha256; ``scores``: score name -> the validation
-    images' scores; ``pixel_thresholds``: map name -> threshold at ``pixel_fpr``."""
+    images' scores; ``pixel_thresholds``: map name -> threshold at ``pixel_fpr``;
+    ``scoring``: how the scores were made."""
 
     checkpoint: dict[str, Any]
     scores: dict[str, list[float]]
     pixel_thresholds: dict[str, float]
     pixel_fpr: float
+    scoring: str = ""
 
     def p_values(self, scores: dict[str, Tensor]) -> dict[str, Tensor]:
         """Conformal p-value of each image under each score the calibration has."""
         return {name: conformal_p_values(torch.tensor(self.scores[name]), values)
                 for name, values in scores.items() if name in self.scores}
-
-
-def file_digest(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def calibration_path(run: LoadedRun) -> Path:
@@ -57,14 +55,14 @@ def calibration_path(run: LoadedRun) -> Path:
 
 def calibrate(run: LoadedRun, gaussian: PixelGaussian, batch_size: int = 500) -> Calibration:
     """Score the validation split (normal images) with the run's checkpoint."""
-    scores, maps = score_images(run, run.splits.val, gaussian, batch_size=batch_size)
+    scores, maps, _ = score_images(run.model, run.splits.val, gaussian, batch_size=batch_size)
     info = run.checkpoint_info
     return Calibration(
         {"name": info["name"], "epoch": info["epoch"], "step": info["step"],
          "sha256": file_digest(info["path"])},
         {name: values.tolist() for name, values in scores.items()},
         {name: threshold_at_fpr(values, PIXEL_FPR) for name, values in maps.items()},
-        PIXEL_FPR)
+        PIXEL_FPR, SCORING)
 
 
 def _stored(path: Path) -> Calibration | None:
@@ -78,11 +76,12 @@ def _stored(path: Path) -> Calibration | None:
 
 def load_or_calibrate(run: LoadedRun, gaussian: PixelGaussian,
                       batch_size: int = 500) -> Calibration:
-    """The stored calibration of the run's checkpoint when it belongs to these weights;
-    else a new one, stored first."""
+    """The stored calibration of the run's checkpoint when it belongs to these weights and
+    this way of scoring; else a new one, stored first."""
     path = calibration_path(run)
     stored = _stored(path)
-    if stored and stored.checkpoint.get("sha256") == file_digest(run.checkpoint_info["path"]):
+    if (stored and stored.scoring == SCORING
+            and stored.checkpoint.get("sha256") == file_digest(run.checkpoint_info["path"])):
         return stored
     calibration = calibrate(run, gaussian, batch_size)
     path.parent.mkdir(exist_ok=True)

@@ -1,28 +1,48 @@
-"""Per-image scores of any set of images by one path: the negative ELBO and its terms
-(the ``elbo`` metric, seeded as ``vaereg eval`` seeds it) and each map's aggregates
-(``<map>_max``, ``<map>_top1pct``), with the maps themselves. ``vaereg score`` and the
-calibration both use it, so a calibration score and a scored image's are the same kind."""
+"""Per-image scores of any set of images by one path, all at the posterior mean z = E[z|x]
+(the same image always gets the same score, whatever batch it comes in): the negative
+ELBO and its terms, each map's aggregates (``<map>_max``, ``<map>_top1pct``), with the
+maps themselves. ``vaereg score`` and the calibration both use it, so a calibration
+score and a scored image's are the same kind; an exported scorer runs the same
+:class:`ScorerGraph`."""
 from __future__ import annotations
 
 from typing import Any
 
-from torch import Tensor
+import torch
+from torch import Tensor, nn
 
-from vaereg.evaluation.anomaly_maps import MapOptions
+from vaereg.core.common.eval_mode import eval_mode
+from vaereg.evaluation.anomaly_maps import MapOptions, gradient_maps
 from vaereg.evaluation.baseline_maps import PixelGaussian
-from vaereg.evaluation.defect_localization import all_maps, image_scores
-from vaereg.evaluation.metric import evaluate
-from vaereg.evaluation.run_loading import LoadedRun
+from vaereg.evaluation.defect_localization import image_scores
+from vaereg.evaluation.scorer_graph import RECONSTRUCTION, ScorerGraph, split_outputs
 
 #: the score ``vaereg score`` flags by
 HEADLINE = "neg_elbo"
+#: how ``vaereg score`` computes the maps its graph cannot hold
+SCORE_MAPS = MapOptions(posterior_mean=True)
 
 
-def score_images(run: LoadedRun, split: Any, gaussian: PixelGaussian, *,
-                 options: MapOptions = MapOptions(), batch_size: int = 500,
-                 seed: int = 0) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
-    """({score name: [N]}, {map name: [N, H, W]}) of every image of ``split``, in order."""
-    result = evaluate(run.model, split, ["elbo"], prefix="", batch_size=batch_size, seed=seed)
-    maps = all_maps(run, split, gaussian, options, batch_size, seed)
-    scores = {name: values.detach().double().cpu() for name, values in result.per_example.items()}
-    return {**scores, **{k: v.double() for k, v in image_scores(maps).items()}}, maps
+def score_images(model: nn.Module, split: Any, gaussian: PixelGaussian, *,
+                 batch_size: int = 500) -> tuple[dict[str, Tensor], dict[str, Tensor], Tensor]:
+    """({score name: [N] float64}, {map name: [N, H, W]}, reconstructions [N, C, H, W])
+    of every image of ``split`` by ``model``, in order, on the CPU."""
+    graph = ScorerGraph(model, gaussian)
+    parts: dict[str, list[Tensor]] = {}
+    with eval_mode(model), torch.no_grad():
+        for batch in split.batches(batch_size):
+            outputs = graph(batch.x)
+            gradients = gradient_maps(model, batch.x, None, outputs["residual"], SCORE_MAPS)
+            outputs.update({**gradients, **image_scores(gradients)})
+            for name, values in outputs.items():
+                parts.setdefault(name, []).append(values.float().cpu())
+    return scorer_results({name: torch.cat(values) for name, values in parts.items()})
+
+
+def scorer_results(outputs: dict[str, Tensor]
+                   ) -> tuple[dict[str, Tensor], dict[str, Tensor], Tensor]:
+    """(scores as float64 in the scores file's order, maps, reconstructions) of a scorer's
+    named outputs, eager or exported."""
+    scores, maps = split_outputs(outputs)
+    return ({name: values.double() for name, values in scores.items()}, maps,
+            outputs[RECONSTRUCTION])

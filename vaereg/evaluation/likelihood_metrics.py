@@ -3,6 +3,8 @@ terms and the importance-weighted bound, per example in nats, and the
 complexity-corrected ELBO for out-of-distribution detection (see docs/metrics.md)."""
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 from torch import Tensor
 
@@ -19,8 +21,23 @@ def negative_elbo_terms(model, batch: Batch) -> dict[str, Tensor]:
     dimension (a per-latent KL), and ``neg_elbo``, their sum; z is sampled once. The
     trainer's figures come from the same :class:`Objective`."""
     objective = Objective.from_model(model, model(batch.x, batch.y), batch.target)
-    named = {name: per_example(objective.terms[name]) for name in objective.elbo_terms}
-    named["neg_elbo"] = objective.neg_elbo()
+    return named_elbo_terms(model, objective.terms)
+
+
+def elbo_terms_of(model, outputs: dict[str, Any], target: Tensor) -> dict[str, Tensor]:
+    """As :func:`negative_elbo_terms` for given forward ``outputs`` (z at the posterior
+    mean, for one), computing only the ELBO's terms where the model offers
+    ``elbo_loss`` (no batch-level term: an image scored alone gets its score)."""
+    terms = (model.elbo_loss(outputs, target) if hasattr(model, "elbo_loss")
+             else model.loss(outputs, target))
+    return named_elbo_terms(model, terms)
+
+
+def named_elbo_terms(model, terms: dict[str, Tensor]) -> dict[str, Tensor]:
+    """Each of ``model.elbo_terms`` per example and ``neg_elbo``, their sum (as
+    :meth:`Objective.neg_elbo` sums them)."""
+    named = {name: per_example(terms[name]) for name in model.elbo_terms}
+    named["neg_elbo"] = sum(named[name] for name in model.elbo_terms)
     return named
 
 

@@ -8,12 +8,14 @@
 from __future__ import annotations
 
 from torch import Tensor
-from torchmetrics.functional.image import (peak_signal_noise_ratio,
-                                           structural_similarity_index_measure)
 
 
 def reconstruction_errors(reconstruction: Tensor, target: Tensor) -> dict[str, Tensor]:
     """Per-image ``mse``, ``psnr`` and ``ssim`` of images [N, C, H, W] in [0, 1]."""
+    # imported here, as in anomaly_metrics: torchmetrics' import costs seconds
+    from torchmetrics.functional.image import (peak_signal_noise_ratio,
+                                               structural_similarity_index_measure)
+
     dims = tuple(range(1, target.dim()))
     return {
         "mse": (reconstruction - target).pow(2).mean(dim=dims),

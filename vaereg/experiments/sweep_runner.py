@@ -15,6 +15,7 @@ from optuna.trial import TrialState
 
 from vaereg.core.common.errors import RunInterrupted, VaeregError
 from vaereg.core.recipes.recipe import load_recipe
+from vaereg.experiments.anomaly_objective import check_anomaly_objective
 from vaereg.experiments.param_specs import Param, parse_params
 from vaereg.experiments.sweep_resume import requeue_interrupted
 from vaereg.experiments.sweep_study import SweepSetup, counted, open_study, work
@@ -125,6 +126,7 @@ def _open(recipe, params, trials, objective, maximize, overrides, out, storage, 
     logging.getLogger("optuna.study._optimize").setLevel(logging.ERROR)
     parsed = parse_params((params,) if isinstance(params, str) else tuple(params))
     check_values(str(recipe), tuple(overrides), parsed)
+    check_anomaly_objective(objective, load_recipe(recipe, tuple(overrides)))
     total = study_total(parsed, trials, echo)
     setup = SweepSetup(str(recipe), tuple(overrides), tuple(parsed), objective, maximize,
                        Path(out), prune_after)

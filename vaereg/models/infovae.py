@@ -47,7 +47,7 @@ class InfoVAE(VanillaVAE):
                              "mmd": options.alpha + options.lam - 1.0}
 
     def loss(self, outputs: dict[str, Any], target: Tensor) -> dict[str, Tensor]:
-        terms = super().loss(outputs, target)
+        terms = self.elbo_loss(outputs, target)
         terms["mmd"] = prior_mmd(outputs["z"], self.prior(), self.options.kernel,
                                  self.options.kernel_scales)
         return terms

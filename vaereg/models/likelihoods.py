@@ -32,9 +32,10 @@ def bernoulli_nll_without_grad(logits: Tensor, target: Tensor) -> Tensor:
     logits = logits.flatten(1).to(torch.promote_types(logits.dtype, torch.float32))
     target = target.flatten(1).to(logits.dtype)
     factors = torch.exp(-logits.abs()).add_(1)
-    rows, pixels = factors.shape
+    pixels = factors.shape[1]
     whole = pixels - pixels % SOFTPLUS_GROUP
-    softplus = factors[:, :whole].reshape(rows, -1, SOFTPLUS_GROUP).prod(2).log_().sum(1)
+    # unflatten, not reshape(rows, ...): an exported graph keeps its batch size free
+    softplus = factors[:, :whole].unflatten(1, (-1, SOFTPLUS_GROUP)).prod(2).log_().sum(1)
     if whole < pixels:
         softplus += factors[:, whole:].prod(1).log_()
     return torch.addcmul(logits.clamp_min(0), target, logits, value=-1).sum(1) + softplus

@@ -42,5 +42,10 @@ class VanillaVAE(GaussianAutoencoder):
 
     def loss(self, outputs: dict[str, Any], target: Tensor) -> dict[str, Tensor]:
         """Per-example terms (see the class docstring)."""
+        return self.elbo_loss(outputs, target)
+
+    def elbo_loss(self, outputs: dict[str, Any], target: Tensor) -> dict[str, Tensor]:
+        """The ``elbo_terms`` of ``loss`` only: what scoring an image needs, without a
+        subclass's batch-level terms (InfoVAE's MMD needs two images and prior draws)."""
         return {"recon": self.recon(outputs, target),
                 "kl": kl_to_standard_normal(outputs["posterior"])}

@@ -17,6 +17,9 @@ from typing import Any
 from vaereg.core.common.errors import PluginError, VaeregError, first_line
 
 FILE_MARK = "__vaereg_file__"  # set on modules imported from a file path
+PUBLIC = "vaereg"  # a class re-exported here is recorded by its public name, which outlives moves
+# Paths that run folders recorded before vaereg.core was split into subpackages.
+LEGACY_PATHS = {"vaereg.core.trainer:Trainer": "vaereg:Trainer"}
 
 
 def is_import_path(name: str) -> bool:
@@ -34,7 +37,8 @@ def empty_or_import_path(value: str) -> str | None:
 
 def normalize(path: str) -> str:
     """A file path made absolute, so the same class is recorded the same way from any
-    working directory; module paths unchanged."""
+    working directory; a legacy path as today's; other module paths unchanged."""
+    path = LEGACY_PATHS.get(path, path)
     module, _, attr = path.rpartition(":")
     if module.endswith(".py"):
         return f"{Path(module).expanduser().resolve()}:{attr}"
@@ -42,8 +46,12 @@ def normalize(path: str) -> str:
 
 
 def class_path(cls: type) -> str:
-    """How ``cls`` is recorded: ``module:qualname``, or ``file.py:qualname`` for a class
-    from a script or from a file imported by path."""
+    """How ``cls`` is recorded: ``vaereg:Name`` for a class of vaereg's public API,
+    ``module:qualname``, or ``file.py:qualname`` for a class from a script or from a file
+    imported by path."""
+    if cls.__module__.startswith(PUBLIC + ".") and \
+            getattr(sys.modules[PUBLIC], cls.__qualname__, None) is cls:
+        return f"{PUBLIC}:{cls.__qualname__}"
     module = sys.modules.get(cls.__module__)
     file = getattr(module, FILE_MARK, None) or (
         getattr(module, "__file__", None) if cls.__module__ == "__main__" else None)
@@ -96,3 +104,21 @@ def import_object(path: str, what: str) -> Any:
             raise VaeregError(f"{what} '{path}': {module_name} has no attribute '{attr}'")
         obj = getattr(obj, part)
     return obj
+
+
+def names(path: str, obj: Any) -> bool:
+    """Whether ``path`` imports to ``obj`` (a re-export, a moved module's legacy path)."""
+    try:
+        return import_object(path, "path") is obj
+    except (VaeregError, PluginError):
+        return False
+
+
+def same_class(first: str, second: str) -> bool:
+    """Whether two recorded paths name one class."""
+    if normalize(first) == normalize(second):
+        return True
+    try:
+        return names(second, import_object(first, "path"))
+    except (VaeregError, PluginError):
+        return False

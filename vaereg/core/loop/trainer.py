@@ -159,8 +159,8 @@ class Trainer:
         self._pending_logs[name] = value
 
     def take_logs(self) -> dict[str, float]:
-        """What ``log`` received since the last call, as floats (for the plugin that
-        writes them)."""
+        """What ``log`` received since the last call, as floats (the loop passes them to
+        ``on_log_step`` every ``run.log_every_n_steps`` steps)."""
         logs = {name: float(value) for name, value in self._pending_logs.items()}
         self._pending_logs.clear()
         return logs

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from vaereg.core.common.errors import VaeregError
-from vaereg.core.common.import_path import class_path, import_object, normalize
+from vaereg.core.common.import_path import class_path, import_object, names, normalize
 
 if TYPE_CHECKING:
     from vaereg.core.recipes.recipe import Recipe
@@ -30,17 +30,8 @@ def with_trainer(recipe: "Recipe", cls: type) -> "Recipe":
     """``recipe`` recording ``cls`` as its ``run.trainer``; refused when the recipe names
     another class (building a different one would change the run without a word)."""
     named, actual = recipe.run.trainer, class_path(cls)
-    if named and normalize(named) != actual and not _names(named, cls):
+    if named and normalize(named) != actual and not names(named, cls):
         raise VaeregError(f"the recipe says run.trainer = '{named}', but this trainer is "
                           f"{actual}: build the class the recipe names (vaereg run does), "
                           f"or set run.trainer to the class you mean")
     return attrs.evolve(recipe, run=attrs.evolve(recipe.run, trainer=actual))
-
-
-
-def _names(path: str, cls: type) -> bool:
-    """Whether ``path`` is another name of ``cls`` (``vaereg:Trainer``, a re-export)."""
-    try:
-        return import_object(path, "run.trainer") is cls
-    except VaeregError:
-        return False

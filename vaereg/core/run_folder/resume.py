@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from vaereg.core.common.errors import VaeregError
+from vaereg.core.common.import_path import same_class
 from vaereg.core.recipes.recipe import Recipe, load_recipe
 from vaereg.core.run_folder.run_dir import RECIPE_FILE
 from vaereg.core.run_folder.run_identity import check_identity
@@ -81,8 +82,12 @@ def check_resumable(state: dict[str, Any], recipe: Recipe, run_dir: Path,
         raise VaeregError(f"{run_dir / LAST} does not record the recipe it was trained "
                           f"with: it is not a checkpoint of a vaereg run")
     before, after = _flat(saved), _flat(recipe.to_table())
-    if before.get(TRAINER_KEY, "''") == "''":  # recorded by no Trainer: the plain one
-        before[TRAINER_KEY] = repr(plain_trainer)
+    run = saved.get("run")
+    recorded = (run.get("trainer") if isinstance(run, dict) else None) or plain_trainer
+    if isinstance(recorded, str):  # compared as classes: a re-export, a legacy path
+        before[TRAINER_KEY] = (after.get(TRAINER_KEY)
+                               if same_class(recorded, recipe.run.trainer or plain_trainer)
+                               else repr(recorded))
     changed = [key for key in sorted(before.keys() | after.keys())
                if key not in CHANGEABLE and before.get(key) != after.get(key)]
     if changed:
