@@ -5,32 +5,22 @@ reads its headline, the loss. A WAE with a stochastic encoder has a density: IWA
 its -log p(x)."""
 import json
 import math
-from pathlib import Path
 
 import pytest
 from torch.distributions import kl_divergence
 
-from cli_process import vaereg
+from cli_process import small_fmnist_run, vaereg
 from vaereg.core.model.objective import per_example
-from vaereg.data.fashion_mnist import SYSTEM_DIR
 from vaereg.evaluation.metric import Metric, evaluate
 from vaereg.evaluation.run_loading import load_run
 from vaereg.experiments.run_figures import run_figures
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def train_wae(tmp_path_factory, *overrides):
-    if not SYSTEM_DIR.is_dir():
-        pytest.skip("apt-get install dataset-fashion-mnist")
-    out = tmp_path_factory.mktemp("runs")
-    result = vaereg("run", ROOT / "recipes" / "wae_mmd.toml",
-                        "--set", "data.train_size=300", "--set", "data.val_size=100",
-                        "--set", "run.epochs=1", "--set", "data.classes=[0, 1]",
-                        "--set", "model.hidden_dims=[64]", *overrides,
-                        "--set", f"run.out_dir='{out}'", "--quiet", cwd=out)
-    assert result.returncode == 0, result.stderr
-    return out / "wae_mmd" / "version_0"
+    return small_fmnist_run(tmp_path_factory.mktemp("runs"), "wae_mmd",
+                            "--set", "data.train_size=300", "--set", "data.val_size=100",
+                            "--set", "data.classes=[0, 1]", "--set", "model.hidden_dims=[64]",
+                            *overrides)
 
 
 @pytest.fixture(scope="module")
