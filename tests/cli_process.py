@@ -30,3 +30,17 @@ def vaereg(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Complet
     return subprocess.run([sys.executable, "-m", "vaereg", *args], cwd=cwd,
                           env={**os.environ, **(env or {})}, capture_output=True, text=True,
                           timeout=300)
+
+
+def small_fmnist_run(out: Path, recipe: str, *overrides: str) -> Path:
+    """``vaereg run`` of ``recipes/<recipe>.toml`` for one epoch on a small real
+    Fashion-MNIST subset, into ``out``: its run folder (skips where the data are missing)."""
+    import pytest
+    from vaereg.data.fashion_mnist import SYSTEM_DIR
+    if not SYSTEM_DIR.is_dir():
+        pytest.skip("apt-get install dataset-fashion-mnist")
+    result = vaereg("run", str(TESTS.parent / "recipes" / f"{recipe}.toml"), "--set",
+                    "run.epochs=1", *overrides, "--set", f"run.out_dir='{out}'", "--quiet",
+                    cwd=out)
+    assert result.returncode == 0, result.stderr
+    return out / recipe / "version_0"

@@ -6,7 +6,6 @@ import json
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -15,12 +14,11 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 import vaereg
+from cli_process import small_fmnist_run
 from vaereg.cli import main
 from vaereg.core.common.errors import RunInterrupted
-from vaereg.data.fashion_mnist import SYSTEM_DIR
 from vaereg.testing import SYNTHETIC, make_trainer, tiny_recipe
 
-ROOT = Path(__file__).resolve().parents[1]
 PNG = b"\x89PNG"
 
 
@@ -51,15 +49,9 @@ def read_eval(run_dir, name):
 
 @pytest.fixture(scope="module")
 def fmnist_run(tmp_path_factory):
-    if not SYSTEM_DIR.is_dir():
-        pytest.skip("apt-get install dataset-fashion-mnist")
-    out = tmp_path_factory.mktemp("runs")
-    result = vaereg_cli("run", ROOT / "recipes" / "vanilla_dropout.toml",
-                        "--set", "data.train_size=512", "--set", "data.val_size=256",
-                        "--set", "run.epochs=1", "--set", "data.classes=[0, 1, 2, 3, 4]",
-                        "--set", f"run.out_dir='{out}'", "--quiet", cwd=out)
-    assert result.returncode == 0, result.stderr
-    return out / "vanilla_dropout" / "version_0"
+    return small_fmnist_run(tmp_path_factory.mktemp("runs"), "vanilla_dropout",
+                            "--set", "data.train_size=512", "--set", "data.val_size=256",
+                            "--set", "data.classes=[0, 1, 2, 3, 4]")
 
 
 class _StopInFirstEpoch:

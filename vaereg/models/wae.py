@@ -6,9 +6,11 @@ aggregate distribution is pushed to the prior, with no per-example KL:
 with the inverse multiquadric kernel over several scales and the unbiased estimator
 (``vaereg.functional.mmd``). The encoder is deterministic (z = mu, as in the paper's
 experiments) or, with ``deterministic = false``, a Gaussian whose draws are matched.
-There is no ELBO, so ``elbo_terms`` is empty and runs monitor ``val/loss``; and the
-deterministic encoder's point mass has no density, so the class does not declare
-``posterior_density`` (metrics that need it, IWAE and mutual information, do not apply).
+There is no ELBO in the loss, so ``elbo_terms`` is empty and runs monitor ``val/loss``.
+The deterministic encoder's point mass has no density, so the class does not declare
+``posterior_density`` (metrics that need it, IWAE and mutual information, do not apply);
+a model with ``deterministic = false`` adds it: its Gaussian q(z|x), the N(0, I) prior
+and the decoder's likelihood are all the importance-weighted bound on -log p(x) reads.
 """
 from __future__ import annotations
 
@@ -47,6 +49,8 @@ class WAE(GaussianAutoencoder):
         super().__init__(options, input_shape, num_classes)
         if options.deterministic:
             self.logvar_head = None
+        else:
+            self.capabilities = type(self).capabilities | {contract.POSTERIOR_DENSITY}
         self.term_weights = {"recon": 1.0, "mmd": options.lam}
 
     def posterior(self, h: Tensor) -> Distribution:

@@ -10,7 +10,10 @@ On top of that it declares, as class attributes:
 - ``loss_terms``: the names ``loss`` returns, e.g. ``("recon", "kl")``.
 - ``elbo_terms``: those of them whose per-example sum is the negative ELBO; empty for a
   model without an ELBO (WAE).
-- ``capabilities``: a frozenset of the names below.
+- ``capabilities``: a frozenset of the names below. A model whose options give it one
+  more sets ``self.capabilities`` in ``__init__`` (``wae_mmd`` with ``deterministic =
+  false`` has ``posterior_density``): ``vaereg eval`` reads the built model's, the recipe
+  loader checks plugins against the class's.
 
 Capabilities (the constants of this module):
 
