@@ -17,6 +17,7 @@ import vaereg
 from cli_process import small_fmnist_run
 from vaereg.cli import main
 from vaereg.core.common.errors import RunInterrupted
+from vaereg.evaluation.stale_evaluations import file_digest
 from vaereg.testing import SYNTHETIC, make_trainer, tiny_recipe
 
 PNG = b"\x89PNG"
@@ -78,7 +79,9 @@ def test_eval_writes_results_scores_pictures_and_hparams(fmnist_run):
     assert "bernoulli likelihood, binarization none, a loss: not a log-likelihood" in result.stdout
     record = read_eval(fmnist_run, PLAIN)
     steps = json.loads((fmnist_run / "metrics.json").read_text())["steps"]
-    assert record["checkpoint"] == {"name": "best", "epoch": 1, "step": steps}
+    best = fmnist_run / "checkpoints" / "best.pt"
+    assert record["checkpoint"] == {"name": "best", "epoch": 1, "step": steps,
+                                    "sha256": file_digest(best)}
     assert (record["likelihood"], record["binarization"], record["is_log_likelihood"]) == \
         ("bernoulli", "none", False)
     assert "not log-likelihood bounds" in record["note"]

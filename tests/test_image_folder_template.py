@@ -29,10 +29,10 @@ def test_template_validates_and_trains_on_28x28_images(tmp_path):
 
 @pytest.mark.parametrize("size, hidden_dims, advice", [
     (28, "[32, 64, 128, 256]", "give hidden_dims at most 2 entries (28x28 halves exactly 2 "
-                               "times), or resize the images to a multiple of 16 "
-                               "(image_folder: data.size = 32)"),
+                               "times), or resize the data to a multiple of 16 "
+                               "(image_folder, nifti: data.size = 32)"),
     (30, "[32, 64]", "give hidden_dims at most 1 entry (30x30 halves exactly 1 time), or "
-                     "resize the images to a multiple of 4 (image_folder: data.size = 32)"),
+                     "resize the data to a multiple of 4 (image_folder, nifti: data.size = 32)"),
 ])
 def test_validate_refuses_a_model_the_images_do_not_fit(tmp_path, size, hidden_dims, advice):
     result = vaereg("validate", str(TEMPLATE), "--set", folder_of(tmp_path, size),
