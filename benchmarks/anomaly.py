@@ -1,20 +1,33 @@
-"""One-class anomaly detection on Fashion-MNIST (the protocol of Ruff et al. 2018): for each
-class k, train on class k only (``data.classes = [k]``), then score the whole test split
-with `vaereg eval RUN --anomaly`; the other nine classes are the anomalies. Prints the
-AUROC per class and the mean, for each recipe and score: the negative ELBO, and with
-``--scores neg_elbo complexity_corrected`` also the complexity-corrected ELBO (Serrà et
-al. 2020), computed from the same runs.
+"""Anomaly detection on Fashion-MNIST through vaereg, in two protocols:
+
+- ``one-class`` (Ruff et al. 2018): for each class k, train on class k only
+  (``data.classes = [k]``); the other nine classes are the anomalies.
+- ``held-out``: for each class k, train on the nine others; class k is the anomaly.
+
+Each run is trained with `vaereg run` and scored with `vaereg eval RUN --anomaly
+--metrics ...`; its AUROCs are written to ``OUT/<protocol>/<recipe>_class<k>_seed<s>.json``
+as soon as it ends, and a run whose file exists is not repeated, so the same command
+resumes an interrupted benchmark (a finished training or evaluation is reused, an
+unfinished training starts again). The likelihood
+regret, the costliest score, is computed on ``--subset`` test images drawn at random
+(seed 0; the others on all 10,000). Prints, per recipe
+and score, the AUROC per class (the mean over seeds, with a 95% t-interval over seeds
+when there are several) and the mean over classes (its interval: over the seeds' means).
 
 Scores are under the recipe's likelihood (Bernoulli on grey pixels for the vanilla
 recipes: a loss, not a log-likelihood); the AUROC depends strongly on that choice.
 
-    python benchmarks/anomaly.py [--epochs 3] [--recipes vanilla vanilla_dropout]
-                                 [--scores neg_elbo complexity_corrected]
+    python benchmarks/anomaly.py [--protocol one-class|held-out] [--seeds 1] [--epochs 3]
+        [--train-size 0] [--recipes vanilla vanilla_dropout] [--classes 0 1 ...]
+        [--scores neg_elbo mse complexity_corrected combined ...] [--subset 1000] [--out DIR]
+        [--table-only]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import shutil
 import statistics
 import subprocess
 import sys
@@ -22,6 +35,14 @@ import tempfile
 from pathlib import Path
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
+#: the metric that computes each score
+METRIC_OF = {"neg_elbo": "elbo", "recon": "elbo", "mse": "reconstruction",
+             "complexity_corrected": "complexity", "combined": "combined",
+             "likelihood_regret": "likelihood_regret", "likelihood_ratio": "likelihood_ratio"}
+#: scores computed on ``--subset`` random test images (through the library), not all
+SUBSET_SCORES = {"likelihood_regret"}
+#: Student's t quantile 0.975 for 1..9 degrees of freedom
+T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262)
 
 
 def vaereg(*args: str, cwd: str) -> None:
@@ -29,38 +50,142 @@ def vaereg(*args: str, cwd: str) -> None:
                    stdout=subprocess.DEVNULL)
 
 
-def auroc(recipe: str, k: int, epochs: int, out: str, scores: list[str]) -> dict[str, float]:
-    name = f"{recipe}_class{k}"
-    vaereg("run", str(RECIPES / f"{recipe}.toml"), "--quiet", "--set", f"data.classes=[{k}]",
-           "--set", f"run.epochs={epochs}", "--set", f"run.name='{name}'",
-           "--set", "run.device='cpu'", "--set", f"run.out_dir='{out}'", cwd=out)
-    run_dir = Path(out) / name / "version_0"
-    metrics = "elbo,complexity" if "complexity_corrected" in scores else "elbo"
+def trained_classes(protocol: str, k: int) -> list[int]:
+    return [k] if protocol == "one-class" else [c for c in range(10) if c != k]
+
+
+def aurocs(args: argparse.Namespace, recipe: str, k: int, seed: int, out: Path) -> dict:
+    """The run's AUROC per score (and the evaluation's seconds), from its result file or
+    by training and evaluating it."""
+    name = f"{recipe}_class{k}_seed{seed}"
+    result = out / f"{name}.json"
+    if result.exists():
+        return json.loads(result.read_text())
+    run_dir = out / name / "version_0"
+    if not (run_dir / "metrics.json").exists():  # an unfinished run starts again
+        shutil.rmtree(out / name, ignore_errors=True)
+        classes = ",".join(map(str, trained_classes(args.protocol, k)))
+        vaereg("run", str(RECIPES / f"{recipe}.toml"), "--quiet",
+               "--set", f"data.classes=[{classes}]", "--set", f"run.epochs={args.epochs}",
+               "--set", f"run.name='{name}'", "--set", f"run.seed={seed}",
+               "--set", f"data.train_size={args.train_size}", "--set", "run.device='cpu'",
+               "--set", f"run.out_dir='{out}'", cwd=str(out))
+    whole = [score for score in args.scores if score not in SUBSET_SCORES]
+    record = evaluation(run_dir, whole, out)
+    figures = {score: record["metrics"][f"anomaly/{score}/auroc"] for score in whole}
+    figures["seconds"] = record["seconds"]
+    figures["headline"] = record.get("anomaly/headline")
+    for score in set(args.scores) & SUBSET_SCORES:
+        figures[score] = subset_auroc(run_dir, score, args)
+    result.write_text(json.dumps(figures, indent=1) + "\n")
+    return figures
+
+
+def evaluation(run_dir: Path, scores: list[str], out: Path) -> dict:
+    """The run's eval.json with every score of ``scores``: the one there, or a new one."""
+    def record():
+        found = list(run_dir.glob("eval/best-test-held-out-*/eval.json"))
+        return json.loads(found[0].read_text()) if found else {"metrics": {}}
+    if all(f"anomaly/{score}/auroc" in record()["metrics"] for score in scores):
+        return record()
+    metrics = ",".join(dict.fromkeys(METRIC_OF[score] for score in scores))
     vaereg("eval", str(run_dir), "--anomaly", "--metrics", metrics, "--projector-points", "0",
-           cwd=out)
-    folder = run_dir / "eval" / f"best-test-held-out-classes-trained-on-{k}"
-    figures = json.loads((folder / "eval.json").read_text())["metrics"]
-    return {score: figures[f"anomaly/{score}/auroc"] for score in scores}
+           cwd=str(out))
+    return record()
+
+
+def subset_auroc(run_dir: Path, score: str, args: argparse.Namespace) -> float:
+    """The AUROC of ``score`` on ``--subset`` test images drawn at random (seed 0), for a
+    score too costly for the whole test split on this machine."""
+    import torch
+
+    from vaereg import load_run
+    from vaereg.evaluation import anomaly_metrics, evaluate
+
+    run = load_run(run_dir)
+    test = run.splits.test
+    chosen = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:args.subset]
+    images = test.select(chosen)
+    trained = torch.tensor(sorted(int(c) for c in run.recipe.data.loader.classes))
+    is_anomaly = (~torch.isin(images.y.cpu(), trained)).long()
+    result = evaluate(run.model, images, [METRIC_OF[score]], train=run.splits.train,
+                      val=run.splits.val, batch_size=run.recipe.data.loader.batch_size)
+    return anomaly_metrics(result.per_example[score].double().cpu(), is_anomaly)["auroc"]
+
+
+def interval(values: list[float]) -> str:
+    mean = statistics.mean(values)
+    if len(values) < 2:
+        return f"{mean:.3f}"
+    half = T975[len(values) - 2] * statistics.stdev(values) / math.sqrt(len(values))
+    return f"{mean:.3f} ± {half:.3f}"
+
+
+def table(args: argparse.Namespace, results: dict) -> str:
+    """Markdown: a row per recipe and score, a column per class, then the mean; the
+    classes and seeds are those of ``results``, keyed (recipe, class, seed)."""
+    classes = sorted({k for _, k, _ in results})
+    seeds = sorted({s for _, _, s in results})
+    lines = ["| recipe | score | " + " | ".join(map(str, classes)) + " | mean |",
+             "| --- " * (len(classes) + 3) + "|"]
+    for recipe in args.recipes:
+        for score in args.scores:
+            cells = [interval([results[recipe, k, s][score] for s in seeds]) for k in classes]
+            means = [statistics.mean(results[recipe, k, s][score] for k in classes)
+                     for s in seeds]
+            lines.append(f"| {recipe} | {score} | " + " | ".join(cells)
+                         + f" | **{interval(means)}** |")
+    return "\n".join(lines)
+
+
+def finished(args: argparse.Namespace, out: Path) -> dict:
+    """The results already written, for the seeds whose runs cover the same classes: the
+    classes every such seed has (``--table-only``, while a benchmark is still running)."""
+    found = {(recipe, k, seed): json.loads(path.read_text())
+             for recipe in args.recipes for k in args.classes for seed in range(args.seeds)
+             if (path := out / f"{recipe}_class{k}_seed{seed}.json").exists()}
+    seeds = sorted({s for _, _, s in found})
+    classes = [k for k in args.classes
+               if all((recipe, k, s) in found for recipe in args.recipes for s in seeds[:1])]
+    seeds = [s for s in seeds if all((recipe, k, s) in found
+                                     for recipe in args.recipes for k in classes)]
+    return {key: value for key, value in found.items() if key[1] in classes and key[2] in seeds}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--protocol", choices=["one-class", "held-out"], default="one-class")
+    parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--train-size", type=int, default=0,
+                        help="training images drawn before the classes are kept (0 = all)")
     parser.add_argument("--recipes", nargs="+", default=["vanilla", "vanilla_dropout"])
-    parser.add_argument("--scores", nargs="+", default=["neg_elbo"],
-                        choices=["neg_elbo", "complexity_corrected"])
+    parser.add_argument("--classes", nargs="+", type=int, default=list(range(10)))
+    parser.add_argument("--scores", nargs="+", default=["neg_elbo"], choices=list(METRIC_OF))
+    parser.add_argument("--subset", type=int, default=1000,
+                        help="test images likelihood_regret is computed on (seeded draw)")
+    parser.add_argument("--out", help="folder for runs and results (default: a temporary one)")
+    parser.add_argument("--table-only", action="store_true",
+                        help="print the table of the runs finished in --out; train nothing")
     args = parser.parse_args()
-    table = {}
-    with tempfile.TemporaryDirectory() as out:
-        for recipe in args.recipes:
-            per_class = [auroc(recipe, k, args.epochs, out, args.scores) for k in range(10)]
-            for score in args.scores:
-                table[recipe, score] = [figures[score] for figures in per_class]
-    print("| recipe | score | " + " | ".join(str(k) for k in range(10)) + " | mean |")
-    print("| --- " * 13 + "|")
-    for (recipe, score), values in table.items():
-        print(f"| {recipe} | {score} | " + " | ".join(f"{v:.3f}" for v in values)
-              + f" | **{statistics.mean(values):.3f}** |")
+    if args.table_only:
+        if not args.out:
+            parser.error("--table-only reads the runs of --out DIR")
+        results = finished(args, Path(args.out) / args.protocol)
+        print(table(args, results) if results else "no finished runs")
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(args.out or scratch) / args.protocol
+        out.mkdir(parents=True, exist_ok=True)
+        results = {}
+        for seed in range(args.seeds):  # a first table over every class as soon as can be
+            for recipe in args.recipes:
+                for k in args.classes:
+                    results[recipe, k, seed] = aurocs(args, recipe, k, seed, out)
+                    print(f"{recipe} class {k} seed {seed}: " + ", ".join(
+                        f"{score} {results[recipe, k, seed][score]:.3f}"
+                        for score in args.scores), flush=True)
+    print(table(args, results))
 
 
 if __name__ == "__main__":

@@ -88,3 +88,23 @@ def test_a_run_reports_test_figures_on_normal_images_and_the_anomalies_apart(tmp
     assert runs["with"]["gap/neg_elbo"] == runs["without"]["gap/neg_elbo"]
     assert runs["with"]["test_anomalies/neg_elbo"] > 0
     assert not any(key.startswith("test_anomalies/") for key in runs["without"])
+
+
+def test_validation_defects_come_apart_from_the_validation_split(tmp_path):
+    root = mvtec_folder(tmp_path)
+    write_images(root / "val" / "good", 3, mode="L", seed=5)
+    write_images(root / "val" / "scratch", 2, mode="L", seed=6)
+    dataset = ImageFolder(ImageFolderOptions(root=str(root)))
+    assert len(dataset.load(0).val) == 3 and dataset.class_names == ()
+    val = dataset.anomalies(0, "val")
+    assert val.kinds == ("scratch", "scratch") and val.masks is None and len(val.split) == 2
+    assert all("/val/scratch/" in path for path in val.paths)
+    assert all("/val/good/" in path for path in val.normal_paths)
+    assert all("/test/" in path for path in dataset.anomalies(0).paths)
+
+
+def test_validation_defects_without_validation_normals_are_refused(tmp_path):
+    root = mvtec_folder(tmp_path)
+    write_images(root / "val" / "scratch", 2, mode="L")
+    with pytest.raises(VaeregError, match="val holds defect folders but no good/ folder"):
+        ImageFolder(ImageFolderOptions(root=str(root))).load(0)

@@ -86,6 +86,16 @@ def test_writing_plugins_walk_through_runs_its_own_tests(tmp_path, monkeypatch):
                    "test_hooks_run_before_the_recorder"]
 
 
+def test_plugins_page_reads_a_tracked_run_back_from_its_folder(tmp_path, monkeypatch):
+    page = run_page("docs/plugins.md", monkeypatch)
+    table = tiny_recipe(run={"epochs": 1}, plugins={
+        "dropout": {"p": 0.25}, "mlflow": {"tracking_uri": str(tmp_path / "mlruns")}})
+    trainer = make_trainer(table, tmp_path)
+    trainer.fit()
+    assert page.mlflow_run(trainer.run_dir).data.params["plugins.dropout.p"] == "0.25"
+    assert page.same_final_figures(trainer.run_dir) is True
+
+
 class CleanTarget:
     """After the recipe's plugins: what transform_batch left for the forward pass."""
 
@@ -159,3 +169,9 @@ def test_api_md_names_every_recipe_attribute():
     named = set(re.findall(r"`(\w+)", entry))
     assert {field.name for field in attrs.fields(vaereg.Recipe)} <= named
     assert {"seed_for_data", "to_table", "loader"} <= named
+
+
+def test_medical_page_trains_on_nifti_slices_and_writes_maps_in_the_scans_space(tmp_path,
+                                                                                monkeypatch):
+    page = run_page("docs/medical.md", monkeypatch)
+    assert run_page_tests(page, tmp_path) == ["test_maps_overlay_on_the_scans"]

@@ -138,11 +138,22 @@ def test_held_out_classes_are_the_anomalies(fmnist_run):
     # measured 0.848 (neg_elbo), 0.853 (recon): classes 5-9 differ from 0-4 even after
     # one epoch on 512 images
     assert record["metrics"]["anomaly/neg_elbo/auroc"] > 0.7
+    assert record["anomaly/headline"] == "neg_elbo"  # the headline score was not asked for
     rows = read_scores(fmnist_run / "eval" / HELD_OUT)
     assert all(row["is_anomaly"] == str(int(int(row["label"]) >= 5)) for row in rows)
     # each protocol has its own folder: the plain evaluation is still there, whole
     assert set(read_eval(fmnist_run, PLAIN)["metrics"]) == {"test/neg_elbo", "test/recon",
                                                             "test/kl"}
+
+
+def test_the_default_anomaly_metrics_compute_the_headline_score(fmnist_run):
+    result = invoke("eval", fmnist_run, "--anomaly", "--projector-points", 0)
+    assert result.exit_code == 0, result.output
+    record = read_eval(fmnist_run, HELD_OUT)
+    assert record["anomaly/headline"] == "combined"
+    assert 0 <= record["metrics"]["anomaly/combined/auroc"] <= 1
+    rows = read_scores(fmnist_run / "eval" / HELD_OUT)
+    assert {"neg_elbo", "complexity_corrected", "combined"} <= set(rows[0])
 
 
 def test_sample_and_reconstruct_grids(fmnist_run, tmp_path):

@@ -48,6 +48,8 @@ def test_default_metrics_the_model_cannot_serve_are_skipped_by_name(wae_run):
     (("--metrics", "reconstruction,iwae"), "iwae"),
     (("--iw-samples", "5"), "iwae"),
     (("--metrics", "mutual_information,complexity"), "complexity"),
+    (("--metrics", "reconstruction,likelihood_regret"), "likelihood_regret"),
+    (("--metrics", "likelihood_ratio"), "likelihood_ratio"),
 ])
 def test_a_metric_asked_for_that_the_model_cannot_serve_is_refused(wae_run, args, metric):
     written = wae_run / "eval" / "best-test-none" / "eval.json"

@@ -15,7 +15,8 @@ from vaereg.testing import HookRecorder, make_trainer, tiny_recipe
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"
 
 STEP = ["on_batch_start", "transform_batch", "transform_objective", "compute_penalties",
-        "on_before_backward", "on_after_backward", "on_before_optimizer_step", "on_batch_end"]
+        "on_before_backward", "on_after_backward", "on_before_optimizer_step", "on_batch_end",
+        "on_log_step"]  # (tiny_recipe logs every step)
 EPOCH = (["on_train_epoch_start"] + STEP + STEP
          + ["on_validation_start", "on_validation_end", "on_train_epoch_end",
             "on_before_save_checkpoint", "on_save_checkpoint"])

@@ -28,7 +28,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "models": ("functional", "core.recipes"),
     "data": ("core.scale",),
     "evaluation": ("core", "data"),
-    "experiments": ("evaluation",),
+    "tracking": ("core.hooks", "core.run_folder"),  # MLflow: [plugins.mlflow], parent runs
+    "experiments": ("evaluation", "tracking"),
     "testing": ("core", "data"),
     "vaereg": ("experiments", "models"),  # the public API (names imported on first use)
     "plugins": ("vaereg",),

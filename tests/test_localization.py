@@ -7,7 +7,7 @@ import torch
 from vaereg.evaluation.auroc_interval import auroc_interval
 from vaereg.evaluation.localization import (aupro, best_dice, connected_regions, dice,
                                             pixel_auprc, pixel_auroc, pixel_curves,
-                                            threshold_at_fpr)
+                                            pixel_figures, threshold_at_fpr)
 
 
 def maps_and_masks(n=6, size=6, seed=0, levels=5):
@@ -116,6 +116,20 @@ def test_aupro_is_the_mean_region_overlap_integrated_up_to_the_limit(limit):
     assert aupro(maps, masks, limit) == pytest.approx(direct_aupro(maps, masks, limit),
                                                       abs=1e-12)
     assert aupro(masks.float(), masks, limit) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_all_figures_from_one_sort_equal_the_direct_computations_also_on_a_subset():
+    maps, masks = maps_and_masks(n=8, seed=6, levels=7)
+    masks[0, 4:6, 4:6] = True
+    regions = connected_regions(masks)
+    rows = torch.tensor([0, 2, 3, 5, 6])  # a subset scored with the whole set's regions
+    for chosen, given in ((slice(None), None), (slice(None), regions), (rows, regions[rows])):
+        m, k = maps[chosen], masks[chosen]
+        figures = pixel_figures(m, k, 3.0, given, fpr_limit=0.2)
+        assert figures == pytest.approx({
+            "pixel_auroc": rank_auroc(m, k), "pixel_auprc": pixel_auprc(m, k),
+            "best_dice": best_dice(m, k), "dice": dice(m, k, 3.0),
+            "aupro": direct_aupro(m, k, 0.2)}, abs=1e-12)
 
 
 def test_ten_thousand_maps_score_as_the_known_distributions_say():

@@ -12,7 +12,7 @@ import torch
 
 from cli_process import vaereg
 from vaereg.core.run_folder.checkpoint import load_checkpoint, save_checkpoint
-from vaereg.evaluation.calibration import file_digest
+from vaereg.evaluation.stale_evaluations import file_digest
 from vaereg.evaluation.conformal import benjamini_hochberg, conformal_p_values
 from vaereg.testing import make_trainer, tiny_recipe
 
@@ -131,3 +131,64 @@ def test_a_model_score_cannot_serve_is_refused_before_any_folder(tmp_path, model
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not (trainer.run_dir / "scored").exists()
+
+
+def test_an_unreadable_file_is_skipped_with_a_warning_where_the_run_skips_them(tmp_path):
+    """A run trained with data.on_bad_file = "skip": score names the unreadable file in a
+    warning, scores the others, exits 0."""
+    mvtec_folder(tmp_path / "data", train=30, good=2, defects={"bright": 1}, size=12)
+    table = tiny_recipe(run={"epochs": 1},
+                        data={"name": "image_folder", "root": str(tmp_path / "data"),
+                              "batch_size": 8, "on_bad_file": "skip"})
+    trainer = make_trainer(table, tmp_path / "runs")
+    trainer.fit()
+    new = tmp_path / "new"
+    write_images(new, 2, size=12, mode="L", seed=9)
+    (new / "0001b.png").write_text("not an image")
+    result = vaereg("score", str(trainer.run_dir), str(new), "--out", str(tmp_path / "out"),
+                    cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "skipped" in result.stderr and "0001b.png: not an image" in result.stderr
+    assert "2 images scored" in result.stdout
+    rows = read_rows(tmp_path / "out")
+    assert [row["path"].split("/")[-1] for row in rows] == ["0000.png", "0001.png"]
+    with np.load(tmp_path / "out" / "maps.npz") as maps:
+        assert maps["nll"].shape == (2, 12, 12)
+
+
+def test_a_test_image_scores_as_eval_scores_it(run_dir, tmp_path):
+    """The same file, the same preprocessing, batches and seed: score's neg_elbo of the
+    normal test images is eval's, row for row."""
+    data = run_dir.parents[2] / "data"
+    evaluated = vaereg("eval", str(run_dir), "--metrics", "elbo", "--projector-points", "0",
+                       cwd=tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr
+    scored = vaereg("score", str(run_dir), str(data / "test" / "good"), "--batch-size", "8",
+                    "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert scored.returncode == 0, scored.stderr
+    eval_rows = {row["path"]: float(row["neg_elbo"])
+                 for row in read_rows(run_dir / "eval" / "best-test-none")}
+    score_rows = {row["path"]: float(row["neg_elbo"]) for row in read_rows(tmp_path / "out")}
+    assert len(score_rows) == 4 and score_rows.keys() == eval_rows.keys()
+    assert score_rows == pytest.approx(eval_rows, rel=1e-5)
+
+
+def test_new_images_are_binarized_where_the_run_trained_on_binary_pixels(tmp_path):
+    from vaereg.evaluation.run_loading import load_run
+    from vaereg.evaluation.new_images import image_files, read_like_run, scored_split
+
+    data = mvtec_folder(tmp_path / "data", train=20, good=3, defects={}, size=12)
+    for binarize in ("none", "dynamic"):
+        table = tiny_recipe(run={"epochs": 1}, data={"name": "image_folder", "root": str(data),
+                                                     "batch_size": 8, "binarize": binarize})
+        trainer = make_trainer(table, tmp_path / binarize)
+        trainer.fit()
+        run = load_run(trainer.run_dir)
+        x, _ = read_like_run(run, image_files([data / "test" / "good"]))
+        pixels = torch.cat([batch.x for batch in scored_split(run, x).batches(8)])
+        if binarize == "none":
+            assert torch.equal(pixels, x)
+        else:
+            assert ((pixels == 0) | (pixels == 1)).all() and not torch.equal(pixels, x)
+            again = torch.cat([batch.x for batch in scored_split(run, x).batches(8)])
+            assert torch.equal(pixels, again)  # seeded: the same file scores the same

@@ -17,7 +17,7 @@ def test_cli_traces_each_call_with_its_plugins_in_recipe_order(tmp_path):
     assert result.exit_code == 0, result.output
     lines = [line for line in result.stderr.splitlines() if line.startswith("[hook]")]
     assert lines[0] == "[hook] epoch 0 step 0 build_layers: dropout, late_dropout"
-    step_one = "[hook] epoch 0 step 1 on_batch_end: core.tensorboard_scalars"
+    step_one = "[hook] epoch 0 step 1 on_log_step: core.tensorboard_scalars"
     assert step_one.replace("step 1", "step 0") not in lines  # step counted before the hook
     assert step_one in lines
     assert sum(" on_batch_end: " in line for line in lines) == 4  # 64 images / 16 per batch
@@ -36,7 +36,7 @@ def test_trace_lines_match_the_hook_calls_made(tmp_path):
     traced = [line.split()[5].rstrip(":") for line in lines]
     builtin = {"on_train_start": "core.run_record",  # the built-ins always on answer too
                "on_train_end": "core.run_record",
-               "on_batch_end": "core.tensorboard_scalars",
+               "on_log_step": "core.tensorboard_scalars",
                "on_train_epoch_end": "core.tensorboard_scalars",
                "on_test_end": "core.tensorboard_scalars, core.run_record"}
     assert all(line.endswith(f": recorder, {builtin[hook]}" if hook in builtin

@@ -120,6 +120,8 @@ def run(recipe: str | None, overrides: tuple[str, ...], quiet: bool, resume_dir:
     built = build_trainer(loaded, resume_dir)(loaded, quiet=quiet or trace_hooks,
                                               trace_hooks=trace)
     run_main(built, resume_dir, resume=resume_dir is not None)
+    if resume_dir:
+        echo_stale(resume_dir)
 
 
 def trainer_override(trainer: str | None) -> tuple[str, ...]:
@@ -218,13 +220,17 @@ def plugins(name: str | None) -> None:
 def run_dir_argument(command):
     """RUN_DIR, ``--checkpoint`` and ``--device``: the run folder, which of its weights to
     load and onto what; the command gets the loaded run as ``loaded`` (bad input in the
-    loading or the command: exit 2, see :func:`user_errors`)."""
+    loading or the command: exit 2, see :func:`user_errors`). What the command writes into
+    a run folder tracked in MLflow is sent there too (``vaereg.tracking.run_outputs``)."""
     @user_errors
     @functools.wraps(command)
     def with_run(run_dir: str, checkpoint: str, device: str, **kwargs):
         from vaereg.evaluation.run_loading import load_run
+        from vaereg.tracking.run_outputs import outputs_tracked
 
-        return command(loaded=load_run(run_dir, checkpoint, device), **kwargs)
+        loaded = load_run(run_dir, checkpoint, device)
+        with outputs_tracked(loaded.run_dir, loaded.recipe.to_table()):
+            return command(loaded=loaded, **kwargs)
 
     with_run = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]),
                             default="auto", show_default=True,
@@ -288,6 +294,16 @@ def eval_(loaded, split: str, iw_samples: int | None, metric_names: str | None,
     for name, reason in evaluation.skipped.items():
         click.echo(f"  skipped {name}: {reason}")
     click.echo(f"wrote {', '.join(str(path) for path in paths.values())}")
+    echo_stale(loaded.run_dir)
+
+
+def echo_stale(run_dir) -> None:
+    """Mark the run's evaluations of weights a checkpoint no longer holds, and name them."""
+    from vaereg.evaluation.stale_evaluations import STALE_FILE, mark_stale
+
+    for folder, why in mark_stale(run_dir).items():
+        click.echo(f"stale: {folder} ({why}; marked in {STALE_FILE}; evaluate again to "
+                   f"replace it)", err=True)
 
 
 @main.command()
@@ -397,6 +413,13 @@ def interpolate(loaded, start: int, end: int, steps: int, split: str, label: int
               help="Importance samples of the iwae metric [1000].")
 @click.option("--test-images", type=click.IntRange(1), metavar="N",
               help="Evaluate --metrics on the first N test images only [all].")
+@click.option("--anomaly", is_flag=True,
+              help="Also each run's anomaly figures, as 'vaereg eval --anomaly' makes them "
+                   "(image AUROC of every score; localization figures of every map where "
+                   "the test defects have masks), for both checkpoints.")
+@click.option("--ood", metavar="DATASET",
+              help="Also the anomaly figures of the test split against DATASET's, as "
+                   "'vaereg eval --ood DATASET' makes them, for both checkpoints.")
 @click.option("--out", type=click.Path(file_okay=False), default="runs/compare",
               show_default=True, help="Folder of the runs and the reports.")
 @click.option("--jobs", type=click.IntRange(1), default=1, show_default=True,
@@ -405,10 +428,11 @@ def interpolate(loaded, start: int, end: int, steps: int, split: str, label: int
 @user_errors
 def compare(recipes: tuple[str, ...], seeds: int, overrides: tuple[str, ...],
             metric_names: str | None, iw_samples: int | None, test_images: int | None,
-            out: str, jobs: int) -> None:
+            anomaly: bool, ood: str | None, out: str, jobs: int) -> None:
     """Run each RECIPE with the same seeds and compare them: means with 95% intervals and
     each recipe's paired change against the first. Writes compare.md, compare.json and
-    compare.png in --out; finished runs are reused, interrupted ones resumed."""
+    compare.png in --out; finished runs and evaluations are reused, interrupted runs
+    resumed."""
     from pathlib import Path
 
     from vaereg.experiments.compare_report import REPORTS, markdown
@@ -417,7 +441,7 @@ def compare(recipes: tuple[str, ...], seeds: int, overrides: tuple[str, ...],
     names = [name.strip() for name in metric_names.split(",") if name.strip()] if metric_names else []
     summary = compare_recipes(recipes, seeds=seeds, overrides=overrides, metrics=names,
                               out=out, jobs=jobs, iw_samples=iw_samples, test_images=test_images,
-                              echo=functools.partial(click.echo, err=True))
+                              anomaly=anomaly, ood=ood, echo=functools.partial(click.echo, err=True))
     click.echo(markdown(summary))
     click.echo(f"wrote {', '.join(str(Path(out) / name) for name in REPORTS)}")
 

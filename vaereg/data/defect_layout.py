@@ -2,6 +2,8 @@
 
     root/train/good/                          normal training images (the only ones)
     root/val/good/                            optional: normal validation images
+    root/val/<defect type>/                   optional: labelled validation anomalies
+                                              (what a sweep may tune an anomaly score on)
     root/test/good/                           normal test images
     root/test/<defect type>/                  anomalous test images
     root/ground_truth/<defect type>/<stem>_mask.png   their masks (non-zero = anomalous)
@@ -39,10 +41,12 @@ class Defect:
 @attrs.frozen
 class DefectLayout:
     """``parts``: {"train", "test" and maybe "val": [(path, None)]} of normal images, as
-    ``folder_layout.find_parts`` gives them; ``defects``: the anomalous test images."""
+    ``folder_layout.find_parts`` gives them; ``defects``: the anomalous test images;
+    ``val_defects``: the anomalous validation images (without masks)."""
 
     parts: dict[str, list[tuple[Path, None]]]
     defects: list[Defect]
+    val_defects: list[Defect] = attrs.Factory(list)
 
 
 def is_defect_layout(root: Path) -> bool:
@@ -68,8 +72,15 @@ def find_defect_layout(root: Path, examples: Examples = list_examples,
                        mask_name: Callable[[Path], str] = png_mask_name) -> DefectLayout:
     """The normal parts and the defects (with their masks) of an MVTec-layout ``root``;
     ``examples`` lists a folder's examples, ``mask_name`` names an example's mask file."""
-    parts = {part: _normal_images(root, part, examples) for part in ("train", "val")
-             if (root / part).is_dir()}
+    parts = {"train": _normal_images(root, "train", examples)}
+    val_defects = []
+    if (root / "val").is_dir():
+        val = examples(root / "val")
+        parts["val"] = [(path, None) for path, label in val if label == NORMAL]
+        val_defects = [Defect(path, label, None) for path, label in val if label != NORMAL]
+        if val_defects and not parts["val"]:
+            raise VaeregError(f"{root / 'val'} holds defect folders but no {NORMAL}/ folder: "
+                              f"validation needs normal images in val/{NORMAL}/")
     test = examples(root / "test")
     parts["test"] = [(path, None) for path, label in test if label == NORMAL]
     defects = [Defect(path, label, _mask_path(root / MASKS / label / mask_name(path)))
@@ -80,7 +91,7 @@ def find_defect_layout(root: Path, examples: Examples = list_examples,
         raise VaeregError(f"{missing.path} has no mask: expected "
                           f"{root / MASKS / missing.kind / mask_name(missing.path)}, "
                           f"as {with_mask[0].path} has {with_mask[0].mask}")
-    return DefectLayout(parts, defects)
+    return DefectLayout(parts, defects, val_defects)
 
 
 def _mask_path(path: Path) -> Path | None:

@@ -29,6 +29,8 @@ from vaereg.data.tensor_split import Splits
 CHANNELS = {"auto": 0, "grayscale": 1, "rgb": 3}
 #: the catalog's part of defect images (MVTec layout), kept apart from the three splits
 ANOMALIES = "anomalies"
+#: and of the validation defects (``val/<defect type>/``)
+VAL_ANOMALIES = "val_anomalies"
 
 
 @attrs.frozen
@@ -102,6 +104,7 @@ class ImageFolder:
         parts = dict(layout.parts) if layout else find_parts(root)
         if layout:
             parts[ANOMALIES] = [(defect.path, defect.kind) for defect in layout.defects]
+            parts[VAL_ANOMALIES] = [(defect.path, defect.kind) for defect in layout.val_defects]
         kept, headers = {}, []
         for name, examples in parts.items():
             scanned, skipped = scan_headers([path for path, _ in examples], o.on_bad_file)
@@ -128,7 +131,7 @@ class ImageFolder:
     @property
     def class_names(self) -> tuple[str, ...]:
         return tuple(sorted({label for name, examples in self._catalog[0].items()
-                             if name != ANOMALIES for _, label in examples
+                             if name not in (ANOMALIES, VAL_ANOMALIES) for _, label in examples
                              if label is not None}))
 
     @property
@@ -139,6 +142,7 @@ class ImageFolder:
         o = self.options
         parts = dict(self._catalog[0])
         parts.pop(ANOMALIES, None)
+        parts.pop(VAL_ANOMALIES, None)
         train = parts.pop("train", None) or parts.pop("all")
         test = parts.get("test")
         if test is None:
@@ -149,12 +153,19 @@ class ImageFolder:
         return Splits(self._split(train, seed, o.flip), self._split(val, seed + 2, False),
                       self._split(test, seed + 3, False))
 
-    def anomalies(self, seed: int) -> LabelledDefects | None:
-        """The defects of an MVTec-layout folder (None in other layouts), read like the
-        test split of ``load(seed)``."""
+    def anomalies(self, seed: int, part: str = "test") -> LabelledDefects | None:
+        """The defects of an MVTec-layout folder (None in other layouts): those of
+        ``test/`` read like the test split of ``load(seed)``, or (``part="val"``) those of
+        ``val/``, without masks."""
         layout = self._defect_layout
         if layout is None:
             return None
+        if part == "val":
+            kept = self._catalog[0][VAL_ANOMALIES]
+            return LabelledDefects(self._split(kept, seed + 5, False, labelled=False),
+                                   tuple(str(path) for path, _ in kept),
+                                   tuple(kind for _, kind in kept), None,
+                                   tuple(str(path) for path, _ in self._catalog[0].get("val", [])))
         kept = self._catalog[0][ANOMALIES]
         masks = {defect.path: defect.mask for defect in layout.defects}
         _, height, width = self.input_shape

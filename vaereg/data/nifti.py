@@ -26,17 +26,35 @@ def nifti_examples(folder: Path) -> list[tuple[Path, str | None]]:
     """The volumes under ``folder`` (as :func:`list_examples` lists files); any other
     file is refused by name."""
     examples = list_examples(folder, WHAT)
-    for path, _ in examples:
+    nifti_examples_of([path for path, _ in examples])
+    return examples
+
+
+def nifti_examples_of(paths: list[Path]) -> None:
+    """Refuse, by name, a file that is not a NIfTI volume."""
+    for path in paths:
         if not is_nifti(path):
             raise VaeregError(f"{path}: not a NIfTI volume (expected a .nii or .nii.gz "
                               f"file); move it out of {path.parent}")
-    return examples
 
 
 class Nifti(VolumeFolder):
     what = WHAT
     examples = staticmethod(nifti_examples)
     mask_name = staticmethod(mask_name)
+
+    def sources(self, path: Path) -> list[Path]:
+        """A NIfTI file, or the NIfTI files under a folder (sorted)."""
+        if path.is_file():
+            nifti_examples_of([path])
+            return [path]
+        if not path.is_dir():
+            raise VaeregError(f"{path}: no such file or folder")
+        found = sorted(p for p in path.rglob("*") if p.is_file() and is_nifti(p)
+                       and not p.name.startswith("."))
+        if not found:
+            raise VaeregError(f"no NIfTI volumes (.nii, .nii.gz) in {path}")
+        return found
 
     def read_volume(self, path: Path) -> Volume:
         return read_nifti(path)

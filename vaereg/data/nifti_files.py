@@ -8,11 +8,10 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
 
 from vaereg.core.common.errors import VaeregError, first_line
-from vaereg.data.volumes import Volume
+from vaereg.data.volumes import Volume, nib  # nib: imported there, with the install hint
 
 SUFFIXES = (".nii.gz", ".nii")
 MASK_SUFFIX = "_mask.nii.gz"

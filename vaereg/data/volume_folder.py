@@ -103,6 +103,8 @@ class VolumeFolder:
         self.options = options
         #: source -> where its maps go back, for every volume read so far
         self.placements: dict[str, Placement] = {}
+        #: source -> its mask (bool, canonical orientation), for every defect read so far
+        self.masks: dict[str, np.ndarray] = {}
         self._loaded: dict[int, dict[str, VolumeRows]] = {}
 
     def read_volume(self, path: Path) -> Volume:
@@ -125,6 +127,10 @@ class VolumeFolder:
             raise VaeregError(f"data.root = {str(root)!r}: no such folder")
         if is_defect_layout(root):
             layout = find_defect_layout(root, type(self).examples, type(self).mask_name)
+            if layout.val_defects:  # only image_folder scores validation defects (a sweep's)
+                raise VaeregError(f"{layout.val_defects[0].path.parent}: in the MVTec layout of "
+                                  f"{self.what}s val/ holds normal ones only, in val/good/ "
+                                  f"(defects belong in test/<type>/)")
             parts, defects = layout.parts, layout.defects
         else:
             parts, defects = find_parts(root, type(self).examples), []
@@ -167,10 +173,14 @@ class VolumeFolder:
         foreground = slices(volume.foreground(), axis).flatten(1).float().mean(1)
         return (foreground >= self.options.min_foreground).nonzero().squeeze(1).tolist()
 
-    def _rows(self, paths: list[Path], masks: dict[Path, Path] | None = None
-              ) -> tuple[VolumeRows, Tensor | None]:
-        """The rows of ``paths``' volumes and, given ``masks`` (volume -> mask file), the
-        mask of each row."""
+    def sources(self, path: Path) -> list[Path]:
+        """The volumes a path given to ``vaereg score`` names (a file or folder)."""
+        raise NotImplementedError
+
+    def rows_of(self, paths: list[Path], masks: dict[Path, Path] | None = None
+                ) -> tuple[VolumeRows, Tensor | None]:
+        """The rows of ``paths``' volumes, read as the splits are, and, given ``masks``
+        (volume -> mask file), the mask of each row."""
         xs, labels, row_masks = [], [], []
         for path in paths:
             volume = self._read(path)
@@ -185,6 +195,7 @@ class VolumeFolder:
             labels += [row_label(volume.placement.source, self.axis, k) for k in kept]
             if masks is not None:
                 mask = self.read_mask(masks[path], volume)
+                self.masks[volume.placement.source] = mask
                 row_masks.append(self._cut(volume, mask.astype(np.float32), nearest=True)[kept] > 0.5)
         x = torch.cat(xs).unsqueeze(1) if xs else torch.zeros(0, *self.input_shape)
         mask_rows = torch.cat(row_masks) if row_masks else None
@@ -206,7 +217,7 @@ class VolumeFolder:
     def split_rows(self, seed: int) -> dict[str, VolumeRows]:
         """Each split's rows (read once per seed)."""
         if seed not in self._loaded:
-            self._loaded[seed] = {name: self._rows(paths)[0]
+            self._loaded[seed] = {name: self.rows_of(paths)[0]
                                   for name, paths in self._parts(seed).items()}
         return self._loaded[seed]
 
@@ -222,7 +233,7 @@ class VolumeFolder:
             return None
         with_masks = bool(defects) and defects[0].mask is not None
         masks = {d.path: d.mask for d in defects} if with_masks else None
-        rows, mask_rows = self._rows([d.path for d in defects], masks)
+        rows, mask_rows = self.rows_of([d.path for d in defects], masks)
         kinds = {str(d.path): d.kind for d in defects}
         row_kinds = tuple(kinds[row_position(label)[0]] for label in rows.rows)
         return LabelledDefects(TensorSplit(rows.x, None, seed=seed + 4), rows.rows, row_kinds,

@@ -14,11 +14,18 @@ from __future__ import annotations
 from typing import Literal
 
 import attrs
-import nibabel as nib
 import numpy as np
 import torch
 from torch import Tensor
 from torch.nn import functional as F
+
+from vaereg.core.common.errors import VaeregError
+
+try:
+    import nibabel as nib
+except ImportError:  # the medical extra is optional: only volume datasets need it
+    raise VaeregError("volumes (data.name = \"nifti\" or \"dicom\") need nibabel: "
+                      "pip install 'vaereg[medical]'") from None
 
 #: the canonical axis each slicing direction cuts across
 AXES = {"sagittal": 0, "coronal": 1, "axial": 2}
@@ -129,7 +136,11 @@ def to_scanner_space(values: Tensor, placement: Placement, axis: str | None) -> 
         across = AXES[axis]
         sides = tuple(side for dim, side in enumerate(canonical_shape) if dim != across)
         canonical = torch.from_numpy(np.moveaxis(unfit(values, sides).numpy(), 0, across))
+    return from_canonical(canonical.numpy(), placement).astype(np.float32)
+
+
+def from_canonical(data: np.ndarray, placement: Placement) -> np.ndarray:
+    """An array in canonical orientation put back in the file's layout."""
     file_layout = nib.orientations.io_orientation(placement.affine)
     back = nib.orientations.ornt_transform(nib.orientations.axcodes2ornt("RAS"), file_layout)
-    data = nib.orientations.apply_orientation(canonical.numpy(), back)
-    return np.ascontiguousarray(data, dtype=np.float32)
+    return np.ascontiguousarray(nib.orientations.apply_orientation(data, back))

@@ -12,6 +12,7 @@ from vaereg.evaluation.feature_classifier import (FeatureClassifier, classifier_
 from vaereg.evaluation.frechet import frechet_distance
 from vaereg.evaluation.input_complexity import complexity_corrected, png_bits
 from vaereg.evaluation.iwae import iwae_nll
+from vaereg.evaluation.likelihood_regret import likelihood_regret
 from vaereg.evaluation.metric import (Metric, MetricContext, MetricResult, NoOptions, evaluate,
                                       make_metric)
 from vaereg.evaluation.mutual_information import mutual_information
@@ -23,7 +24,8 @@ __all__ = [
     "METRICS", "FeatureClassifier", "Metric", "MetricContext", "MetricResult", "NoOptions",
     "active_units", "anomaly_metrics", "classifier_frechet_distance", "complexity_corrected",
     "evaluate",
-    "frechet_distance", "iwae_nll", "load_feature_classifier", "make_metric",
+    "frechet_distance", "iwae_nll", "likelihood_regret", "load_feature_classifier",
+    "make_metric",
     "mean_pairwise_distance", "mutual_information", "nearest_distances", "png_bits",
     "reconstruction_errors", "roc_curve", "sample_diversity", "train_feature_classifier",
 ]

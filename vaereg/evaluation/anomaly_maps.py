@@ -94,21 +94,34 @@ def _restored(model: Any, x: Tensor, y: Tensor | None, options: MapOptions) -> T
 
 
 @torch.no_grad()
+def residual_maps(model: Any, x: Tensor, y: Tensor | None = None,
+                  samples: int = MapOptions().samples) -> dict[str, Tensor]:
+    """``nll`` and ``residual`` of images ``x`` [N, C, H, W]: x is encoded once (q(z|x)
+    does not change between draws in eval mode) and ``samples`` z drawn from it."""
+    posterior = model.encode(x, y)
+    nll = torch.zeros(x.shape[0], *x.shape[2:], device=x.device)
+    residual = torch.zeros_like(nll)
+    for _ in range(samples):
+        output = model.decode(posterior.rsample(), y)
+        nll += model.recon_per_element({"output": output}, x).sum(1)
+        residual += (x - model.likelihood.mean(output)).abs().mean(1)
+    return {"nll": nll / samples, "residual": residual / samples}
+
+
+def gradient_map(model: Any, x: Tensor, y: Tensor | None = None,
+                 samples: int = MapOptions().samples) -> Tensor:
+    """``gradient`` of images ``x`` [N, C, H, W]: sum_c |d(-ELBO_L) / dx_c|."""
+    return _input_gradient(model, x, y, samples).abs().sum(1)
+
+
+@torch.no_grad()
 def model_maps(model: Any, x: Tensor, y: Tensor | None = None,
                options: MapOptions = MapOptions()) -> dict[str, Tensor]:
     """{map name: [N, H, W]} of images ``x`` [N, C, H, W] (the model in eval mode; z is
     drawn from torch's global generator: seed it for repeatable maps)."""
-    nll = torch.zeros(x.shape[0], *x.shape[2:], device=x.device)
-    residual = torch.zeros_like(nll)
-    for _ in range(options.samples):
-        output = model.decode(model.encode(x, y).rsample(), y)
-        nll += model.recon_per_element({"output": output}, x).sum(1)
-        residual += (x - model.likelihood.mean(output)).abs().mean(1)
-    nll /= options.samples
-    residual /= options.samples
-    gradient = _input_gradient(model, x, y, options.samples).abs().sum(1)
-    maps = {"nll": nll, "residual": residual, "gradient": gradient,
-            "combi": residual * gradient}
+    maps = residual_maps(model, x, y, options.samples)
+    maps["gradient"] = gradient_map(model, x, y, options.samples)
+    maps["combi"] = maps["residual"] * maps["gradient"]
     if options.restoration_steps:
         maps["restoration"] = (x - _restored(model, x, y, options)).abs().mean(1)
     return {name: smooth(values, options.smoothing) for name, values in maps.items()}

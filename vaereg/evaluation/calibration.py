@@ -7,7 +7,6 @@ sha256: a checkpoint whose file changed (a resumed run wrote new weights) is cal
 afresh the next time it is needed; no earlier ``eval`` is needed."""
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from vaereg.evaluation.defect_localization import PIXEL_FPR
 from vaereg.evaluation.image_scoring import score_images
 from vaereg.evaluation.localization import threshold_at_fpr
 from vaereg.evaluation.run_loading import LoadedRun
+from vaereg.evaluation.stale_evaluations import file_digest
 
 CALIBRATION_DIR = "calibration"
 
@@ -41,14 +41,6 @@ class Calibration:
         """Conformal p-value of each image under each score the calibration has."""
         return {name: conformal_p_values(torch.tensor(self.scores[name]), values)
                 for name, values in scores.items() if name in self.scores}
-
-
-def file_digest(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def calibration_path(run: LoadedRun) -> Path:

@@ -16,8 +16,7 @@ from vaereg.evaluation.anomaly_maps import MapOptions, check_model, model_maps
 from vaereg.evaluation.auroc_interval import auroc_interval
 from vaereg.evaluation.baseline_maps import PixelGaussian, baseline_maps
 from vaereg.evaluation.defect_set import DefectSet
-from vaereg.evaluation.localization import (aupro, best_dice, dice, pixel_auprc, pixel_auroc,
-                                            threshold_at_fpr)
+from vaereg.evaluation.localization import connected_regions, pixel_figures, threshold_at_fpr
 from vaereg.evaluation.run_evaluation import RunEvaluation
 from vaereg.evaluation.run_loading import LoadedRun
 
@@ -65,12 +64,6 @@ def image_scores(maps: dict[str, Tensor]) -> dict[str, Tensor]:
     return scores
 
 
-def pixel_figures(maps: Tensor, masks: Tensor, threshold: float) -> dict[str, float]:
-    return {"pixel_auroc": pixel_auroc(maps, masks), "pixel_auprc": pixel_auprc(maps, masks),
-            "best_dice": best_dice(maps, masks), "dice": dice(maps, masks, threshold),
-            "aupro": aupro(maps, masks)}
-
-
 def localize(run: LoadedRun, evaluation: RunEvaluation, defects: DefectSet, *,
              options: MapOptions = MapOptions(), batch_size: int = 500,
              seed: int = 0) -> tuple[RunEvaluation, Localization]:
@@ -84,14 +77,16 @@ def localize(run: LoadedRun, evaluation: RunEvaluation, defects: DefectSet, *,
     if defects.masks is not None:
         normal_maps = all_maps(run, run.splits.val, gaussian, options, batch_size, seed)
         kinds = sorted(set(defects.kinds) - {NORMAL})
+        chosen = {kind: torch.tensor([k in (kind, NORMAL) for k in defects.kinds])
+                  for kind in kinds}
+        regions = connected_regions(defects.masks)  # once: every map has the same masks
         for name, values in maps.items():
             thresholds[name] = threshold_at_fpr(normal_maps[name], PIXEL_FPR)
-            figures = {**pixel_figures(values, defects.masks, thresholds[name]),
+            figures = {**pixel_figures(values, defects.masks, thresholds[name], regions),
                        "threshold": thresholds[name]}
-            for kind in kinds:
-                chosen = torch.tensor([k in (kind, NORMAL) for k in defects.kinds])
+            for kind, rows in chosen.items():
                 figures.update({f"{kind}/{key}": value for key, value in pixel_figures(
-                    values[chosen], defects.masks[chosen], thresholds[name]).items()})
+                    values[rows], defects.masks[rows], thresholds[name], regions[rows]).items()})
             summary.update({f"localization/{name}/{key}": v for key, v in figures.items()})
             intervals[f"localization/{name}/pixel_auroc"] = auroc_interval(values, defects.masks,
                                                                            seed=seed)

@@ -15,6 +15,8 @@ from vaereg.evaluation.anomaly_sets import AnomalySet, held_out_classes
 from vaereg.evaluation.run_loading import LoadedRun
 
 PROTOCOL = "labelled defects"
+#: the validation images and the defects of ``val/<type>/`` (what a sweep may tune on)
+VALIDATION_PROTOCOL = "labelled validation defects"
 
 
 @attrs.frozen
@@ -29,18 +31,20 @@ class DefectSet:
     masks: Tensor | None
 
 
-def labelled_defects(run: LoadedRun) -> DefectSet | None:
-    """The run's test split and its dataset's defects; None for a dataset without them."""
+def labelled_defects(run: LoadedRun, part: str = "test") -> DefectSet | None:
+    """The run's test split and its dataset's defects (``part="val"``: the validation
+    split and the validation defects); None for a dataset without them."""
     defects = prepare_anomalies(run.dataset, run.recipe.seed_for_data, run.recipe.data.loader,
-                                run.device)
+                                run.device, part)
     if defects is None:
         return None
     if not len(defects.split):
         raise VaeregError(f"{run.recipe.data.options.root} has no defect images: --anomaly "
-                          f"needs test/<defect type>/ folders beside test/{NORMAL}/")
-    normal, _ = split_images(run.splits.test)
+                          f"needs {part}/<defect type>/ folders beside {part}/{NORMAL}/")
+    normal_split = getattr(run.splits, part)
+    normal, _ = split_images(normal_split)
     anomalous, _ = split_images(defects.split)
-    normal_at = read_positions(run.splits.test).tolist()
+    normal_at = read_positions(normal_split).tolist()
     anomalous_at = read_positions(defects.split).tolist()
     masks = None
     if defects.masks is not None:
@@ -48,8 +52,9 @@ def labelled_defects(run: LoadedRun) -> DefectSet | None:
                            defects.masks.read(anomalous_at)])
     is_anomaly = torch.cat([torch.zeros(len(normal_at)), torch.ones(len(anomalous_at))]).long()
     index = torch.tensor(normal_at + anomalous_at)
+    protocol = PROTOCOL if part == "test" else VALIDATION_PROTOCOL
     anomaly_set = AnomalySet(TensorSplit(torch.cat([normal, anomalous]), None), index,
-                             is_anomaly, PROTOCOL, "test+defects", PROTOCOL)
+                             is_anomaly, protocol, f"{part}+defects", protocol)
     return DefectSet(anomaly_set,
                      (NORMAL,) * len(normal_at) + tuple(defects.kinds[i] for i in anomalous_at),
                      tuple(defects.normal_paths[i] for i in normal_at)

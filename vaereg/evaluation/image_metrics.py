@@ -45,12 +45,6 @@ class Diversity(Metric):
                                                                       reference)})
 
 
-def _train_split(context: MetricContext, metric: str):
-    if context.train is None:
-        raise VaeregError(f"metric '{metric}' needs the training split (evaluate(..., train=...))")
-    return context.train
-
-
 class Memorization(Metric):
     """``memorization/nearest_mean`` and ``_min``: L2 distance from each sample to its
     nearest training image; ``_ratio``: the mean over that of as many split images."""
@@ -58,7 +52,7 @@ class Memorization(Metric):
     Options = SampleOptions
 
     def compute(self, context: MetricContext) -> MetricResult:
-        train = _train_split(context, "memorization")
+        train = context.required("train", "memorization")
         n = self.options.samples
 
         def training_images():  # streamed, a batch at a time: never all in memory
@@ -90,7 +84,7 @@ class ClassifierFrechet(Metric):
     Options = ClassifierFrechetOptions
 
     def compute(self, context: MetricContext) -> MetricResult:
-        train = _train_split(context, "classifier_frechet")
+        train = context.required("train", "classifier_frechet")
         if train.y is None:
             raise VaeregError("metric 'classifier_frechet' trains a classifier on the "
                               "training split's labels, but this dataset has none")

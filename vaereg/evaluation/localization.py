@@ -63,23 +63,29 @@ def _area(x: Tensor, y: Tensor) -> float:
     return float(torch.trapezoid(torch.cat([zero, y]), torch.cat([zero, x])))
 
 
-def pixel_auroc(maps: Tensor, masks: Tensor) -> float:
-    maps, masks = _check(maps, masks)
-    tp, fp = _counts(maps, masks)
+def _auroc(tp: Tensor, fp: Tensor) -> float:
     return _area(fp / fp[-1], tp / tp[-1])
 
 
-def pixel_auprc(maps: Tensor, masks: Tensor) -> float:
-    maps, masks = _check(maps, masks)
-    tp, fp = _counts(maps, masks)
+def _auprc(tp: Tensor, fp: Tensor) -> float:
     recall_steps = torch.diff(tp, prepend=tp.new_zeros(1)) / tp[-1]
     return float((recall_steps * tp / (tp + fp)).sum())
 
 
-def best_dice(maps: Tensor, masks: Tensor) -> float:
-    maps, masks = _check(maps, masks)
-    tp, fp = _counts(maps, masks)
+def _best_dice(tp: Tensor, fp: Tensor) -> float:
     return float((2 * tp / (tp + fp + tp[-1])).max())
+
+
+def pixel_auroc(maps: Tensor, masks: Tensor) -> float:
+    return _auroc(*_counts(*_check(maps, masks)))
+
+
+def pixel_auprc(maps: Tensor, masks: Tensor) -> float:
+    return _auprc(*_counts(*_check(maps, masks)))
+
+
+def best_dice(maps: Tensor, masks: Tensor) -> float:
+    return _best_dice(*_counts(*_check(maps, masks)))
 
 
 def dice(maps: Tensor, masks: Tensor, threshold: float) -> float:
@@ -116,15 +122,15 @@ def connected_regions(masks: Tensor) -> Tensor:
         labels = grown
 
 
-def aupro(maps: Tensor, masks: Tensor, fpr_limit: float = 0.3) -> float:
-    """Normalized area under PRO(FPR) for FPR in [0, ``fpr_limit``] (the curve
-    interpolated linearly at the limit)."""
-    maps, masks = _check(maps, masks)
-    labels = connected_regions(masks)
-    _, region, sizes = torch.unique(labels, return_inverse=True, return_counts=True)
-    regions = len(sizes) - 1  # label 0 is the background
-    per_pixel = torch.where(masks, 1.0 / (regions * sizes[region].double()), 0.0)
-    pro, fp = _cumulative(maps, per_pixel, ~masks)
+def _region_weights(masks: Tensor, regions: Tensor) -> Tensor:
+    """Per pixel 1 / (number of regions * size of its region), 0 outside the masks: summed
+    over the flagged pixels, the mean share of each region flagged (PRO)."""
+    _, region, sizes = torch.unique(regions, return_inverse=True, return_counts=True)
+    count = len(sizes) - 1  # label 0 is the background
+    return torch.where(masks, 1.0 / (count * sizes[region].double()), 0.0)
+
+
+def _aupro(pro: Tensor, fp: Tensor, fpr_limit: float) -> float:
     fpr = fp / fp[-1]
     inside = fpr <= fpr_limit
     x, y = fpr[inside], pro[inside]
@@ -135,3 +141,25 @@ def aupro(maps: Tensor, masks: Tensor, fpr_limit: float = 0.3) -> float:
         y_limit = y0 + (y1 - y0) * (fpr_limit - x0) / (x1 - x0)
         x, y = torch.cat([x, x.new_tensor([fpr_limit])]), torch.cat([y, y_limit.reshape(1)])
     return _area(x, y) / fpr_limit
+
+
+def aupro(maps: Tensor, masks: Tensor, fpr_limit: float = 0.3) -> float:
+    """Normalized area under PRO(FPR) for FPR in [0, ``fpr_limit``] (the curve
+    interpolated linearly at the limit)."""
+    maps, masks = _check(maps, masks)
+    pro, fp = _cumulative(maps, _region_weights(masks, connected_regions(masks)), ~masks)
+    return _aupro(pro, fp, fpr_limit)
+
+
+def pixel_figures(maps: Tensor, masks: Tensor, threshold: float, regions: Tensor | None = None,
+                  fpr_limit: float = 0.3) -> dict[str, float]:
+    """``pixel_auroc``, ``pixel_auprc``, ``best_dice``, ``dice`` at ``threshold`` and
+    ``aupro``, as the functions above give them, from one sort of the pixels.
+    ``regions``: ``connected_regions(masks)``, for a caller that scores many maps
+    against the same masks (computed here when None)."""
+    maps, masks = _check(maps, masks)
+    regions = connected_regions(masks) if regions is None else regions
+    tp, fp, pro = _cumulative(maps, masks, ~masks, _region_weights(masks, regions))
+    return {"pixel_auroc": _auroc(tp, fp), "pixel_auprc": _auprc(tp, fp),
+            "best_dice": _best_dice(tp, fp), "dice": dice(maps, masks, threshold),
+            "aupro": _aupro(pro, fp, fpr_limit)}

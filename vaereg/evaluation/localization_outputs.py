@@ -4,6 +4,7 @@ picture per map (``heat_maps/<map>.png``) and, with masks, the pixel ROC and PR 
 (``pixel_roc_pr.png``)."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -46,9 +47,15 @@ def write_heat_maps(run: LoadedRun, localization: Localization, defects: DefectS
 
 
 def write_localization(run: LoadedRun, localization: Localization, defects: DefectSet,
-                       summary: dict[str, float], folder: Path) -> dict[str, Path]:
-    paths = {"maps": write_maps(localization, folder / MAPS_FILE),
-             "heat_maps": write_heat_maps(run, localization, defects, folder / HEAT_MAPS_DIR)}
+                       summary: dict[str, float], folder: Path,
+                       heat_maps: bool = True) -> dict[str, Path]:
+    """maps.npz, the pixel curves and (``heat_maps``: most of the time) the heat maps;
+    without, an earlier evaluation's heat maps are removed (they showed other maps)."""
+    paths = {"maps": write_maps(localization, folder / MAPS_FILE)}
+    if heat_maps:
+        paths["heat_maps"] = write_heat_maps(run, localization, defects, folder / HEAT_MAPS_DIR)
+    else:
+        shutil.rmtree(folder / HEAT_MAPS_DIR, ignore_errors=True)
     if defects.masks is not None:
         paths["pixel_curves"] = pixel_curves_plot(localization.maps, defects.masks, summary,
                                                   folder / PLOT_FILE)

@@ -78,7 +78,8 @@ def binarization_of(split: Any, batch_size: int = 500) -> str:
 class MetricContext:
     """What a metric computes from: the model (in eval mode), the split evaluated, the
     training split (None when not given), the device, a generator on that device seeded
-    afresh for each metric, the batch size and the split's binarization. Torch's global
+    afresh for each metric, the batch size, the split's binarization and the validation
+    split (None when not given: normal images, for scores standardized on them). Torch's global
     generator is seeded afresh for each metric too (``Distribution.sample`` and dynamic
     binarization use it)."""
 
@@ -89,10 +90,21 @@ class MetricContext:
     generator: torch.Generator
     batch_size: int
     binarization: str = "none"
+    val: Any = None
 
     @property
     def likelihood(self) -> str:
         return self.model.likelihood_name
+
+    def required(self, which: str, metric: str) -> Any:
+        """The ``train`` or ``val`` split, which ``metric`` needs (``VaeregError`` when
+        the evaluation was not given it)."""
+        split = getattr(self, which)
+        if split is None:
+            name = {"train": "training", "val": "validation"}[which]
+            raise VaeregError(f"metric '{metric}' needs the {name} split "
+                              f"(evaluate(..., {which}=...))")
+        return split
 
     def batches(self) -> Iterator[Batch]:
         """The split's batches, in order (so per-example scores align with the split)."""
@@ -149,18 +161,20 @@ def unservable(name: str, metric: Any, model: Any, model_name: str = "") -> str 
     return why_not("metric", name, metric, model_name, model)
 
 
-def _device_of(model: Any) -> torch.device:
+def device_of(model: Any) -> torch.device:
+    """The device of ``model``'s parameters (the CPU for a model without any)."""
     parameter = next(model.parameters(), None)
     return parameter.device if parameter is not None else torch.device("cpu")
 
 
 def evaluate(model: Any, split: Any, metrics: Sequence[Any], *, train: Any = None,
-             prefix: str = "test", batch_size: int = 500,
+             val: Any = None, prefix: str = "test", batch_size: int = 500,
              seed: int = EVALUATION_SEED) -> MetricResult:
     """Run ``metrics`` (registered names or metric objects) on ``split`` and merge them.
 
     Summary names get ``prefix/`` (``test/iwae_nll``; no prefix when empty); per-example
-    names stay bare (one split: the columns of a scores file). Each metric starts from
+    names stay bare (one split: the columns of a scores file). ``train`` and ``val`` are
+    the run's other splits, for metrics that fit or standardize on them. Each metric starts from
     generators seeded with ``seed``, so its figures do not depend on which others ran (and
     with the trainer's batch size and seed, ``elbo`` gives the trainer's final figures).
     The model is put in eval mode and its mode restored afterwards. A metric the model
@@ -170,7 +184,7 @@ def evaluate(model: Any, split: Any, metrics: Sequence[Any], *, train: Any = Non
     reasons = [unservable(type(metric).__name__, metric, model) for metric in metrics]
     if any(reasons):
         raise VaeregError("; ".join(reason for reason in reasons if reason))
-    device = _device_of(model)
+    device = device_of(model)
     binarization = binarization_of(split, batch_size)
     summary: dict[str, float] = {}
     per_example: dict[str, Tensor] = {}
@@ -178,7 +192,7 @@ def evaluate(model: Any, split: Any, metrics: Sequence[Any], *, train: Any = Non
         for metric in metrics:
             generator = torch.Generator(device=device).manual_seed(seed)
             context = MetricContext(model, split, train, device, generator, batch_size,
-                                    binarization)
+                                    binarization, val)
             with seeded(seed, device):
                 result = metric.compute(context)
             for name, value in result.summary.items():

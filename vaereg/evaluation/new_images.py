@@ -1,5 +1,6 @@
 """Images a user brings to a trained run (``vaereg score``): found in files or folders and
-preprocessed exactly as the run's dataset reads its own (same channels, resize and crop),
+preprocessed exactly as the run's dataset reads its own (same channels, resize and crop,
+Bernoulli pixels for a run trained on them),
 or refused by name when the model cannot take them."""
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from torch import Tensor
 
 from vaereg.core.common.errors import VaeregError, first_line
 from vaereg.data.image_files import IMAGE_ERRORS, ImageReader, channels_of
+from vaereg.data.split_images import dynamic_binarization
 from vaereg.data.stream_split import BadFile
+from vaereg.data.tensor_split import TensorSplit
 from vaereg.evaluation.run_loading import LoadedRun
 
 
@@ -73,3 +76,10 @@ def read_like_run(run: LoadedRun, files: list[Path]) -> tuple[Tensor, list[Path]
     if not images:
         raise VaeregError("none of the files could be read")
     return torch.stack(images), kept
+
+
+def scored_split(run: LoadedRun, x: Tensor) -> TensorSplit:
+    """The images ``x`` as a split that draws Bernoulli pixels (seeded) where the run's
+    own splits do (``data.binarize = "dynamic"``), as its calibration's validation images
+    were: a model trained on binary pixels scores binary pixels, not grey ones."""
+    return TensorSplit(x.to(run.device), None, binarize=dynamic_binarization(run.splits.val))

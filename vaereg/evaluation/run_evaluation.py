@@ -22,9 +22,13 @@ from vaereg.evaluation.run_loading import LoadedRun
 DEFAULT_METRICS = ("elbo", "reconstruction", "active_units", "mutual_information")
 #: what the anomaly protocols score by default: figures over normal and anomalous images
 #: mixed (active units, mutual information) would describe neither
-ANOMALY_METRICS = ("elbo", "reconstruction", "complexity")
+ANOMALY_METRICS = ("elbo", "reconstruction", "complexity", "combined")
 #: per-example scores where higher means more anomalous
-ANOMALY_SCORES = ("neg_elbo", "recon", "mse", "iwae_nll", "complexity_corrected")
+ANOMALY_SCORES = ("neg_elbo", "recon", "mse", "iwae_nll", "complexity_corrected",
+                  "likelihood_regret", "likelihood_ratio", "combined")
+#: the anomaly score eval.json names as ``anomaly/headline``, fixed in advance (no test
+#: label chooses it; see docs/metrics.md): ``combined``, where the model can serve it
+HEADLINE_SCORE = "combined"
 SPLITS = ("test", "val", "train")
 
 
@@ -35,7 +39,10 @@ class RunEvaluation:
     ``is_anomaly`` (or None) aligned with them; ``roc``: score -> (fpr, tpr) for plots;
     ``intervals``: figure name -> (low, high); ``paths``: each row's file, where known;
     ``protocol_name``: the protocol's short, stable name (its folder's); ``skipped``:
-    default metrics the model cannot serve, name -> why."""
+    default metrics the model cannot serve, name -> why; ``headline``: the anomaly score
+    to read first (``HEADLINE_SCORE`` when it was computed), None outside the protocols;
+    ``request``: what the evaluation was asked for (eval.json keeps it, so an evaluation
+    asked for again can be reused)."""
 
     split: str
     protocol: str
@@ -53,6 +60,8 @@ class RunEvaluation:
     paths: tuple[str, ...] | None = None
     protocol_name: str = "none"
     skipped: dict[str, str] = attrs.field(factory=dict)
+    headline: str | None = None
+    request: dict[str, Any] | None = None
 
 
 def metric_list(names: Sequence[str] | None, iw_samples: int | None, anomaly: bool = False, *,
@@ -101,7 +110,7 @@ def evaluate_run(run: LoadedRun, *, split: str = "test", metrics: Sequence[str] 
                                   model=run.model, model_name=run.recipe.model.name)
     data = anomaly_set.split if anomaly_set is not None else getattr(run.splits, split)
     start = time.perf_counter()
-    result = evaluate(run.model, data, chosen, train=run.splits.train,
+    result = evaluate(run.model, data, chosen, train=run.splits.train, val=run.splits.val,
                       prefix=anomaly_set.prefix if anomaly_set is not None else split,
                       batch_size=batch_size or run.recipe.data.loader.batch_size, seed=seed)
     summary, roc = dict(result.summary), {}
@@ -127,4 +136,14 @@ def evaluate_run(run: LoadedRun, *, split: str = "test", metrics: Sequence[str] 
                          result.likelihood, result.binarization, result.is_log_likelihood,
                          seconds, paths=None if anomaly_set is None else anomaly_set.paths,
                          protocol_name="none" if anomaly_set is None else anomaly_set.name,
-                         skipped=skipped)
+                         skipped=skipped, headline=headline_score(roc))
+
+
+def headline_score(ranked: dict[str, Any]) -> str | None:
+    """``HEADLINE_SCORE`` when it is among the ``ranked`` scores; else the first of
+    ``ANOMALY_SCORES`` that is (a model without what it needs, or ``--metrics`` without
+    it); None when none is."""
+    for name in (HEADLINE_SCORE, *ANOMALY_SCORES):
+        if name in ranked:
+            return name
+    return None

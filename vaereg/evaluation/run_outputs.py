@@ -18,9 +18,12 @@ from vaereg.evaluation.evaluation_folder import evaluation_folder
 from vaereg.evaluation.row_paths import row_paths
 from vaereg.evaluation.run_evaluation import RunEvaluation
 from vaereg.evaluation.run_loading import LoadedRun
+from vaereg.evaluation.stale_evaluations import EVAL_FILE, file_digest
 
-EVAL_FILE = "eval.json"
 SCORES_FILE = "scores.csv"
+#: eval.json's key naming the anomaly score to read first (its figures:
+#: ``metrics["anomaly/<name>/auroc"]``)
+HEADLINE_KEY = "anomaly/headline"
 #: recipe sections whose options are hyperparameters worth comparing runs by
 HPARAM_SECTIONS = ("data", "model", "optimizer", "plugins")
 NOT_A_LIKELIHOOD = ("a Bernoulli loss on grey (non-binary) pixels: neg_elbo, recon and "
@@ -31,7 +34,9 @@ def eval_record(run: LoadedRun, evaluation: RunEvaluation) -> dict[str, Any]:
     """The content of eval.json."""
     record = {
         "run_dir": str(run.run_dir),
-        "checkpoint": {key: run.checkpoint_info[key] for key in ("name", "epoch", "step")},
+        "checkpoint": {**{key: run.checkpoint_info[key] for key in ("name", "epoch", "step")},
+                       "sha256": file_digest(run.checkpoint_info["path"])},
+        "request": evaluation.request,
         "device": str(run.device),
         "split": evaluation.split,
         "protocol": evaluation.protocol,
@@ -42,6 +47,8 @@ def eval_record(run: LoadedRun, evaluation: RunEvaluation) -> dict[str, Any]:
         "seconds": round(evaluation.seconds, 2),
         "metrics": figures_with_intervals(evaluation),
     }
+    if evaluation.headline is not None:
+        record[HEADLINE_KEY] = evaluation.headline
     if evaluation.skipped:
         record["skipped"] = evaluation.skipped
     if not evaluation.is_log_likelihood:

@@ -8,18 +8,24 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
+from vaereg.experiments.compare_rows import Section, ordered, sections
 from vaereg.experiments.statistics import mean_interval, paired_difference
 
 REPORTS = ("compare.md", "compare.json", "compare.png")
 PANEL_COLUMNS = 4
+#: compare.png shows the table's first figures only (an anomaly compare has a hundred)
+MAX_PANELS = 24
 
 
 def summarize(labels: Sequence[str], figures: dict[str, list[dict[str, float]]],
-              seeds: Sequence[int]) -> dict[str, Any]:
+              seeds: Sequence[int], headline: str | None = None,
+              protocol: str | None = None) -> dict[str, Any]:
     """The comparison as JSON-ready data. ``figures[label][i]`` are the figures of seed
-    ``seeds[i]``; a metric is compared when every run reports it."""
+    ``seeds[i]``; a metric is compared when every run reports it, in the order of
+    :mod:`compare_rows` (``headline``: the anomaly score reported first; ``protocol``:
+    the anomaly protocol's description, where one was evaluated)."""
     runs = [run for label in labels for run in figures[label]]
-    names = [name for name in runs[0] if all(name in run for run in runs)]
+    names = ordered([name for name in runs[0] if all(name in run for run in runs)], headline)
     base = labels[0]
     metrics = {}
     for name in names:
@@ -35,8 +41,11 @@ def summarize(labels: Sequence[str], figures: dict[str, list[dict[str, float]]],
                                  "percent": 100 * change.mean / scale if scale else math.nan}
             rows[label] = row
         metrics[name] = rows
-    return {"seeds": list(seeds), "baseline": base, "recipes": list(labels),
-            "level": 0.95, "metrics": metrics}
+    summary = {"seeds": list(seeds), "baseline": base, "recipes": list(labels),
+               "level": 0.95, "metrics": metrics}
+    if protocol is not None:
+        summary.update({"anomaly_protocol": protocol, "headline": headline})
+    return summary
 
 
 def _estimate(estimate) -> dict[str, float]:
@@ -50,22 +59,49 @@ def _interval(row: dict[str, float]) -> str:
 
 
 def markdown(summary: dict[str, Any]) -> str:
-    """One table per metric: mean, 95% CI, and the change against the baseline with its
-    paired 95% CI (an interval that excludes 0 is an effect beyond seed noise)."""
+    """The tables of :func:`compare_rows.sections`: a likelihood figure's has a row per
+    recipe (mean, 95% CI, and the change against the baseline with its paired 95% CI: an
+    interval that excludes 0 is an effect beyond seed noise); an anomaly family's has a
+    row per score or map, and a column per recipe and per change."""
     base, seeds = summary["baseline"], summary["seeds"]
     lines = [f"# Compare: {len(summary['recipes'])} recipes, seeds {seeds}", "",
              f"Means over {len(seeds)} seeds with 95% t-intervals; change: recipe - {base}, "
              f"paired by seed.", ""]
-    for name, rows in summary["metrics"].items():
-        lines += [f"## {name}", "", "| recipe | mean | 95% CI | change vs " + base
-                  + " | paired 95% CI | change % |", "| --- | ---: | --- | ---: | --- | ---: |"]
-        for label, row in rows.items():
-            change = row.get("change")
-            tail = ("| — | — | — |" if change is None else
-                    f"| {change['mean']:+.4g} | {_interval(change)} | {change['percent']:+.2f}% |")
-            lines.append(f"| {label} | {row['mean']:.4g} | {_interval(row)} {tail}")
-        lines.append("")
+    if summary.get("anomaly_protocol"):
+        lines += [f"Anomaly figures: {summary['anomaly_protocol']} (each run's eval.json, "
+                  f"in its eval/ folder).", ""]
+    for section in sections(list(summary["metrics"]), summary.get("headline")):
+        lines += (_family_table(summary, section) if section.family
+                  else _figure_table(summary, section.rows[0][1]))
     return "\n".join(lines)
+
+
+def _figure_table(summary: dict[str, Any], name: str) -> list[str]:
+    base = summary["baseline"]
+    lines = [f"## {name}", "", "| recipe | mean | 95% CI | change vs " + base
+             + " | paired 95% CI | change % |", "| --- | ---: | --- | ---: | --- | ---: |"]
+    for label, row in summary["metrics"][name].items():
+        change = row.get("change")
+        tail = ("| — | — | — |" if change is None else
+                f"| {change['mean']:+.4g} | {_interval(change)} | {change['percent']:+.2f}% |")
+        lines.append(f"| {label} | {row['mean']:.4g} | {_interval(row)} {tail}")
+    return lines + [""]
+
+
+def _family_table(summary: dict[str, Any], section: Section) -> list[str]:
+    """Per row: each recipe's mean [95% CI], then each change [paired 95% CI]."""
+    base, others = summary["baseline"], summary["recipes"][1:]
+    header = [section.row_header, *summary["recipes"], *(f"{label} - {base}" for label in others)]
+    lines = [f"## {section.title}", "", "| " + " | ".join(header) + " |",
+             "| --- |" + " ---: |" * (len(header) - 1)]
+    for label, name in section.rows:
+        rows = summary["metrics"][name]
+        cells = [f"{rows[recipe]['mean']:.4g} {_interval(rows[recipe])}"
+                 for recipe in summary["recipes"]]
+        cells += [f"{rows[recipe]['change']['mean']:+.4g} {_interval(rows[recipe]['change'])}"
+                  for recipe in others]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def write_reports(summary: dict[str, Any], out: Path) -> list[Path]:
@@ -87,12 +123,12 @@ def plot(summary: dict[str, Any], path: Path) -> None:
 
 
 def comparison_figure(summary: dict[str, Any]):
-    """A grid of panels, one per metric: per recipe, each seed's value as a dot and the
+    """A grid of panels, one per metric (the first :data:`MAX_PANELS`): per recipe, each seed's value as a dot and the
     mean as a point with its 95% interval as a bar. The axis spans the values only, so a
     difference of a few percent stays visible, and no bar suggests a zero it omits."""
     from matplotlib.figure import Figure
 
-    names, recipes = list(summary["metrics"]), summary["recipes"]
+    names, recipes = list(summary["metrics"])[:MAX_PANELS], summary["recipes"]
     columns = min(len(names), PANEL_COLUMNS)
     rows = -(-len(names) // columns)
     figure = Figure(figsize=(3.4 * columns, 0.6 + 2.9 * rows), layout="constrained")
@@ -119,6 +155,8 @@ def comparison_figure(summary: dict[str, Any]):
     for ax in axes[len(names):]:
         ax.set_visible(False)
     axes[0].legend(fontsize=7, loc="best")
+    shown = (f" (the first {len(names)} of {len(summary['metrics'])} figures of compare.md)"
+             if len(names) < len(summary["metrics"]) else "")
     figure.suptitle(f"{len(recipes)} recipes, seeds {summary['seeds']}: each seed, and the "
-                    f"mean with its 95% t-interval", fontsize=10)
+                    f"mean with its 95% t-interval{shown}", fontsize=10)
     return figure

@@ -15,11 +15,13 @@ from optuna.trial import TrialState
 
 from vaereg.core.common.errors import RunInterrupted, VaeregError
 from vaereg.core.recipes.recipe import load_recipe
+from vaereg.experiments.anomaly_objective import check_anomaly_objective
 from vaereg.experiments.param_specs import Param, parse_params
 from vaereg.experiments.sweep_resume import requeue_interrupted
 from vaereg.experiments.sweep_study import SweepSetup, counted, open_study, work
 from vaereg.experiments.sweep_workers import again_command, run_workers
 from vaereg.experiments.trial_slots import TrialSlots
+from vaereg.tracking.parent_run import parent_run
 
 DEFAULT_TRIALS = 20
 
@@ -77,12 +79,22 @@ def sweep(recipe: str | Path, params: Sequence[str], *, trials: int | None = Non
         again = requeue_interrupted(study, local=storage is None)
     echo(f"study {storage or setup.out / 'study.db'}: {counted(study)} of {total} trials done"
          + (f"; {again} interrupted trial(s) queued again" if again else ""))
-    with _kept_on_interrupt(study, again_command(setup, total, storage, workers)):
-        if workers > 1:
-            run_workers(setup, total, storage, workers)
-        else:
-            work(study, setup, total, echo)
-    paths, best = write_reports(study, setup)
+    arguments = {"recipe": str(recipe), "params": [param.text for param in setup.params],
+                 "objective": objective, "maximize": maximize, "overrides": list(overrides),
+                 "trials": total}
+    tables = [load_recipe(str(recipe), tuple(overrides)).to_table()]
+    with parent_run(setup.out, tables, "sweep", arguments) as parent:
+        with _kept_on_interrupt(study, again_command(setup, total, storage, workers)):
+            if workers > 1:
+                run_workers(setup, total, storage, workers)
+            else:
+                work(study, setup, total, echo)
+        paths, best = write_reports(study, setup)
+        if parent is not None:
+            parent.upload([str(path.relative_to(setup.out)) for path in paths])
+            if best is not None:
+                parent.log_metrics({f"best/{objective}": best.value}, best.number)
+            parent.finish()
     states = ["INTERRUPTED" if t.state == TrialState.FAIL and "error" not in t.user_attrs
               else t.state.name for t in study.get_trials(deepcopy=False)]
     counts = {s: states.count(s) for s in ("COMPLETE", "PRUNED", "FAIL", "INTERRUPTED")}
@@ -114,6 +126,7 @@ def _open(recipe, params, trials, objective, maximize, overrides, out, storage, 
     logging.getLogger("optuna.study._optimize").setLevel(logging.ERROR)
     parsed = parse_params((params,) if isinstance(params, str) else tuple(params))
     check_values(str(recipe), tuple(overrides), parsed)
+    check_anomaly_objective(objective, load_recipe(recipe, tuple(overrides)))
     total = study_total(parsed, trials, echo)
     setup = SweepSetup(str(recipe), tuple(overrides), tuple(parsed), objective, maximize,
                        Path(out), prune_after)

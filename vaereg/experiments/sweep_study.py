@@ -37,6 +37,7 @@ from vaereg.core.recipes.recipe import load_recipe
 from vaereg.core.reliability.run_main import fit_or_explain
 from vaereg.core.reliability.stop_signals import StopRequests
 from vaereg.core.run_folder.resume import LAST, load_run_recipe
+from vaereg.experiments.anomaly_objective import is_anomaly_objective, validation_anomaly_figure
 from vaereg.experiments.param_specs import Param
 from vaereg.experiments.sweep_resume import (carry_over, checkpointed_run, interrupted_trial,
                                              requeue_interrupted)
@@ -143,7 +144,9 @@ def run_trial(trial: optuna.Trial, setup: SweepSetup) -> float:
         trial.set_user_attr("error", f"{type(error).__name__}: {error}")
         raise TrialFailed(str(error)) from None
     trial.set_user_attr("run_dir", str(trainer.run_dir))
-    value = objective_value(metrics, setup.objective)
+    value = (validation_anomaly_figure(trainer.run_dir, setup.objective)
+             if is_anomaly_objective(setup.objective)
+             else objective_value(metrics, setup.objective))
     if reporter.pruned_at is not None:
         raise optuna.TrialPruned(f"pruned after epoch {reporter.pruned_at + 1}")
     return value

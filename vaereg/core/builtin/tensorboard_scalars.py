@@ -17,10 +17,8 @@ from vaereg.core.hooks.hookspecs import hookimpl
 
 class TensorBoardScalars:
     @hookimpl
-    def on_batch_end(self, trainer: Any, scalars: dict[str, Any]) -> None:
-        if trainer.step % trainer.recipe.run.log_every_n_steps == 0:
-            logged = {f"train_step/{k}": float(v) for k, v in scalars.items()}
-            trainer.tensorboard.scalars({**logged, **trainer.take_logs()}, trainer.step)
+    def on_log_step(self, trainer: Any, scalars: dict[str, float], step: int) -> None:
+        trainer.tensorboard.scalars(scalars, step)
 
     @hookimpl
     def on_train_epoch_end(self, trainer: Any, epoch: int, metrics: dict[str, float]) -> None:

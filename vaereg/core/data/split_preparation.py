@@ -34,11 +34,12 @@ def prepare_split(split: Any, loader: LoaderOptions, device: torch.device) -> An
 
 
 def prepare_anomalies(dataset: Any, seed: int, loader: LoaderOptions,
-                      device: torch.device) -> Any:
-    """The dataset's labelled defects (``anomalies(seed)``, the MVTec layout's) with their
-    split prepared like the test split; None for a dataset without them."""
+                      device: torch.device, part: str = "test") -> Any:
+    """The dataset's labelled defects of ``part`` (``anomalies(seed)``, the MVTec
+    layout's test defects; ``part="val"``: its validation defects) with their split
+    prepared like the test split; None for a dataset without them."""
     anomalies = getattr(dataset, "anomalies", None)
-    defects = anomalies(seed) if anomalies else None
+    defects = (anomalies(seed) if part == "test" else anomalies(seed, part)) if anomalies else None
     if defects is None:
         return None
     return attrs.evolve(defects, split=prepare_split(defects.split, loader, device))

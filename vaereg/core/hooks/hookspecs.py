@@ -217,11 +217,25 @@ def on_batch_end(trainer: Any, batch: Any, objective: Any, batch_idx: int,
     by the plugin), and for per-step bookkeeping. ``objective`` is this step's
     :class:`vaereg.Objective`; ``scalars`` what the step reports, as detached tensors:
     ``loss``, each term's batch mean, ``neg_elbo`` when the model has one,
-    ``penalty/<name>``. The built-in scalars plugin writes them to TensorBoard as
-    ``train_step/<name>`` every ``run.log_every_n_steps`` steps, with what
-    ``trainer.log`` received.
+    ``penalty/<name>``. Every ``run.log_every_n_steps`` steps ``on_log_step`` follows,
+    with them as ``train_step/<name>`` and what ``trainer.log`` received.
     Not called for an update the step guard did not take (a non-finite step skipped
     under ``run.on_nonfinite = "skip"``, an fp16 overflow).
+
+    Returns: nothing.
+    """
+
+
+@hookspec
+def on_log_step(trainer: Any, scalars: dict[str, float], step: int) -> None:
+    """This step's figures are logged: the built-in scalars plugin writes them to
+    TensorBoard, a tracking plugin (``mlflow``) sends them on.
+
+    When: every ``run.log_every_n_steps`` optimizer steps, right after that step's
+    ``on_batch_end``, in every process of a job (each with its own batch's figures;
+    TensorBoard shows rank 0's). ``scalars`` maps names to floats: ``train_step/<name>``
+    for each of ``on_batch_end``'s scalars, and what ``trainer.log`` received since the
+    last logged step (``lr``, ...). ``step`` is ``trainer.step``.
 
     Returns: nothing.
     """

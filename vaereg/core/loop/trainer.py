@@ -159,8 +159,8 @@ class Trainer:
         self._pending_logs[name] = value
 
     def take_logs(self) -> dict[str, float]:
-        """What ``log`` received since the last call, as floats (for the plugin that
-        writes them)."""
+        """What ``log`` received since the last call, as floats (the loop passes them to
+        ``on_log_step`` every ``run.log_every_n_steps`` steps)."""
         logs = {name: float(value) for name, value in self._pending_logs.items()}
         self._pending_logs.clear()
         return logs
@@ -209,6 +209,10 @@ class Trainer:
         scalars = batch_scalars(objective, loss)
         hook.on_batch_end(trainer=self, batch=batch, objective=objective, batch_idx=batch_idx,
                           scalars=scalars)
+        if self.step % self.recipe.run.log_every_n_steps == 0:  # (reading them syncs)
+            logged = {f"train_step/{name}": float(value) for name, value in scalars.items()}
+            hook.on_log_step(trainer=self, scalars={**logged, **self.take_logs()},
+                             step=self.step)
         return scalars
 
     def _parameters(self) -> list[Tensor]:
