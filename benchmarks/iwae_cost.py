@@ -7,7 +7,7 @@ takes an existing one of that architecture instead); the weights change the boun
 its cost. Each round starts the two processes A B B A; printed per process: wall-clock
 and CPU seconds (user + system, which other jobs on a shared machine move less), the
 seconds of the computation alone (eval.json's ``seconds``; the plain script's own timer)
-and the bound (the same draws of z: the figures agree to float precision); then the
+and the bound (each draws its own z: the figures differ by Monte Carlo noise); then the
 median of each and vaereg's ratio to the plain script. ``--threads N`` sets both
 processes' torch threads (default: torch's).
 
