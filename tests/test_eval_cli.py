@@ -148,7 +148,8 @@ def test_the_default_anomaly_metrics_compute_the_headline_score(fmnist_run):
     assert record["anomaly/headline"] == "combined"
     assert 0 <= record["metrics"]["anomaly/combined/auroc"] <= 1
     rows = read_scores(fmnist_run / "eval" / HELD_OUT)
-    assert {"neg_elbo", "complexity_corrected", "combined"} <= set(rows[0])
+    assert {"neg_elbo", "complexity_corrected", "combined", "latent_mahalanobis",
+            "latent_knn"} <= set(rows[0])
 
 
 def test_sample_and_reconstruct_grids(fmnist_run, tmp_path):

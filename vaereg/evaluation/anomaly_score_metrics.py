@@ -96,7 +96,5 @@ class Combined(Metric):
     def compute(self, context: MetricContext) -> MetricResult:
         val = context.required("val", "combined")
         scores = context.per_example(lambda b: elbo_and_complexity(context.model, b))
-        reference = MetricContext(context.model, val, None, context.device, context.generator,
-                                  context.batch_size).per_example(
-            lambda b: elbo_and_complexity(context.model, b))
+        reference = context.on(val).per_example(lambda b: elbo_and_complexity(context.model, b))
         return context.result({"combined": max_of_standardized(scores, reference)})
