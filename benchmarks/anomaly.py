@@ -8,7 +8,8 @@ Each run is trained with `vaereg run` and scored with `vaereg eval RUN --anomaly
 --metrics ...`; its AUROCs are written to ``OUT/<protocol>/<recipe>_class<k>_seed<s>.json``
 as soon as it ends, and a run whose file exists is not repeated, so the same command
 resumes an interrupted benchmark (a finished training or evaluation is reused, an
-unfinished training starts again). The likelihood
+unfinished training starts again; a result file without a score now asked for has the
+run evaluated again, its other figures kept). The likelihood
 regret, the costliest score, is computed on ``--subset`` test images drawn at random
 (seed 0; the others on all 10,000). Prints, per recipe
 and score, the AUROC per class (the mean over seeds, with a 95% t-interval over seeds
@@ -60,8 +61,9 @@ def aurocs(args: argparse.Namespace, recipe: str, k: int, seed: int, out: Path) 
     by training and evaluating it."""
     name = f"{recipe}_class{k}_seed{seed}"
     result = out / f"{name}.json"
-    if result.exists():
-        return json.loads(result.read_text())
+    earlier = json.loads(result.read_text()) if result.exists() else {}
+    if all(score in earlier for score in args.scores):
+        return earlier
     run_dir = out / name / "version_0"
     if not (run_dir / "metrics.json").exists():  # an unfinished run starts again
         shutil.rmtree(out / name, ignore_errors=True)
@@ -73,10 +75,11 @@ def aurocs(args: argparse.Namespace, recipe: str, k: int, seed: int, out: Path) 
                "--set", f"run.out_dir='{out}'", cwd=str(out))
     whole = [score for score in args.scores if score not in SUBSET_SCORES]
     record = evaluation(run_dir, whole, out)
-    figures = {score: record["metrics"][f"anomaly/{score}/auroc"] for score in whole}
+    figures = {**earlier, **{score: record["metrics"][f"anomaly/{score}/auroc"]
+                             for score in whole}}
     figures["seconds"] = record["seconds"]
     figures["headline"] = record.get("anomaly/headline")
-    for score in set(args.scores) & SUBSET_SCORES:
+    for score in set(args.scores) & SUBSET_SCORES - set(earlier):
         figures[score] = subset_auroc(run_dir, score, args)
     result.write_text(json.dumps(figures, indent=1) + "\n")
     return figures
