@@ -40,7 +40,8 @@ RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 METRIC_OF = {"neg_elbo": "elbo", "recon": "elbo", "mse": "reconstruction",
              "complexity_corrected": "complexity", "combined": "combined",
              "likelihood_regret": "likelihood_regret", "likelihood_ratio": "likelihood_ratio",
-             "latent_mahalanobis": "latent_mahalanobis", "latent_knn": "latent_knn"}
+             "latent_mahalanobis": "latent_mahalanobis", "latent_knn": "latent_knn",
+             "combined_latent": "combined_latent"}
 #: scores computed on ``--subset`` random test images (through the library), not all
 SUBSET_SCORES = {"likelihood_regret"}
 #: Student's t quantile 0.975 for 1..9 degrees of freedom

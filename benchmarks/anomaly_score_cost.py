@@ -18,13 +18,15 @@ from vaereg import load_run
 from vaereg.evaluation import evaluate
 
 METRICS = ("elbo", "reconstruction", "complexity", "combined", "likelihood_regret",
-           "likelihood_ratio", "latent_mahalanobis", "latent_knn")
+           "likelihood_ratio", "latent_mahalanobis", "latent_knn", "combined_latent")
 
 #: metrics with a cost per evaluation besides the cost per image
 FIXED = {"likelihood_ratio": "background fit on {run.splits.train.x.shape[0]} training images, 1 epoch:",
          "combined": "the validation split's {run.splits.val.x.shape[0]} images scored:",
          "latent_mahalanobis": "{run.splits.train.x.shape[0]} training images encoded:",
-         "latent_knn": "{run.splits.train.x.shape[0]} training images encoded:"}
+         "latent_knn": "{run.splits.train.x.shape[0]} training images encoded:",
+         "combined_latent": "{run.splits.train.x.shape[0]} training images encoded and the "
+                            "validation split's {run.splits.val.x.shape[0]} images scored:"}
 
 
 def seconds(run, metric: str, n: int) -> float:

@@ -11,6 +11,7 @@ from vaereg.data.tensor_split import TensorSplit
 from vaereg.evaluation import anomaly_metrics, evaluate
 from vaereg.evaluation.latent_distance import RIDGE, fit_latent_gaussian, nearest_distance
 from vaereg.evaluation.run_evaluation import metric_list
+from vaereg.evaluation.score_combination import standardized
 
 
 def elongated_cloud(n=3000, seed=0):
@@ -85,6 +86,27 @@ def test_the_nearest_distance_flags_images_the_encoder_maps_inside_the_training_
     assert anomaly_metrics(scores["latent_mahalanobis"], labels)["auroc"] < 0.5
 
 
+def test_combined_latent_is_the_maximum_of_combined_and_the_standardized_knn_distance():
+    """Standardized on the validation split: `combined` (the same ELBO draws) or the
+    nearest-neighbour distance in validation standard deviations, whichever is larger."""
+    model = trained_vae(bars(256, vertical=True, seed=0), steps=100)
+    splits = {"train": TensorSplit(bars(256, vertical=True, seed=0), None),
+              "val": TensorSplit(bars(48, vertical=True, seed=3), None)}
+    test = TensorSplit(torch.cat([bars(32, vertical=True, seed=1),
+                                  bars(32, vertical=False, seed=2)]), None)
+    with pytest.raises(VaeregError, match="'combined_latent' needs the validation split"):
+        evaluate(model, test, ["combined_latent"], train=splits["train"])
+    with pytest.raises(VaeregError, match="'combined_latent' needs the training split"):
+        evaluate(model, test, ["combined_latent"], val=splits["val"])
+    scores = evaluate(model, test, ["combined_latent", "combined", "latent_knn"], **splits).per_example
+    knn_val = evaluate(model, splits["val"], ["latent_knn"], train=splits["train"]).per_example
+    expected = torch.maximum(scores["combined"],
+                             standardized(scores["latent_knn"], knn_val["latent_knn"]))
+    torch.testing.assert_close(scores["combined_latent"], expected)
+    assert torch.isfinite(scores["combined_latent"]).all()
+    assert (scores["combined_latent"] > scores["combined"]).any()  # the distance decided some
+
+
 class NoPosterior(nn.Module):
     capabilities = frozenset()
     loss_terms = ("loss",)
@@ -94,3 +116,4 @@ def test_the_anomaly_protocols_skip_latent_scores_for_a_model_without_a_posterio
     _, skipped = metric_list(None, None, anomaly=True, model=NoPosterior(), model_name="plain")
     for name in ("latent_mahalanobis", "latent_knn"):
         assert skipped[name].startswith(f"metric '{name}' needs a posterior q(z|x)")
+    assert skipped["combined_latent"].startswith("metric 'combined_latent' needs an ELBO")

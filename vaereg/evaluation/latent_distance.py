@@ -24,6 +24,8 @@ from vaereg.core.common.errors import VaeregError
 
 #: the ridge added to the covariance, relative to its mean diagonal
 RIDGE = 1e-3
+#: k of the nearest-neighbour distance, where it is not an option
+NEIGHBOURS = 5
 
 
 @attrs.frozen

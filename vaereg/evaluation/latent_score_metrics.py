@@ -8,7 +8,7 @@ from torch import Tensor
 
 from vaereg.core.common.options import option, positive
 from vaereg.core.model import model_contract as contract
-from vaereg.evaluation.latent_distance import fit_latent_gaussian, nearest_distance
+from vaereg.evaluation.latent_distance import NEIGHBOURS, fit_latent_gaussian, nearest_distance
 from vaereg.evaluation.metric import Metric, MetricContext, MetricResult
 
 
@@ -33,7 +33,7 @@ class LatentMahalanobis(Metric):
 
 @attrs.frozen
 class NearestOptions:
-    k: int = option(5, "training images whose posterior means are averaged over",
+    k: int = option(NEIGHBOURS, "training images whose posterior means are averaged over",
                     check=positive)
 
 
