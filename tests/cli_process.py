@@ -18,11 +18,22 @@ def run_recipe(folder: Path, table: dict) -> subprocess.CompletedProcess:
     """Write ``table`` to folder/recipe.toml and run it from ``folder``, with as many
     torch threads as this process uses (so results can be compared bit for bit)."""
     (folder / "recipe.toml").write_text(tomli_w.dumps(table))
+    return cli_with_test_plugins("run", "recipe.toml", cwd=folder)
+
+
+def cli_with_test_plugins(*args: str, cwd: Path, wait: bool = True
+                          ) -> subprocess.CompletedProcess | subprocess.Popen:
+    """``vaereg ARGS`` with the test plugins registered; ``wait=False``: the started
+    process (its output piped), for a test that acts while it runs."""
     threads = str(torch.get_num_threads())
     env = {**os.environ, "PYTHONPATH": str(TESTS), "OMP_NUM_THREADS": threads,
            "MKL_NUM_THREADS": threads}
-    return subprocess.run([sys.executable, "-c", CLI, "run", "recipe.toml"], cwd=folder,
-                          env=env, capture_output=True, text=True, timeout=300)
+    command = [sys.executable, "-c", CLI, *args]
+    if not wait:
+        return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300)
 
 
 def vaereg(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
