@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 import tomli_w
 import torch
@@ -55,3 +56,14 @@ def small_fmnist_run(out: Path, recipe: str, *overrides: str) -> Path:
                     cwd=out)
     assert result.returncode == 0, result.stderr
     return out / recipe / "version_0"
+
+
+def assert_refuses_out_below_a_file(command: Callable[..., subprocess.CompletedProcess],
+                                    folder: Path) -> None:
+    """``command("--out", PATH, cwd=folder)`` with PATH below a file: exit 2, a message
+    naming PATH, no traceback."""
+    (folder / "file").write_text("not a folder")
+    out = folder / "file" / "out"
+    result = command("--out", str(out), cwd=folder)
+    assert result.returncode == 2
+    assert str(out) in result.stderr and "Traceback" not in result.stderr
