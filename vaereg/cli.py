@@ -80,7 +80,10 @@ def main() -> None:
     folder); 3 a non-finite loss or gradient stopped the run; 130/143 stopped by
     Ctrl-C/SIGTERM (the message says which checkpoint to resume from, if any).
     """
+    from vaereg.core.scale.host_memory import reuse_freed_memory
+
     warnings.formatwarning = warning_line
+    reuse_freed_memory()
 
 
 class OverrideCommand(click.Command):
