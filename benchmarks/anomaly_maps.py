@@ -3,8 +3,8 @@ samples) over 10,000 Fashion-MNIST test images with ``vaereg.evaluation.anomaly_
 against a plain PyTorch loop computing the same maps with the same weights (the MLP VAE
 of recipes/vanilla.toml, untrained: the cost does not depend on the weights); the
 gradient map's cost as a multiple of the residual maps'; and ``vaereg score``'s
-throughput on PNG files with its default maps and with ``--maps all`` (a one-epoch run
-on PNGs; the marginal rate between two sizes, so process start-up and calibration are
+throughput on PNG files with ``--maps all``, its default maps, and those without heat-map
+pictures (a one-epoch run on PNGs; the marginal rate between two sizes, so process start-up and calibration are
 left out, and the whole call's rate).
 
 The two loops run alternately, ``--rounds`` times each, in one process; the ratio is
@@ -34,6 +34,9 @@ from plain_script import VAE  # noqa: E402
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 SAMPLES = 4
+#: ``vaereg score`` timed with these options: every map, as it scored before ``--maps``
+SCORE_CASES = {"--maps all": ("--maps", "all"), "default maps": (),
+               "default maps, --no-heat-maps": ("--no-heat-maps",)}
 
 
 def vaereg_model() -> torch.nn.Module:
@@ -135,8 +138,7 @@ def vaereg_cli(*args: str) -> float:
 
 
 def score_rate(sizes: tuple[int, int]) -> None:
-    """``vaereg score`` on ``sizes`` new images, with its default maps and with ``--maps
-    all`` (the input-gradient maps too, what it computed before ``--maps``): the whole
+    """``vaereg score`` on ``sizes`` new images in each of ``SCORE_CASES``: the whole
     call's rate, and the marginal rate between the two sizes."""
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
@@ -151,14 +153,13 @@ def score_rate(sizes: tuple[int, int]) -> None:
                    "--maps", "all", "--out", str(root / "calibrating"))  # calibrated once
         for size in sizes:
             write_pngs(root / f"new_{size}", size, offset=1000)
-        for maps in ("default", "all"):
+        for case, options in SCORE_CASES.items():
             seconds = {}
             for size in sizes:
                 seconds[size] = vaereg_cli("score", str(run_dir), str(root / f"new_{size}"),
-                                           *(("--maps", maps) if maps == "all" else ()),
-                                           "--out", str(root / f"scored_{maps}_{size}"))
+                                           *options, "--out", str(root / f"{case}_{size}"))
             small, large = sizes
-            print(f"vaereg score, {maps} maps: "
+            print(f"vaereg score, {case}: "
                   + ", ".join(f"{n} images in {s:.1f} s ({n / s:.1f} images/s with start-up)"
                               for n, s in seconds.items())
                   + f"; marginal {(large - small) / (seconds[large] - seconds[small]):.1f} "

@@ -72,15 +72,17 @@ def test_scores_p_values_and_flags_follow_the_stored_calibration(run_dir, tmp_pa
     assert len(read_rows(folder)) == 4
 
 
-def test_maps_chooses_the_maps_and_their_scores_without_changing_the_others(run_dir, tmp_path):
+def test_maps_and_heat_maps_choose_what_is_made_without_changing_the_numbers(run_dir, tmp_path):
     data = run_dir.parents[2] / "data"
     calibration = run_dir / "calibration" / "best.json"
     calibration.unlink(missing_ok=True)
     folders = {}
     for maps in (None, "all", "residual,restoration"):
         folders[maps] = tmp_path / str(maps)
+        pictures = () if maps == "all" else ("--no-heat-maps",) if maps else ("--heat-maps",)
         result = vaereg("score", str(run_dir), str(data / "test" / "bright"), "--out",
-                        str(folders[maps]), *(("--maps", maps) if maps else ()), cwd=tmp_path)
+                        str(folders[maps]), *(("--maps", maps) if maps else ()), *pictures,
+                        cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         stored = json.loads(calibration.read_text())
         if maps is None:  # the default calibrates only what it scores: no input gradients
@@ -92,6 +94,8 @@ def test_maps_chooses_the_maps_and_their_scores_without_changing_the_others(run_
         assert set(arrays.files) == set(GRAPH_MAPS)
     with np.load(folders["residual,restoration"] / "maps.npz") as arrays:
         assert set(arrays.files) == {"residual", "restoration"}
+    assert len(list((folders["all"] / "heat_maps").glob("*.png"))) == 3
+    assert not (folders["residual,restoration"] / "heat_maps").exists()  # --no-heat-maps
     assert "gradient_max" in every[0] and "gradient_max" not in default[0]
     assert [column for column in every[0] if column in default[0]] == list(default[0])
     assert {c for c in two[0] if "_max" in c or "_top1pct" in c} == {
