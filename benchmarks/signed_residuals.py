@@ -11,7 +11,7 @@ beside ``residual`` (|x - E[x|z]|) and the ``intensity`` baseline; each also smo
 - ``gaussian_positive``: max((x - mu) / sigma, 0), mu and sigma per pixel of the
   training images.
 
-    python benchmarks/signed_residuals.py [--out /work/bench/localization] [--seed 0]
+    python benchmarks/signed_residuals.py [--out runs/localization] [--seed 0]
 """
 from __future__ import annotations
 
@@ -53,7 +53,8 @@ def signed_maps(run, x: torch.Tensor) -> dict[str, torch.Tensor]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="/work/bench/localization")
+    parser.add_argument("--out", default="runs/localization",
+                        help="the folder of benchmarks/localization.py, its runs trained")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     print("| recipe | kind | map | sigma | pixel AUPRC | best Dice |")
