@@ -36,6 +36,8 @@ from vaereg.evaluation.localization import best_dice, dice, pixel_auprc, pixel_a
 from vaereg.evaluation.run_evaluation import RunEvaluation
 
 VOXEL_GAUSSIAN = "voxel_gaussian"
+#: slices scored at a time by the ``voxel_gaussian`` baseline
+BATCH = 500
 
 
 def is_sliced_volumes(dataset: Any) -> bool:
@@ -90,7 +92,11 @@ def with_voxel_gaussian(run: Any, localization: Localization,
     """``localization`` with the ``voxel_gaussian`` baseline's maps and threshold."""
     rows = run.dataset.split_rows(run.recipe.seed_for_data)
     gaussian = SlicePositionGaussian.fit(rows["train"].x, rows["train"].rows)
-    maps = gaussian.score(defects.anomaly_set.split.x.cpu(), defects.paths)
+    paths, parts, start = defects.paths, [], 0
+    for batch in defects.anomaly_set.split.batches(BATCH):  # slices of volumes: none skipped
+        parts.append(gaussian.score(batch.x.cpu(), paths[start:start + len(batch)]))
+        start += len(batch)
+    maps = torch.cat(parts)
     threshold = threshold_at_fpr(gaussian.score(rows["val"].x, rows["val"].rows), PIXEL_FPR)
     return Localization({**localization.maps, VOXEL_GAUSSIAN: maps},
                         {**localization.thresholds, VOXEL_GAUSSIAN: threshold})
