@@ -145,10 +145,11 @@ def test_the_default_anomaly_metrics_compute_the_headline_score(fmnist_run):
     result = invoke("eval", fmnist_run, "--anomaly", "--projector-points", 0)
     assert result.exit_code == 0, result.output
     record = read_eval(fmnist_run, HELD_OUT)
-    assert record["anomaly/headline"] == "combined"
-    assert 0 <= record["metrics"]["anomaly/combined/auroc"] <= 1
+    assert record["anomaly/headline"] == "combined_latent"
+    assert 0 <= record["metrics"]["anomaly/combined_latent/auroc"] <= 1
     rows = read_scores(fmnist_run / "eval" / HELD_OUT)
-    assert {"neg_elbo", "complexity_corrected", "combined"} <= set(rows[0])
+    assert {"neg_elbo", "complexity_corrected", "combined", "latent_mahalanobis",
+            "latent_knn", "combined_latent"} <= set(rows[0])
 
 
 def test_sample_and_reconstruct_grids(fmnist_run, tmp_path):

@@ -1,8 +1,11 @@
 """Registered anomaly scores beyond the ELBO: ``likelihood_regret`` (Xiao et al. 2020),
-``likelihood_ratio`` (Ren et al. 2019) and ``combined`` (the negative ELBO and the
-complexity-corrected score, standardized on validation images, their maximum). Formulas,
+``likelihood_ratio`` (Ren et al. 2019), ``combined`` (the negative ELBO and the
+complexity-corrected score, standardized on validation images, their maximum) and
+``combined_latent`` (the same with the latent nearest-neighbour distance). Formulas,
 references and costs: docs/metrics.md."""
 from __future__ import annotations
+
+from typing import Callable
 
 import attrs
 from torch import Tensor
@@ -11,6 +14,8 @@ from vaereg.core.model import model_contract as contract
 from vaereg.core.data.batch import Batch
 from vaereg.core.common.options import in_range, option, positive
 from vaereg.evaluation.input_complexity import complexity_corrected, png_bits
+from vaereg.evaluation.latent_distance import NEIGHBOURS, nearest_distance
+from vaereg.evaluation.latent_score_metrics import posterior_means
 from vaereg.evaluation.likelihood_metrics import negative_elbo_terms
 from vaereg.evaluation.likelihood_ratio import fit_background, likelihood_ratio_score
 from vaereg.evaluation.likelihood_regret import likelihood_regret
@@ -86,17 +91,48 @@ def elbo_and_complexity(model, batch: Batch) -> dict[str, Tensor]:
             "complexity_corrected": complexity_corrected(neg_elbo, png_bits(batch.x))}
 
 
-class Combined(Metric):
+class StandardizedMaximum(Metric):
+    """Base of a combination fixed in advance: the scores ``scorer`` gives each image of
+    the split and of the validation split, each standardized on the validation ones, their
+    maximum under ``name``. The split is scored before the validation split."""
+
+    name = ""
+
+    def scorer(self, context: MetricContext) -> Callable[[Batch], dict[str, Tensor]]:
+        raise NotImplementedError
+
+    def compute(self, context: MetricContext) -> MetricResult:
+        val = context.required("val", self.name)
+        score = self.scorer(context)
+        scores = context.per_example(score)
+        reference = context.on(val).per_example(score)
+        return context.result({self.name: max_of_standardized(scores, reference)})
+
+
+class Combined(StandardizedMaximum):
     """Per-example ``combined``: the maximum of ``neg_elbo`` and ``complexity_corrected``,
     each standardized on the validation split. The split's ELBO is drawn first, as the
     ``elbo`` metric draws it."""
 
+    name = "combined"
     requires = (contract.ELBO,)
 
-    def compute(self, context: MetricContext) -> MetricResult:
-        val = context.required("val", "combined")
-        scores = context.per_example(lambda b: elbo_and_complexity(context.model, b))
-        reference = MetricContext(context.model, val, None, context.device, context.generator,
-                                  context.batch_size).per_example(
-            lambda b: elbo_and_complexity(context.model, b))
-        return context.result({"combined": max_of_standardized(scores, reference)})
+    def scorer(self, context: MetricContext) -> Callable[[Batch], dict[str, Tensor]]:
+        return lambda b: elbo_and_complexity(context.model, b)
+
+
+class CombinedLatent(StandardizedMaximum):
+    """Per-example ``combined_latent``: the maximum of ``neg_elbo``, ``complexity_corrected``
+    and ``latent_knn`` (k = 5), each standardized on the validation split."""
+
+    name = "combined_latent"
+    requires = (contract.ELBO, contract.POSTERIOR)
+
+    def scorer(self, context: MetricContext) -> Callable[[Batch], dict[str, Tensor]]:
+        reference = posterior_means(context.on(context.required("train", self.name)))["mean"]
+
+        def score(batch: Batch) -> dict[str, Tensor]:
+            means = context.model.encode(batch.x, batch.y).mean
+            return {**elbo_and_complexity(context.model, batch),
+                    "latent_knn": nearest_distance(means, reference, NEIGHBOURS).cpu()}
+        return score

@@ -106,6 +106,11 @@ class MetricContext:
                               f"(evaluate(..., {which}=...))")
         return split
 
+    def on(self, split: Any) -> "MetricContext":
+        """This context on another split (the training or validation images a score is
+        fitted or standardized on)."""
+        return attrs.evolve(self, split=split)
+
     def batches(self) -> Iterator[Batch]:
         """The split's batches, in order (so per-example scores align with the split)."""
         return self.split.batches(self.batch_size)
