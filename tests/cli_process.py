@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 import tomli_w
 import torch
@@ -18,11 +19,22 @@ def run_recipe(folder: Path, table: dict) -> subprocess.CompletedProcess:
     """Write ``table`` to folder/recipe.toml and run it from ``folder``, with as many
     torch threads as this process uses (so results can be compared bit for bit)."""
     (folder / "recipe.toml").write_text(tomli_w.dumps(table))
+    return cli_with_test_plugins("run", "recipe.toml", cwd=folder)
+
+
+def cli_with_test_plugins(*args: str, cwd: Path, wait: bool = True
+                          ) -> subprocess.CompletedProcess | subprocess.Popen:
+    """``vaereg ARGS`` with the test plugins registered; ``wait=False``: the started
+    process (its output piped), for a test that acts while it runs."""
     threads = str(torch.get_num_threads())
     env = {**os.environ, "PYTHONPATH": str(TESTS), "OMP_NUM_THREADS": threads,
            "MKL_NUM_THREADS": threads}
-    return subprocess.run([sys.executable, "-c", CLI, "run", "recipe.toml"], cwd=folder,
-                          env=env, capture_output=True, text=True, timeout=300)
+    command = [sys.executable, "-c", CLI, *args]
+    if not wait:
+        return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300)
 
 
 def vaereg(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -44,3 +56,14 @@ def small_fmnist_run(out: Path, recipe: str, *overrides: str) -> Path:
                     cwd=out)
     assert result.returncode == 0, result.stderr
     return out / recipe / "version_0"
+
+
+def assert_refuses_out_below_a_file(command: Callable[..., subprocess.CompletedProcess],
+                                    folder: Path) -> None:
+    """``command("--out", PATH, cwd=folder)`` with PATH below a file: exit 2, a message
+    naming PATH, no traceback."""
+    (folder / "file").write_text("not a folder")
+    out = folder / "file" / "out"
+    result = command("--out", str(out), cwd=folder)
+    assert result.returncode == 2
+    assert str(out) in result.stderr and "Traceback" not in result.stderr

@@ -9,10 +9,13 @@ subprocess tests import it before calling the CLI).
 * ``test_nonfinite``: makes a penalty or a gradient non-finite at a given step.
 * ``test_overflow``: a penalty whose gradient is finite but overflows once multiplied by
   the fp16 gradient scaler's scale: an update the scaler must skip.
+* ``test_pause``: holds the run at the start of an epoch until the test lets it go.
 """
 from __future__ import annotations
 
 import signal
+import time
+from pathlib import Path
 from typing import Literal
 
 import attrs
@@ -131,7 +134,34 @@ class Overflow:
         return {"overflow": 1e35 * sum(p.sum() for p in model.parameters())}
 
 
+@attrs.frozen
+class PauseOptions:
+    epoch: int = option(1, "pause at the start of this epoch (0-based)", check=in_range(0))
+    folder: str = option(".", "where the file 'paused' is written and 'go' awaited")
+
+
+class Pause:
+    """Writes ``paused`` at the start of an epoch, then waits for a file ``go`` (at most
+    five minutes): the run is held where the test needs it, however loaded the machine."""
+
+    Options = PauseOptions
+
+    def __init__(self, options: PauseOptions):
+        self.options = options
+
+    @hookimpl
+    def on_train_epoch_start(self, epoch):
+        if epoch != self.options.epoch:
+            return
+        folder = Path(self.options.folder)
+        (folder / "paused").touch()
+        deadline = time.monotonic() + 300
+        while not (folder / "go").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
 PLUGINS.register("test_schedule", WarmupSchedule)
 PLUGINS.register("test_signal", SendSignal)
 PLUGINS.register("test_nonfinite", MakeNonFinite)
 PLUGINS.register("test_overflow", Overflow)
+PLUGINS.register("test_pause", Pause)

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import tomli_w
 
-from cli_process import vaereg
+from cli_process import run_recipe, vaereg
+from vaereg.cli import warning_line
 from vaereg.testing import tiny_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,3 +64,15 @@ def test_plugins_lists_models_and_datasets_and_finds_a_name_in_any_group(tmp_pat
     assert model.stdout.startswith("vanilla (model,") and "latent_dim" in model.stdout
     unknown = vaereg("plugins", "fashon_mnist", cwd=tmp_path)
     assert unknown.returncode == 2 and "did you mean 'fashion_mnist'" in unknown.stderr
+
+
+def test_vaereg_s_warnings_print_as_one_line_others_as_python_prints_them(tmp_path):
+    table = tiny_recipe(run={"epochs": 1, "on_nonfinite": "skip", "out_dir": "runs"},
+                        plugins={"test_nonfinite": {"step": 3}})
+    result = run_recipe(tmp_path, table)
+    assert result.returncode == 0, result.stderr
+    assert ("\nwarning: skipped step 3 (epoch 1/1, batch 3): non-finite loss term "
+            "'penalty/boom' = nan\n") in "\n" + result.stderr
+    assert "RuntimeWarning" not in result.stderr and "warnings.warn(" not in result.stderr
+    foreign = warning_line("deprecated", UserWarning, "/elsewhere/module.py", 7)
+    assert foreign.startswith("/elsewhere/module.py:7: UserWarning: deprecated")

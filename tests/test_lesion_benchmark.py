@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from benchmark_tables import parse_table, rank_auroc
+from cli_process import assert_refuses_out_below_a_file
 from vaereg.experiments.statistics import mean_interval
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -172,6 +173,10 @@ def test_help_lists_the_options_and_writes_nothing(tmp_path):
                    "--set"):
         assert option in result.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_folder_that_cannot_be_made_exits_2_naming_it(tmp_path):
+    assert_refuses_out_below_a_file(benchmark, tmp_path)
 
 
 def test_a_lesion_set_of_another_size_in_out_is_refused(tmp_path):

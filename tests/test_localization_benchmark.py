@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from benchmark_tables import parse_table, rank_auroc
+from cli_process import assert_refuses_out_below_a_file
 from vaereg.experiments.statistics import mean_interval
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -155,11 +156,7 @@ def test_help_lists_the_options_and_writes_nothing(tmp_path):
 
 
 def test_an_output_folder_that_cannot_be_made_exits_2_naming_it(tmp_path):
-    (tmp_path / "file").write_text("not a folder")
-    out = tmp_path / "file" / "bench"
-    result = benchmark("--out", str(out), cwd=tmp_path)
-    assert result.returncode == 2
-    assert str(out) in result.stderr and "Traceback" not in result.stderr
+    assert_refuses_out_below_a_file(benchmark, tmp_path)
 
 
 def test_a_defect_set_of_another_size_in_out_is_refused(tmp_path):

@@ -11,6 +11,7 @@ import torch
 from click.testing import CliRunner
 
 import reliability_plugins  # noqa: F401  registers the test plugins
+from exact import assert_same
 import vaereg
 from vaereg import NonFiniteError
 from vaereg.cli import main
@@ -91,8 +92,10 @@ class StateProbe:
     @staticmethod
     def snapshot(trainer):
         import copy
+        scaler = trainer.precision.scaler
         return (copy.deepcopy(trainer.model.state_dict()),
-                copy.deepcopy(trainer.optimizer.state_dict()))
+                copy.deepcopy(trainer.optimizer.state_dict()),
+                scaler.state_dict() if scaler else None)
 
     @vaereg.hookimpl
     def on_batch_start(self, trainer):
@@ -101,7 +104,8 @@ class StateProbe:
         if self.before is None:
             self.before = self.snapshot(trainer)
             return
-        (model_a, optim_a), (model_b, optim_b) = self.before, self.snapshot(trainer)
+        (model_a, optim_a, self.scaler_before), (model_b, optim_b, self.scaler_after) = (
+            self.before, self.snapshot(trainer))
         for name in model_a:
             assert torch.equal(model_a[name], model_b[name]), name
         for key, state in optim_a["state"].items():
@@ -110,20 +114,25 @@ class StateProbe:
         self.compared += 1
 
 
-SKIPPED_STEP_3 = {  # precision: (on_nonfinite, the plugin that spoils step 3)
-    "fp32": ("skip", {"test_nonfinite": {"step": 3, "where": "gradient"}}),
-    "bf16": ("skip", {"test_nonfinite": {"step": 3, "where": "gradient"}}),
+SKIPPED_STEP_3 = {  # case: (precision, on_nonfinite, the plugin that spoils step 3)
+    "fp32": ("fp32", "skip", {"test_nonfinite": {"step": 3, "where": "gradient"}}),
+    "bf16": ("bf16", "skip", {"test_nonfinite": {"step": 3, "where": "gradient"}}),
     # the scaler's overflow: the penalty's gradient is finite until it is scaled
-    "fp16": ("stop", {"test_overflow": {"step": 3}}),
+    "fp16 overflow": ("fp16", "stop", {"test_overflow": {"step": 3}}),
+    # the policy's skip under fp16: a NaN penalty makes every gradient NaN, so the
+    # scaler records an inf too, yet the step says nothing about the scale
+    "fp16 nan": ("fp16", "skip", {"test_nonfinite": {"step": 3}}),
 }
 
 
-@pytest.mark.parametrize("precision", sorted(SKIPPED_STEP_3))
+@pytest.mark.parametrize("case", sorted(SKIPPED_STEP_3))
 @pytest.mark.parametrize("mode", ["decoupled", "coupled"])
 def test_a_skipped_step_leaves_weights_and_optimizer_state_bit_identical(tmp_path, mode,
-                                                                         precision):
+                                                                         case):
+    """... and the fp16 scaler's state, unless it was the scaler's own overflow (then
+    the scale is halved)."""
     probe = StateProbe()
-    policy, spoiler = SKIPPED_STEP_3[precision]
+    precision, policy, spoiler = SKIPPED_STEP_3[case]
     trainer = make_trainer(tiny_recipe(
         run={"on_nonfinite": policy, "precision": precision},
         plugins={"weight_decay": {"mode": mode, "value": 0.1}, **spoiler}), tmp_path,
@@ -134,3 +143,9 @@ def test_a_skipped_step_leaves_weights_and_optimizer_state_bit_identical(tmp_pat
     assert probe.compared == 1  # step 3 was tried twice: the first time skipped
     assert metrics["skipped_steps"] == (policy == "skip")  # else the scaler's skip
     assert any("skipped step 3" in str(w.message) for w in warned) == (policy == "skip")
+    if policy == "skip":
+        assert_same(probe.scaler_before, probe.scaler_after)  # scale and growth count
+    else:
+        assert probe.scaler_after["scale"] == probe.scaler_before["scale"] / 2
+    if precision == "fp16":
+        assert probe.scaler_before["_growth_tracker"] > 0  # so a reset would show

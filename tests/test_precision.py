@@ -10,6 +10,7 @@ import torch
 
 from vaereg import hookimpl
 from vaereg.core.run_folder.checkpoint import load_checkpoint
+from vaereg.core.scale.precision import scaler_found_inf
 import reliability_plugins  # noqa: F401  registers test_overflow
 from vaereg.testing import make_trainer, tiny_recipe
 
@@ -105,6 +106,24 @@ def test_a_nan_loss_under_fp16_is_the_policy_s_not_the_scaler_s(tmp_path):
         metrics = trainer.fit()
     assert metrics["skipped_steps"] == 1
     assert metrics["scaler_skipped_steps"] == expected["scaler_skipped_steps"]
+
+
+def test_the_scaler_s_record_of_an_overflow_is_read_as_its_step_reads_it():
+    # scaler_found_inf reads GradScaler's private record: if a torch release renames or
+    # changes it, this fails (AttributeError, or a verdict the scaler's step disagrees with)
+    model = torch.nn.Linear(3, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scaler = torch.amp.GradScaler("cpu")
+    for bad in (False, True, False):
+        before = model.weight.detach().clone()
+        loss = model(torch.ones(2, 3)).sum() * (float("inf") if bad else 1.0)
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+        assert scaler_found_inf(scaler, optimizer) is bad
+        scaler.step(optimizer)  # skipped exactly when an inf was found
+        assert torch.equal(model.weight, before) is bad
+        scaler.update()
+        optimizer.zero_grad()
 
 
 def test_compiled_runs_resume_uncompiled_and_back(tmp_path):

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from cli_process import assert_refuses_out_below_a_file
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "reproduce.py"
 ROW = "exemplar_vae_gaussian"
 TINY = ("--seeds", "2", "--iw-samples", "3", "--test-images", "20",
@@ -64,8 +66,4 @@ def test_tiny_protocol_gives_a_row_and_a_second_call_reuses_the_runs(tmp_path):
 
 
 def test_an_output_folder_that_cannot_be_made_exits_2_naming_it(tmp_path):
-    (tmp_path / "file").write_text("not a folder")
-    out = tmp_path / "file" / "runs"
-    result = reproduce("--out", str(out), cwd=tmp_path)
-    assert result.returncode == 2
-    assert str(out) in result.stderr and "Traceback" not in result.stderr
+    assert_refuses_out_below_a_file(reproduce, tmp_path)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import warnings
+from pathlib import Path
 
 import click
 
@@ -22,6 +24,19 @@ def user_errors(command):
         with clean_exit():
             return command(*args, **kwargs)
     return wrapper
+
+
+PACKAGE = Path(__file__).resolve().parent
+python_warning_format = warnings.formatwarning
+
+
+def warning_line(message, category, filename, lineno, line=None) -> str:
+    """vaereg's own warnings as ``warning: <message>``: they are written for the person at
+    the shell, to whom vaereg's file and line say nothing. Any other code's keep Python's
+    form, which names where they come from."""
+    if Path(filename).resolve().is_relative_to(PACKAGE):
+        return f"warning: {message}\n"
+    return python_warning_format(message, category, filename, lineno, line)
 
 
 def disable_option(command):
@@ -65,6 +80,10 @@ def main() -> None:
     folder); 3 a non-finite loss or gradient stopped the run; 130/143 stopped by
     Ctrl-C/SIGTERM (the message says which checkpoint to resume from, if any).
     """
+    from vaereg.core.scale.host_memory import reuse_freed_memory
+
+    warnings.formatwarning = warning_line
+    reuse_freed_memory()
 
 
 class OverrideCommand(click.Command):

@@ -48,6 +48,7 @@ from vaereg.core.reliability.stop_signals import StopRequests, interrupted
 from vaereg.core.run_folder.checkpoint import load_checkpoint, save_checkpoint
 from vaereg.core.run_folder.resume import check_resumable
 from vaereg.core.run_folder.run_dir import new_run_dir
+from vaereg.core.run_folder.run_lock import RunFolderLock
 from vaereg.core.scale.device import resolve_device
 from vaereg.core.scale.distributed import SilentLog, check_global_batch, job_from_environment
 from vaereg.core.scale.precision import Precision
@@ -76,6 +77,7 @@ class Trainer:
         self.epoch = 0
         self.step = 0
         self.run_dir: Path | None = None
+        self._run_lock: RunFolderLock | None = None
         self.history: list[dict[str, float]] = []
         self.skipped_steps = 0
         self.should_stop = False
@@ -420,12 +422,14 @@ class Trainer:
         run = self.recipe.run
         self.run_dir = self.job.from_main(
             lambda: Path(run_dir) if run_dir else new_run_dir(run.out_dir, run.name))
-        if resume:
-            self._resume()
-        check_last_batch(len(self.splits.train), self.recipe.data.loader.batch_size, self.job)
-        self.model.train()
-        self.hook.on_train_start(trainer=self)
+        self.job.from_main(self._lock_run_dir)  # before last.pt is read
         try:
+            if resume:
+                self._resume()
+            check_last_batch(len(self.splits.train), self.recipe.data.loader.batch_size,
+                             self.job)
+            self.model.train()
+            self.hook.on_train_start(trainer=self)
             with self._stop:
                 self._train_epochs()
             self.hook.on_train_end(trainer=self)
@@ -433,7 +437,13 @@ class Trainer:
         finally:
             if self._tensorboard is not None:
                 self._tensorboard.close()
+            if self._run_lock is not None:
+                self._run_lock.release()
             self.job.leave()
+
+    def _lock_run_dir(self) -> None:
+        """Rank 0 holds the run folder's lock until ``fit`` ends (VaeregError: in use)."""
+        self._run_lock = RunFolderLock(self.run_dir)
 
     def _resume(self) -> None:
         """Load ``last.pt`` after checking it came from this recipe (up to CHANGEABLE keys)."""

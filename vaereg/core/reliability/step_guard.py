@@ -10,7 +10,7 @@ nothing, in every precision. Three sources, one verdict:
 * fp16: the overflow the gradient scaler found when it unscaled the gradients (the
   check its own ``step`` would skip on). While the scale is above 1 and the loss is
   finite, that is the scaler's to skip (it halves the scale); else a real non-finite step
-  that the policy decides;
+  that the policy decides (the scale is kept);
 * in a torchrun job: the most severe verdict of any process, so every process takes the
   same branch (one that did not would wait in a collective for ever).
 """

@@ -15,7 +15,9 @@ Only while the scale is above 1 can scaling be the cause; once it has fallen to 
 below, a non-finite step is a real one and ``run.on_nonfinite`` decides
 (:attr:`scaler_owns_overflow`). The decision is
 :class:`vaereg.core.reliability.step_guard.StepGuard`'s, made before any hook writes
-weights; :meth:`step` is called only for an update it took.
+weights; :meth:`step` is called only for an update it took. A step that policy skips
+leaves the scaler as it was (scale and growth count): it says nothing about the scale, and
+halving it there would push an already low scale lower at each bad batch.
 """
 from __future__ import annotations
 
@@ -61,10 +63,7 @@ class Precision:
     def found_overflow(self, optimizer: torch.optim.Optimizer) -> bool:
         """Whether ``unscale`` found an infinite or NaN gradient: the check the scaler's
         own ``step`` skips on (False without a scaler)."""
-        if not self._unscaled:
-            return False
-        found = self.scaler._found_inf_per_device(optimizer)  # recorded by unscale_
-        return bool(sum(value.item() for value in found.values()))
+        return self._unscaled and scaler_found_inf(self.scaler, optimizer)
 
     def step(self, optimizer: torch.optim.Optimizer) -> None:
         """The optimizer step of an update the step guard took."""
@@ -75,14 +74,15 @@ class Precision:
         self._update()
 
     def skip(self, overflow: bool) -> None:
-        """End a step that makes no update; after an overflow the scale is halved and the
-        skip counted."""
+        """End a step that makes no update: after the scaler's overflow the scale is halved
+        and the skip counted; after the policy's skip the scaler keeps its scale and growth
+        count (``update(new_scale=)`` sets the scale and leaves the growth count alone)."""
         self.skipped_steps += overflow
         if self.scaler and self._unscaled:
-            self._update()
+            self._update(None if overflow else self.scaler.get_scale())
 
-    def _update(self) -> None:
-        self.scaler.update()
+    def _update(self, new_scale: float | None = None) -> None:
+        self.scaler.update(new_scale)
         self._scale = self.scaler.get_scale()
         self._unscaled = False
 
@@ -98,3 +98,16 @@ class Precision:
         if self.scaler and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
             self._scale = self.scaler.get_scale()
+
+
+def scaler_found_inf(scaler: torch.amp.GradScaler, optimizer: torch.optim.Optimizer) -> bool:
+    """Whether ``scaler.unscale_(optimizer)`` found an infinite or NaN gradient.
+
+    Torch (2.14) has no public accessor for this: the record ``unscale_`` keeps, which
+    ``scaler.step`` skips on, is read through the private ``_found_inf_per_device``. Reading
+    that record, not checking the gradients again, keeps the step guard's verdict the
+    scaler's own (and costs nothing). Only here; tests/test_precision.py fails at once if a
+    torch release renames or changes it.
+    """
+    found = scaler._found_inf_per_device(optimizer)
+    return bool(sum(value.item() for value in found.values()))
