@@ -3,8 +3,9 @@ samples) over 10,000 Fashion-MNIST test images with ``vaereg.evaluation.anomaly_
 against a plain PyTorch loop computing the same maps with the same weights (the MLP VAE
 of recipes/vanilla.toml, untrained: the cost does not depend on the weights); the
 gradient map's cost as a multiple of the residual maps'; and ``vaereg score``'s
-throughput on PNG files (a one-epoch run on PNGs; the marginal rate between two sizes,
-so process start-up and calibration are left out, and the whole call's rate).
+throughput on PNG files with ``--maps all``, its default maps, and those without heat-map
+pictures (a one-epoch run on PNGs; the marginal rate between two sizes, so process start-up and calibration are
+left out, and the whole call's rate).
 
 The two loops run alternately, ``--rounds`` times each, in one process; the ratio is
 the plain loop's median time over vaereg's (vaereg's throughput as a share of the plain
@@ -33,6 +34,9 @@ from plain_script import VAE  # noqa: E402
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 SAMPLES = 4
+#: ``vaereg score`` timed with these options: every map, as it scored before ``--maps``
+SCORE_CASES = {"--maps all": ("--maps", "all"), "default maps": (),
+               "default maps, --no-heat-maps": ("--no-heat-maps",)}
 
 
 def vaereg_model() -> torch.nn.Module:
@@ -82,7 +86,12 @@ def timed(compute, x: torch.Tensor, batch: int) -> tuple[float, dict[str, torch.
 
 def map_costs(images: int, rounds: int, batch: int) -> None:
     from vaereg.data.fashion_mnist import FashionMNIST
-    from vaereg.evaluation.anomaly_maps import gradient_map, residual_maps
+    from vaereg.evaluation.anomaly_maps import MapOptions, gradient_maps, residual_maps
+
+    def gradient_map(model, x, y, samples):  # ``gradient`` alone (``combi`` is a product)
+        options = MapOptions(samples=samples, restoration_steps=0)
+        return gradient_maps(model, x, y, x.new_zeros(x.shape[0], *x.shape[2:]),
+                             options)["gradient"]
 
     (_, _, test_x, _), _ = FashionMNIST(FashionMNIST.Options()).load_raw()
     x = (test_x[:images].float() / 255).unsqueeze(1)
@@ -129,8 +138,8 @@ def vaereg_cli(*args: str) -> float:
 
 
 def score_rate(sizes: tuple[int, int]) -> None:
-    """``vaereg score`` on ``sizes`` new images: the whole call's rate, and the marginal
-    rate between the two sizes."""
+    """``vaereg score`` on ``sizes`` new images in each of ``SCORE_CASES``: the whole
+    call's rate, and the marginal rate between the two sizes."""
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         write_pngs(root / "train" / "images", 500)
@@ -141,16 +150,20 @@ def score_rate(sizes: tuple[int, int]) -> None:
                    "--set", f"run.out_dir='{root / 'runs'}'", "--set", "run.device='cpu'")
         run_dir = next((root / "runs").glob("*/version_0"))
         vaereg_cli("score", str(run_dir), str(root / "train" / "images" / "00000.png"),
-                   "--out", str(root / "calibrating"))  # the calibration, computed once
-        seconds = {}
+                   "--maps", "all", "--out", str(root / "calibrating"))  # calibrated once
         for size in sizes:
             write_pngs(root / f"new_{size}", size, offset=1000)
-            seconds[size] = vaereg_cli("score", str(run_dir), str(root / f"new_{size}"),
-                                       "--out", str(root / f"scored_{size}"))
-        small, large = sizes
-        print("vaereg score: " + ", ".join(f"{n} images in {s:.1f} s ({n / s:.1f} images/s "
-                                           f"with start-up)" for n, s in seconds.items())
-              + f"; marginal {(large - small) / (seconds[large] - seconds[small]):.1f} images/s")
+        for case, options in SCORE_CASES.items():
+            seconds = {}
+            for size in sizes:
+                seconds[size] = vaereg_cli("score", str(run_dir), str(root / f"new_{size}"),
+                                           *options, "--out", str(root / f"{case}_{size}"))
+            small, large = sizes
+            print(f"vaereg score, {case}: "
+                  + ", ".join(f"{n} images in {s:.1f} s ({n / s:.1f} images/s with start-up)"
+                              for n, s in seconds.items())
+                  + f"; marginal {(large - small) / (seconds[large] - seconds[small]):.1f} "
+                    f"images/s")
 
 
 def main() -> None:

@@ -30,13 +30,15 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from localization_table import full_table, recipe_table, summarize, verdict_table  # noqa: E402
-from synthetic_defects import KINDS, DefectSetSize, build, existing_size  # noqa: E402
+import synthetic_defects  # noqa: E402
+from synthetic_defects import KINDS, DefectSetSize  # noqa: E402
 
 EPOCHS = 5
 BATCH = 128
@@ -64,16 +66,17 @@ SWEEP_GRID = ("plugins.dropout.p=0,0.2", "plugins.weight_decay.value=0.01,0.1")
 EVAL_FOLDER = Path("eval") / "best-test-labelled-defects"
 
 
-def write_recipes(folder: Path, data_root: Path, train_images: int) -> dict[str, Path]:
-    """The benchmark's recipes as TOML files in ``folder`` (rewritten identically each
-    time, so compare recognizes its finished runs)."""
+def write_recipes(folder: Path, data_root: Path, steps: int, base: dict = BASE,
+                  recipes: dict | None = None) -> dict[str, Path]:
+    """The benchmark's ``recipes`` (name -> plugins; default: ``PLUGINS`` and the sweep's
+    base) on ``base`` as TOML files in ``folder`` (rewritten identically each time, so
+    compare recognizes its finished runs); a KL warm-up ramps over half of ``steps``."""
     import tomli_w
 
     folder.mkdir(parents=True, exist_ok=True)
-    steps = EPOCHS * math.ceil(train_images / BATCH)
     paths = {}
-    for name, plugins in {**PLUGINS, "sweep_base": SWEEP_PLUGINS}.items():
-        table = json.loads(json.dumps(BASE))
+    for name, plugins in (recipes or {**PLUGINS, "sweep_base": SWEEP_PLUGINS}).items():
+        table = json.loads(json.dumps(base))
         table["run"]["name"] = name
         table["data"]["root"] = str(data_root)
         if plugins:
@@ -85,17 +88,19 @@ def write_recipes(folder: Path, data_root: Path, train_images: int) -> dict[str,
     return paths
 
 
-def defect_set(root: Path, size: DefectSetSize) -> Path:
-    """The set in ``root``, built unless it is there with the same size."""
+def defect_set(root: Path, size: Any, builder: Any = synthetic_defects,
+               what: str = "defect") -> Path:
+    """The set in ``root``, built by ``builder`` (its ``build`` and ``existing_size``)
+    unless it is there with the same size."""
     from vaereg.core.common.errors import VaeregError
 
-    found = existing_size(root)
+    found = builder.existing_size(root)
     if found is None:
-        click.echo(f"building the synthetic-defect set in {root}", err=True)
-        build(root, size)
+        click.echo(f"building the synthetic-{what} set in {root}", err=True)
+        builder.build(root, size)
     elif found != size:
-        raise VaeregError(f"{root} holds a defect set of {found}, not the {size} asked for; "
-                          f"use another --out or the same image counts")
+        raise VaeregError(f"{root} holds a {what} set of {found}, not the {size} asked for; "
+                          f"use another --out or the same counts")
     return root
 
 
@@ -133,6 +138,34 @@ def evaluate(run_dirs: list[Path], jobs: int) -> list[Path]:
         raise RunsFailed("these evaluations failed (the same command retries only these): "
                          + ", ".join(failed))
     return folders
+
+
+def compared_and_evaluated(recipes: list[Path], seeds: int, overrides: tuple[str, ...],
+                           runs: Path, jobs: int) -> dict[str, list[Path]]:
+    """Recipe label -> the evaluation folder of each seed's run, training (``vaereg.compare``
+    in ``runs``) and evaluating what is not done yet, seed by seed (every recipe's seed 0
+    first: a benchmark stopped early has its first seeds of every recipe)."""
+    import vaereg
+    from vaereg.experiments.compare_runs import plan_runs
+
+    vaereg.compare(recipes, seeds=seeds, overrides=overrides, out=runs, jobs=jobs,
+                   echo=lambda line: click.echo(line, err=True))
+    planned = sorted(plan_runs([str(path) for path in recipes], seeds, overrides, runs),
+                     key=lambda run: run.seed)
+    evaluated = evaluate([run.folders("done")[-1] for run in planned], jobs)
+    folders: dict[str, list[Path]] = {}
+    for run, folder in zip(planned, evaluated):
+        folders.setdefault(run.label, []).append(folder)
+    return folders
+
+
+def write_report(stem: Path, folders: dict[str, list[Path]], text: str) -> None:
+    """``<stem>.md`` (``text``, also printed) and ``<stem>.json`` (the folders it read)."""
+    stem.with_suffix(".json").write_text(json.dumps(
+        {"eval_folders": {name: [str(f) for f in fs] for name, fs in folders.items()}},
+        indent=2) + "\n")
+    stem.with_suffix(".md").write_text(text)
+    click.echo(text)
 
 
 def report(folders: dict[str, list[Path]], size: DefectSetSize, seeds: int,
@@ -179,32 +212,19 @@ def main(seeds: int, out: str, recipe_names: tuple[str, ...], sweep_trials: int 
     from vaereg.core.common.writable import writable_folder
 
     with clean_exit():
-        import vaereg
-        from vaereg.experiments.compare_runs import plan_runs
-
         out_dir = writable_folder(out, "--out")  # exit 2 before any work
         size = DefectSetSize(train_images, val_images, test_images, defects)
         data_root = defect_set(out_dir / "data", size)
-        paths = write_recipes(out_dir / "recipes", data_root, train_images)
+        paths = write_recipes(out_dir / "recipes", data_root,
+                              EPOCHS * math.ceil(train_images / BATCH))
         names = [name for name in RECIPES if not recipe_names or name in recipe_names]
         if SWEPT in names:
             paths[SWEPT] = out_dir / "recipes" / f"{SWEPT}.toml"
             paths[SWEPT].write_text(swept_recipe(paths["sweep_base"], sweep_trials, overrides,
                                                  out_dir / "sweep", jobs))
-        recipes = [paths[name] for name in names]
-        vaereg.compare(recipes, seeds=seeds, overrides=overrides, out=out_dir / "runs",
-                       jobs=jobs, echo=lambda line: click.echo(line, err=True))
-        planned = plan_runs([str(path) for path in recipes], seeds, overrides, out_dir / "runs")
-        evaluated = evaluate([run.folders("done")[-1] for run in planned], jobs)
-        folders: dict[str, list[Path]] = {}
-        for run, folder in zip(planned, evaluated):
-            folders.setdefault(run.label, []).append(folder)
-        text = report(folders, size, seeds, overrides)
-        (out_dir / "localization.json").write_text(json.dumps(
-            {"eval_folders": {name: [str(f) for f in fs] for name, fs in folders.items()}},
-            indent=2) + "\n")
-        (out_dir / "localization.md").write_text(text)
-        click.echo(text)
+        folders = compared_and_evaluated([paths[name] for name in names], seeds, overrides,
+                                         out_dir / "runs", jobs)
+        write_report(out_dir / "localization", folders, report(folders, size, seeds, overrides))
 
 
 if __name__ == "__main__":

@@ -37,6 +37,16 @@ def cli_with_test_plugins(*args: str, cwd: Path, wait: bool = True
                           timeout=300)
 
 
+def in_process(*args: str | Path):
+    """``vaereg ARGS`` in this process (click's runner): the same exit code and messages
+    without a new interpreter's seconds of start-up, for the many bad-input cases (a real
+    subprocess stays where signals, warnings or the process's end are the point)."""
+    from click.testing import CliRunner
+
+    from vaereg.cli import main
+    return CliRunner().invoke(main, [str(arg) for arg in args])
+
+
 def vaereg(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     """``python -m vaereg ARGS`` in ``cwd``, as a user types it."""
     return subprocess.run([sys.executable, "-m", "vaereg", *args], cwd=cwd,

@@ -31,12 +31,25 @@ def eval_figures(run_dir, checkpoint):
     return json.loads((run_dir / EVAL.format(checkpoint)).read_text())["metrics"]
 
 
-def test_anomaly_figures_paired_by_seed_beside_the_likelihood(tmp_path):
-    write_recipes(tmp_path)
-    args = ("compare", "base.toml", "dropout.toml", "--seeds", "2", "--jobs", "2",
-            "--anomaly", "--set", "run.epochs=1", "--out", "cmp")
-    first = vaereg(*args, cwd=tmp_path)
+COMPARE = ("compare", "base.toml", "dropout.toml", "--seeds", "2", "--jobs", "2",
+           "--anomaly", "--set", "run.epochs=1", "--out", "cmp")
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    """One compare of two recipes over two seeds, shared: the first test reads it and
+    runs it again (all reused); the stale-evaluation test, last in this file, then
+    resumes base's seed 0 in it (training and evaluating four runs takes most of both
+    tests' time)."""
+    folder = tmp_path_factory.mktemp("compare_anomaly")
+    write_recipes(folder)
+    first = vaereg(*COMPARE, cwd=folder)
     assert first.returncode == 0, first.stderr
+    return folder, first
+
+
+def test_anomaly_figures_paired_by_seed_beside_the_likelihood(compared):
+    tmp_path, first = compared
     summary = json.loads((tmp_path / "cmp" / "compare.json").read_text())
     assert summary["anomaly_protocol"] == "labelled defects"
     headline = json.loads((tmp_path / "cmp" / "base" / "seed_0" / "version_0"
@@ -74,19 +87,19 @@ def test_anomaly_figures_paired_by_seed_beside_the_likelihood(tmp_path):
 
     stamps = {path: path.stat().st_mtime_ns for path in (tmp_path / "cmp").rglob("eval.json")}
     assert len(stamps) == 8  # 4 runs x 2 checkpoints
-    second = vaereg(*args, cwd=tmp_path)
+    second = vaereg(*COMPARE, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert "evaluating" not in second.stderr
     assert {path: path.stat().st_mtime_ns for path in stamps} == stamps
     assert json.loads((tmp_path / "cmp" / "compare.json").read_text()) == summary
 
 
-def test_a_resume_that_changes_the_weights_makes_evaluations_stale(tmp_path):
-    """eval, resume with one more epoch (marks the evaluation of last.pt stale, naming
-    its new identity), then compare: the stale evaluation is made again, not reused."""
-    write_recipes(tmp_path)
+def test_a_resume_that_changes_the_weights_makes_evaluations_stale(compared):
+    """In the shared compare: eval, resume with one more epoch (marks the evaluation of
+    last.pt stale, naming its new identity), then compare: the stale evaluation is made
+    again, not reused."""
+    tmp_path, _ = compared
     compare = ("compare", "base.toml", "--seeds", "1", "--anomaly", "--out", "cmp")
-    assert vaereg(*compare, "--set", "run.epochs=1", cwd=tmp_path).returncode == 0
     run_dir = tmp_path / "cmp" / "base" / "seed_0" / "version_0"
     folder = (run_dir / EVAL.format("last")).parent
     assert not (folder / "heat_maps").exists()  # compare draws no heat maps

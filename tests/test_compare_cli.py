@@ -14,11 +14,23 @@ def write_recipes(folder):
     (folder / "dropout.toml").write_text(tomli_w.dumps(tiny_recipe(plugins={"dropout": {"p": 0.2}})))
 
 
-def test_compare_writes_reports_and_reuses_runs(tmp_path):
-    write_recipes(tmp_path)
-    args = ("compare", "base.toml", "dropout.toml", "--seeds", "2", "--jobs", "2", "--out", "cmp")
-    first = vaereg(*args, cwd=tmp_path)
+TWO_BY_TWO = ("compare", "base.toml", "dropout.toml", "--seeds", "2", "--jobs", "2",
+              "--out", "cmp")
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    """One compare of 2 recipes x 2 seeds, shared by the tests that need those four runs
+    (neither changes them: one compares again, one evaluates them too)."""
+    folder = tmp_path_factory.mktemp("compare")
+    write_recipes(folder)
+    first = vaereg(*TWO_BY_TWO, cwd=folder)
     assert first.returncode == 0, first.stderr
+    return folder, first
+
+
+def test_compare_writes_reports_and_reuses_runs(compared):
+    tmp_path, first = compared
     out = tmp_path / "cmp"
     assert all((out / name).is_file() for name in ("compare.md", "compare.json", "compare.png"))
     summary = json.loads((out / "compare.json").read_text())
@@ -31,7 +43,7 @@ def test_compare_writes_reports_and_reuses_runs(tmp_path):
     assert len(seeds) == 4
     stamps = {p: p.stat().st_mtime_ns for p in seeds}
 
-    second = vaereg(*args, cwd=tmp_path)
+    second = vaereg(*TWO_BY_TWO, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert "4 of 4 runs already done; training 0" in second.stderr
     assert {p: p.stat().st_mtime_ns for p in seeds} == stamps
@@ -104,18 +116,19 @@ def test_figures_on_the_first_test_images_with_k_samples(tmp_path):
     assert {"last:iwae:k=3:first=10", "best:reconstruction:first=10"} <= set(cache)
 
 
-def test_parallel_evaluations_match_one_process_and_are_kept(tmp_path):
-    """--jobs 2 with --metrics: each run evaluated in a subprocess of its own, the
-    figures the same as in this process, cached so the next compare evaluates nothing."""
+def test_parallel_evaluations_match_one_process_and_are_kept(compared):
+    """--jobs 2 with --metrics, on the shared runs: each run evaluated in a subprocess of
+    its own, the figures the same as in this process, cached so the next compare
+    evaluates nothing."""
     from pathlib import Path
 
     from vaereg.experiments.run_figures import CACHE_FILE, EvalSettings, evaluate_checkpoint
 
-    write_recipes(tmp_path)
-    args = ("compare", "base.toml", "dropout.toml", "--seeds", "2", "--jobs", "2",
-            "--metrics", "active_units", "--out", "cmp")
+    tmp_path, _ = compared
+    args = (*TWO_BY_TWO, "--metrics", "active_units")
     first = vaereg(*args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
+    assert "4 of 4 runs already done" in first.stderr
     assert "evaluating 4 of 4 runs, 2 at a time" in first.stderr
     folders = sorted((tmp_path / "cmp").glob("*/seed_*/version_0"))
     assert len(folders) == 4 and all((folder / CACHE_FILE).is_file() for folder in folders)

@@ -16,6 +16,7 @@ from vaereg.data.dicom import Dicom, DicomOptions
 from vaereg.data.dicom_series import read_series
 from vaereg.testing import tiny_recipe
 
+from cli_process import in_process
 from dicom_fixtures import INTERCEPT, SLOPE, write_series
 
 SHAPE = (6, 8, 8)  # slices, rows, columns
@@ -92,9 +93,9 @@ def write_recipe(tmp_path: Path, root: Path) -> None:
 def test_bad_series_exit_2_naming_the_folder(make, tmp_path):
     expected = make(tmp_path / "scans")
     write_recipe(tmp_path, tmp_path / "scans")
-    result = run_cli(tmp_path, "run", "recipe.toml", "--quiet")
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
+    result = in_process("run", tmp_path / "recipe.toml", "--quiet")
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
     assert expected in result.stderr
 
 

@@ -86,11 +86,11 @@ def test_export_writes_a_graph_with_its_metadata(exported, run_dir):
 def test_score_onnx_writes_the_eager_columns_and_maps(exported, run_dir, test_files, tmp_path):
     path, _ = exported
     files = [str(file) for file in test_files]
-    eager = vaereg("score", str(run_dir), *files, "--alpha", "0.3", "--out",
+    eager = vaereg("score", str(run_dir), *files, "--alpha", "0.3", "--maps", "all", "--out",
                    str(tmp_path / "eager"), cwd=tmp_path)
     assert eager.returncode == 0, eager.stderr
-    onnx_run = vaereg("score", str(run_dir), *files, "--alpha", "0.3", "--onnx", str(path),
-                      "--out", str(tmp_path / "onnx"), cwd=tmp_path)
+    onnx_run = vaereg("score", str(run_dir), *files, "--alpha", "0.3", "--maps", "all",
+                      "--onnx", str(path), "--out", str(tmp_path / "onnx"), cwd=tmp_path)
     assert onnx_run.returncode == 0, onnx_run.stderr
     assert re.search(r"--onnx: left out gradient, combi, restoration, gradient_max, .*restoration_top1pct",
                      onnx_run.stderr)

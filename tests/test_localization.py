@@ -7,7 +7,8 @@ import torch
 from vaereg.evaluation.auroc_interval import auroc_interval
 from vaereg.evaluation.localization import (aupro, best_dice, connected_regions, dice,
                                             pixel_auprc, pixel_auroc, pixel_curves,
-                                            pixel_figures, threshold_at_fpr)
+                                            pixel_figures, ranking_figures,
+                                            threshold_at_fpr)
 
 
 def maps_and_masks(n=6, size=6, seed=0, levels=5):
@@ -130,6 +131,15 @@ def test_all_figures_from_one_sort_equal_the_direct_computations_also_on_a_subse
             "pixel_auroc": rank_auroc(m, k), "pixel_auprc": pixel_auprc(m, k),
             "best_dice": best_dice(m, k), "dice": dice(m, k, 3.0),
             "aupro": direct_aupro(m, k, 0.2)}, abs=1e-12)
+
+
+def test_the_ranking_figures_from_one_sort_equal_the_direct_computations():
+    maps, masks = maps_and_masks(n=8, seed=7, levels=4)
+    assert ranking_figures(maps, masks) == pytest.approx({
+        "pixel_auroc": rank_auroc(maps, masks), "pixel_auprc": pixel_auprc(maps, masks),
+        "best_dice": best_dice(maps, masks)}, abs=1e-12)
+    assert ranking_figures(masks.float(), masks) == {"pixel_auroc": 1.0, "pixel_auprc": 1.0,
+                                                     "best_dice": 1.0}
 
 
 def test_ten_thousand_maps_score_as_the_known_distributions_say():

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmark_tables import parse_table, rank_auroc
 from cli_process import assert_refuses_out_below_a_file
 from vaereg.experiments.statistics import mean_interval
 
@@ -85,12 +86,6 @@ def benchmark(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=1200)
 
 
-def rank_auroc(normal: list[float], anomalous: list[float]) -> float:
-    """P(anomalous > normal) + P(tie) / 2, by counting pairs."""
-    pairs = [(a > n) + 0.5 * (a == n) for a in anomalous for n in normal]
-    return sum(pairs) / len(pairs)
-
-
 def expected_figures(folder: Path, name: str, kind: str) -> dict[str, float]:
     import csv
 
@@ -102,13 +97,6 @@ def expected_figures(folder: Path, name: str, kind: str) -> dict[str, float]:
     return {"pixel AUPRC": metrics[f"localization/{name}/{kind}/pixel_auprc"],
             "best Dice": metrics[f"localization/{name}/{kind}/best_dice"],
             "image AUROC": rank_auroc(scores["good"], scores[kind])}
-
-
-def parse_table(text: str, head: str) -> list[dict[str, str]]:
-    lines = text.split(head, 1)[1].split("\n\n")[0].strip().splitlines()
-    names = [cell.strip() for cell in (head + lines[0]).strip("|").split("|")]
-    return [dict(zip(names, (cell.strip() for cell in line.strip("|").split("|"))))
-            for line in lines[2:]]
 
 
 def test_smoke_benchmark_table_matches_the_evaluations_and_a_second_call_reuses_them(tmp_path):

@@ -16,6 +16,7 @@ from vaereg.data.nifti import Nifti
 from vaereg.data.volume_folder import VolumeFolderOptions, row_position
 from vaereg.testing import tiny_recipe
 
+from cli_process import in_process
 from volume_fixtures import AFFINE, LESION, SHAPE, nifti_tree, save, tissue
 
 
@@ -169,13 +170,18 @@ CASES = {"4-D volume": (four_d, {}), "truncated volume": (truncated, {}),
          "values outside [0, 1] without normalization": (not_in_range, {"normalize": "none"})}
 
 
-def run_cli(tmp_path: Path, *args: str, sections: dict | None = None,
-            **data) -> subprocess.CompletedProcess:
+def write_recipe(tmp_path: Path, sections: dict | None = None, **data) -> Path:
     table = tiny_recipe(**{"run": {"epochs": 1, "out_dir": str(tmp_path / "runs")},
                            "data": {"name": "nifti", "batch_size": 4, "size": 8, **data},
                            "model": {"backbone": "conv", "hidden_dims": [4, 8]},
                            **(sections or {})})
     (tmp_path / "recipe.toml").write_text(tomli_w.dumps(table))
+    return tmp_path / "recipe.toml"
+
+
+def run_cli(tmp_path: Path, *args: str, sections: dict | None = None,
+            **data) -> subprocess.CompletedProcess:
+    write_recipe(tmp_path, sections, **data)
     return subprocess.run([sys.executable, "-m", "vaereg", "run", "recipe.toml", "--quiet",
                            *args], cwd=tmp_path, capture_output=True, text=True, timeout=300)
 
@@ -184,15 +190,16 @@ def run_cli(tmp_path: Path, *args: str, sections: dict | None = None,
 def test_bad_volumes_exit_2_naming_the_file(case, tmp_path):
     make, data = CASES[case]
     expected = make(tmp_path / "scans")
-    result = run_cli(tmp_path, root=str(tmp_path / "scans"), **data)
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
+    result = in_process("run", write_recipe(tmp_path, root=str(tmp_path / "scans"), **data),
+                        "--quiet")
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
     assert expected in result.stderr
 
 
 def test_a_4d_volume_message_says_how_to_keep_one(tmp_path):
     four_d(tmp_path / "scans")
-    result = run_cli(tmp_path, root=str(tmp_path / "scans"))
+    result = in_process("run", write_recipe(tmp_path, root=str(tmp_path / "scans")), "--quiet")
     assert "nib.load(path).slicer[..., k]" in result.stderr
 
 

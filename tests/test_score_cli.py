@@ -14,6 +14,7 @@ from cli_process import vaereg
 from vaereg.core.run_folder.checkpoint import load_checkpoint, save_checkpoint
 from vaereg.evaluation.stale_evaluations import file_digest
 from vaereg.evaluation.conformal import benjamini_hochberg, conformal_p_values
+from vaereg.evaluation.scorer_graph import GRAPH_MAPS, MAP_ORDER
 from vaereg.testing import make_trainer, tiny_recipe
 
 from image_fixtures import mvtec_folder, write_images
@@ -69,6 +70,44 @@ def test_scores_p_values_and_flags_follow_the_stored_calibration(run_dir, tmp_pa
     assert [row["flagged"] for row in rows] == [str(int(v)) for v in
                                                 benjamini_hochberg(p, 0.5).tolist()]
     assert len(read_rows(folder)) == 4
+
+
+def test_maps_and_heat_maps_choose_what_is_made_without_changing_the_numbers(run_dir, tmp_path):
+    data = run_dir.parents[2] / "data"
+    calibration = run_dir / "calibration" / "best.json"
+    calibration.unlink(missing_ok=True)
+    folders = {}
+    for maps in (None, "all", "residual,restoration"):
+        folders[maps] = tmp_path / str(maps)
+        pictures = () if maps == "all" else ("--no-heat-maps",) if maps else ("--heat-maps",)
+        result = vaereg("score", str(run_dir), str(data / "test" / "bright"), "--out",
+                        str(folders[maps]), *(("--maps", maps) if maps else ()), *pictures,
+                        cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        stored = json.loads(calibration.read_text())
+        if maps is None:  # the default calibrates only what it scores: no input gradients
+            assert set(stored["pixel_thresholds"]) == set(GRAPH_MAPS)
+    assert set(stored["pixel_thresholds"]) == set(MAP_ORDER)  # grown by "all", then kept
+    default, every, two = (read_rows(folders[maps]) for maps in (None, "all",
+                                                                 "residual,restoration"))
+    with np.load(folders[None] / "maps.npz") as arrays:
+        assert set(arrays.files) == set(GRAPH_MAPS)
+    with np.load(folders["residual,restoration"] / "maps.npz") as arrays:
+        assert set(arrays.files) == {"residual", "restoration"}
+    assert len(list((folders["all"] / "heat_maps").glob("*.png"))) == 3
+    assert not (folders["residual,restoration"] / "heat_maps").exists()  # --no-heat-maps
+    assert "gradient_max" in every[0] and "gradient_max" not in default[0]
+    assert [column for column in every[0] if column in default[0]] == list(default[0])
+    assert {c for c in two[0] if "_max" in c or "_top1pct" in c} == {
+        "residual_max", "residual_top1pct", "restoration_max", "restoration_top1pct",
+        "p_value/residual_max", "p_value/residual_top1pct", "p_value/restoration_max",
+        "p_value/restoration_top1pct"}
+    for got, want in zip(default + two, every + every):
+        assert all(got[column] == want[column] for column in got), got["path"]
+    refused = vaereg("score", str(run_dir), str(data / "test" / "bright"), "--maps",
+                     "residual,shadows", "--out", str(tmp_path / "refused"), cwd=tmp_path)
+    assert refused.returncode == 2 and "--maps: unknown map shadows; choose among nll" \
+        in refused.stderr and not (tmp_path / "refused").exists()
 
 
 def test_new_weights_are_calibrated_afresh(run_dir, tmp_path):

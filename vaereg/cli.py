@@ -340,15 +340,22 @@ def echo_stale(run_dir) -> None:
               help="Score with the run's scorer exported by 'vaereg export' (onnxruntime), "
                    "against the calibration it carries; scores its graph cannot hold are "
                    "left out, with a warning.")
+@click.option("--maps", metavar="A,B,...",
+              help="The maps to compute, with their scores, or 'all' [the maps that come with "
+                   "the forward pass: nll, residual, intensity, intensity_inverted, gaussian; "
+                   "gradient and combi cost a backward pass, restoration ten].")
+@click.option("--heat-maps/--no-heat-maps", default=True, show_default=True,
+              help="A heat-map picture per image (drawing it takes longer than scoring it).")
 def score(loaded, paths: tuple[str, ...], alpha: float, fdr: bool, out: str | None,
-          batch_size: int, onnx: str | None) -> None:
+          batch_size: int, onnx: str | None, maps: str | None, heat_maps: bool) -> None:
     """Score image files or folders against the run's calibration on its validation
     images (computed and stored first where the checkpoint has none): scores at the
     posterior mean, conformal p-values, flags, maps and a heat map per image."""
     from vaereg.evaluation.score_command import score_paths
 
     result = score_paths(loaded, paths, alpha=alpha, fdr=fdr, out=out, batch_size=batch_size,
-                         onnx=onnx)
+                         onnx=onnx, heat_maps=heat_maps, **({} if maps is None else
+                                       {"maps": [name.strip() for name in maps.split(",")]}))
     rule = f"false-discovery rate {alpha}" if fdr else f"p <= {alpha}"
     click.echo(f"{result.images} images scored, {result.flagged} flagged ({rule}); "
                f"wrote {result.folder}")

@@ -37,6 +37,23 @@ def split_images(split: Any, n: int | None = None, *,
     return x, y
 
 
+def images_at_rows(split: Any, rows: Sequence[int], batch_size: int = 500) -> Tensor:
+    """The images at ``rows`` (in that order) of a pass over ``split``: the same pixels
+    as every other evaluation pass (a random binarization is seeded by position), read
+    a batch at a time, keeping only those rows."""
+    wanted, kept, start = set(rows), {}, 0
+    for batch in split.batches(batch_size):
+        for row in wanted.intersection(range(start, start + len(batch))):
+            kept[row] = batch.x[row - start]
+        start += len(batch)
+        if len(kept) == len(wanted):
+            break
+    missing = sorted(wanted - kept.keys())
+    if missing:
+        raise IndexError(f"rows {missing} are outside the {start} images of the split")
+    return torch.stack([kept[row] for row in rows])
+
+
 def read_positions(split: Any) -> Tensor:
     """Positions of the examples a pass over ``split`` yields: all but the unreadable
     files a streamed split skipped (``skipped_index``, known once a pass met them)."""

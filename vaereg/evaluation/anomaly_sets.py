@@ -27,37 +27,19 @@ from vaereg.evaluation.run_loading import LoadedRun
 
 
 @attrs.frozen
-class AnomalySet:
-    """``split`` to score, with ``index`` (each image's position in its own dataset's test
-    split) and ``is_anomaly`` (0/1) aligned with it, known when it is made; ``protocol``
-    says how it was made; ``name`` is its short, stable name (the evaluation folder's);
-    ``prefix`` names the figures over the whole set; ``paths``: each image's file, where
-    the set is not the run's test split."""
-
-    split: Any
-    index: Tensor
-    is_anomaly: Tensor
-    protocol: str
-    prefix: str
-    name: str
-    paths: tuple[str, ...] | None = None
-
-    @property
-    def labels(self) -> Tensor | None:
-        return self.split.y
-
-
-@attrs.frozen
 class StreamedAnomalySet:
     """An anomaly set read a batch at a time, never copied into memory: ``split`` is the
-    run's test split itself, or it followed by another dataset's (``parts``, in order);
-    ``trained_classes``: the classes the run saw (held-out protocol: the others are the
-    anomalies), or None (out of distribution: the second part is). ``prefix`` names the
-    figures over the whole set (``test``, or ``test+ood``).
+    run's test split itself, or it followed by another split (``parts``, in order: another
+    dataset's test split, or the labelled defects); ``trained_classes``: the classes the
+    run saw (held-out protocol: the others are the anomalies), or None (the second part
+    is). ``protocol`` says how it was made; ``prefix`` names the figures over the whole
+    set (``test``, ``test+ood``, ``test+defects``); ``name`` is its short, stable name
+    (the evaluation folder's); ``paths``: each image's file, where the set is not the
+    run's test split.
 
-    ``index``, ``labels`` and ``is_anomaly`` describe the examples a pass over ``split``
-    yields (a streamed part leaves out unreadable files): read them after the pass.
-    ``name`` and ``paths`` as :class:`AnomalySet`'s."""
+    ``index`` (each image's position in its own part), ``labels`` and ``is_anomaly``
+    describe the examples a pass over ``split`` yields (a streamed part leaves out
+    unreadable files): read them after the pass."""
 
     split: Any
     parts: tuple[Any, ...]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import attrs
 import torch
@@ -23,6 +23,7 @@ from vaereg.evaluation.defect_localization import PIXEL_FPR
 from vaereg.evaluation.image_scoring import score_images
 from vaereg.evaluation.localization import threshold_at_fpr
 from vaereg.evaluation.run_loading import LoadedRun
+from vaereg.evaluation.scorer_graph import MAP_ORDER
 from vaereg.evaluation.stale_evaluations import file_digest
 
 CALIBRATION_DIR = "calibration"
@@ -53,9 +54,12 @@ def calibration_path(run: LoadedRun) -> Path:
     return run.run_dir / CALIBRATION_DIR / f"{run.checkpoint_info['name']}.json"
 
 
-def calibrate(run: LoadedRun, gaussian: PixelGaussian, batch_size: int = 500) -> Calibration:
-    """Score the validation split (normal images) with the run's checkpoint."""
-    scores, maps, _ = score_images(run.model, run.splits.val, gaussian, batch_size=batch_size)
+def calibrate(run: LoadedRun, gaussian: PixelGaussian, batch_size: int = 500,
+              maps: Sequence[str] = MAP_ORDER) -> Calibration:
+    """Score the validation split (normal images) with the run's checkpoint: the
+    scores of ``maps`` and the ELBO's."""
+    scores, maps, _ = score_images(run.model, run.splits.val, gaussian, batch_size=batch_size,
+                                   maps=maps)
     info = run.checkpoint_info
     return Calibration(
         {"name": info["name"], "epoch": info["epoch"], "step": info["step"],
@@ -74,16 +78,21 @@ def _stored(path: Path) -> Calibration | None:
         return None
 
 
-def load_or_calibrate(run: LoadedRun, gaussian: PixelGaussian,
-                      batch_size: int = 500) -> Calibration:
+def load_or_calibrate(run: LoadedRun, gaussian: PixelGaussian, batch_size: int = 500,
+                      maps: Sequence[str] = MAP_ORDER) -> Calibration:
     """The stored calibration of the run's checkpoint when it belongs to these weights and
-    this way of scoring; else a new one, stored first."""
+    this way of scoring and has every map of ``maps``; else a new one, stored first (of
+    ``maps`` and those the stored one had, so asking for fewer maps never loses any)."""
     path = calibration_path(run)
     stored = _stored(path)
-    if (stored and stored.scoring == SCORING
+    if not (stored and stored.scoring == SCORING
             and stored.checkpoint.get("sha256") == file_digest(run.checkpoint_info["path"])):
+        stored = None
+    if stored and set(maps) <= set(stored.pixel_thresholds):
         return stored
-    calibration = calibrate(run, gaussian, batch_size)
+    had = stored.pixel_thresholds if stored else ()
+    calibration = calibrate(run, gaussian, batch_size,
+                            [name for name in MAP_ORDER if name in maps or name in had])
     path.parent.mkdir(exist_ok=True)
     write_atomic(path, json.dumps(attrs.asdict(calibration), indent=1) + "\n")
     return calibration

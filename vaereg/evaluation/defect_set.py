@@ -1,6 +1,12 @@
 """The labelled-defects protocol: a dataset's normal test images and its defects (the
-MVTec AD layout of ``image_folder``), with masks, defect types and file paths."""
+MVTec AD layout of ``image_folder``), with masks, defect types and file paths.
+
+The images are read a batch at a time from the two splits (the run's test split, then
+the defects'), never copied into one tensor; only the masks ([N, H, W] bool, one byte a
+pixel) are held in memory, read once when first asked for."""
 from __future__ import annotations
+
+from typing import Any
 
 import attrs
 import torch
@@ -8,10 +14,10 @@ from torch import Tensor
 
 from vaereg.core.common.errors import VaeregError
 from vaereg.core.data.split_preparation import prepare_anomalies
+from vaereg.data.concatenated_split import ConcatenatedSplit
 from vaereg.data.defect_layout import NORMAL
-from vaereg.data.split_images import read_positions, split_images
-from vaereg.data.tensor_split import TensorSplit
-from vaereg.evaluation.anomaly_sets import AnomalySet, held_out_classes
+from vaereg.data.split_images import read_positions
+from vaereg.evaluation.anomaly_sets import StreamedAnomalySet, held_out_classes
 from vaereg.evaluation.run_loading import LoadedRun
 
 PROTOCOL = "labelled defects"
@@ -21,14 +27,43 @@ VALIDATION_PROTOCOL = "labelled validation defects"
 
 @attrs.frozen
 class DefectSet:
-    """``anomaly_set`` (the normal test images, then the defects) and, aligned with it,
-    each image's ``kind`` (``good`` or its defect type), file ``paths`` and ``masks``
-    ([N, H, W] bool, all False for a normal image; None when the folder has none)."""
+    """``anomaly_set`` (the normal test images, then the defects, streamed) and, aligned
+    with the images a pass over it yields (a streamed split leaves out unreadable files:
+    read these after the pass, as :class:`StreamedAnomalySet`'s ``index``), each image's
+    ``kind`` (``good`` or its defect type), file ``paths`` and ``masks`` ([N, H, W] bool,
+    all False for a normal image; None when the folder has none)."""
 
-    anomaly_set: AnomalySet
-    kinds: tuple[str, ...]
-    paths: tuple[str, ...]
-    masks: Tensor | None
+    anomaly_set: StreamedAnomalySet
+    defects: Any
+    _masks_read: dict = attrs.field(factory=dict, init=False, eq=False, repr=False)
+
+    def _positions(self) -> tuple[list[int], list[int]]:
+        normal, anomalous = self.anomaly_set.parts
+        return read_positions(normal).tolist(), read_positions(anomalous).tolist()
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        normal_at, anomalous_at = self._positions()
+        return (NORMAL,) * len(normal_at) + tuple(self.defects.kinds[i] for i in anomalous_at)
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        normal_at, anomalous_at = self._positions()
+        return (tuple(self.defects.normal_paths[i] for i in normal_at)
+                + tuple(self.defects.paths[i] for i in anomalous_at))
+
+    @property
+    def masks(self) -> Tensor | None:
+        if self.defects.masks is None:
+            return None
+        normal_at, anomalous_at = self._positions()
+        key = (len(normal_at), tuple(anomalous_at))
+        if key not in self._masks_read:  # the files are read once for the images a pass gave
+            anomalous = self.defects.masks.read(anomalous_at)
+            self._masks_read.clear()
+            self._masks_read[key] = torch.cat(
+                [anomalous.new_zeros(len(normal_at), *anomalous.shape[1:]), anomalous])
+        return self._masks_read[key]
 
 
 def labelled_defects(run: LoadedRun, part: str = "test") -> DefectSet | None:
@@ -42,26 +77,14 @@ def labelled_defects(run: LoadedRun, part: str = "test") -> DefectSet | None:
         raise VaeregError(f"{run.recipe.data.options.root} has no defect images: --anomaly "
                           f"needs {part}/<defect type>/ folders beside {part}/{NORMAL}/")
     normal_split = getattr(run.splits, part)
-    normal, _ = split_images(normal_split)
-    anomalous, _ = split_images(defects.split)
-    normal_at = read_positions(normal_split).tolist()
-    anomalous_at = read_positions(defects.split).tolist()
-    masks = None
-    if defects.masks is not None:
-        masks = torch.cat([torch.zeros(len(normal_at), *normal.shape[2:], dtype=torch.bool),
-                           defects.masks.read(anomalous_at)])
-    is_anomaly = torch.cat([torch.zeros(len(normal_at)), torch.ones(len(anomalous_at))]).long()
-    index = torch.tensor(normal_at + anomalous_at)
     protocol = PROTOCOL if part == "test" else VALIDATION_PROTOCOL
-    anomaly_set = AnomalySet(TensorSplit(torch.cat([normal, anomalous]), None), index,
-                             is_anomaly, protocol, f"{part}+defects", protocol)
-    return DefectSet(anomaly_set,
-                     (NORMAL,) * len(normal_at) + tuple(defects.kinds[i] for i in anomalous_at),
-                     tuple(defects.normal_paths[i] for i in normal_at)
-                     + tuple(defects.paths[i] for i in anomalous_at), masks)
+    anomaly_set = StreamedAnomalySet(ConcatenatedSplit(normal_split, defects.split),
+                                     (normal_split, defects.split), None, protocol,
+                                     f"{part}+defects", protocol)
+    return DefectSet(anomaly_set, defects)
 
 
-def anomaly_protocol(run: LoadedRun) -> tuple[AnomalySet, DefectSet | None]:
+def anomaly_protocol(run: LoadedRun) -> tuple[StreamedAnomalySet, DefectSet | None]:
     """What ``--anomaly`` scores: the labelled defects where the dataset has them, else
     the held-out classes."""
     defect_set = labelled_defects(run)

@@ -6,8 +6,9 @@ score and a scored image's are the same kind; an exported scorer runs the same
 :class:`ScorerGraph`."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
+import attrs
 import torch
 from torch import Tensor, nn
 
@@ -15,7 +16,8 @@ from vaereg.core.common.eval_mode import eval_mode
 from vaereg.evaluation.anomaly_maps import MapOptions, gradient_maps
 from vaereg.evaluation.baseline_maps import PixelGaussian
 from vaereg.evaluation.defect_localization import image_scores
-from vaereg.evaluation.scorer_graph import RECONSTRUCTION, ScorerGraph, split_outputs
+from vaereg.evaluation.scorer_graph import (GRAPH_LACKS, MAP_ORDER, RECONSTRUCTION, ScorerGraph,
+                                            only_maps, split_outputs)
 
 #: the score ``vaereg score`` flags by
 HEADLINE = "neg_elbo"
@@ -24,17 +26,22 @@ SCORE_MAPS = MapOptions(posterior_mean=True)
 
 
 def score_images(model: nn.Module, split: Any, gaussian: PixelGaussian, *,
-                 batch_size: int = 500) -> tuple[dict[str, Tensor], dict[str, Tensor], Tensor]:
+                 batch_size: int = 500, maps: Sequence[str] = MAP_ORDER
+                 ) -> tuple[dict[str, Tensor], dict[str, Tensor], Tensor]:
     """({score name: [N] float64}, {map name: [N, H, W]}, reconstructions [N, C, H, W])
-    of every image of ``split`` by ``model``, in order, on the CPU."""
+    of every image of ``split`` by ``model``, in order, on the CPU; of the maps, those
+    in ``maps`` (the input-gradient ones are computed only when asked for)."""
     graph = ScorerGraph(model, gaussian)
+    steps = SCORE_MAPS.restoration_steps if "restoration" in maps else 0
+    options = attrs.evolve(SCORE_MAPS, restoration_steps=steps)
     parts: dict[str, list[Tensor]] = {}
     with eval_mode(model), torch.no_grad():
         for batch in split.batches(batch_size):
             outputs = graph(batch.x)
-            gradients = gradient_maps(model, batch.x, None, outputs["residual"], SCORE_MAPS)
-            outputs.update({**gradients, **image_scores(gradients)})
-            for name, values in outputs.items():
+            if any(name in GRAPH_LACKS for name in maps):
+                gradients = gradient_maps(model, batch.x, None, outputs["residual"], options)
+                outputs.update({**gradients, **image_scores(gradients)})
+            for name, values in only_maps(outputs, maps).items():
                 parts.setdefault(name, []).append(values.float().cpu())
     return scorer_results({name: torch.cat(values) for name, values in parts.items()})
 

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from vaereg.core.common.atomic_file import atomic_write
+from vaereg.data.split_images import images_at_rows
 from vaereg.evaluation.defect_localization import Localization
 from vaereg.evaluation.defect_set import DefectSet
 from vaereg.evaluation.heat_maps import chosen_rows, heat_map_picture, image_dice
@@ -31,18 +32,20 @@ def write_heat_maps(run: LoadedRun, localization: Localization, defects: DefectS
                     folder: Path, seed: int = 0) -> Path:
     """heat_maps/<map>.png for every map; returns the folder."""
     folder.mkdir(exist_ok=True)
-    images = defects.anomaly_set.split.x
     labels = [f"{kind}: {Path(path).name}" for kind, path in zip(defects.kinds, defects.paths)]
+    chosen = {}
     for name, maps in localization.maps.items():
         if defects.masks is not None:
             quality = image_dice(maps, defects.masks, localization.thresholds[name])
         else:
             quality = maps.flatten(1).max(1).values
-        rows = chosen_rows(quality, defects.anomaly_set.is_anomaly, seed)
-        index = torch.tensor([row for _, row in rows])
-        pictured = images[index.to(images.device)]
-        heat_map_picture(name, rows, pictured, run.model.reconstruct(pictured), maps,
-                         defects.masks, labels, folder / f"{name}.png")
+        chosen[name] = chosen_rows(quality, defects.anomaly_set.is_anomaly, seed)
+    wanted = sorted({row for rows in chosen.values() for _, row in rows})
+    images = dict(zip(wanted, images_at_rows(defects.anomaly_set.split, wanted)))
+    for name, rows in chosen.items():
+        pictured = torch.stack([images[row] for _, row in rows])
+        heat_map_picture(name, rows, pictured, run.model.reconstruct(pictured),
+                         localization.maps[name], defects.masks, labels, folder / f"{name}.png")
     return folder
 
 

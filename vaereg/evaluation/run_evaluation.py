@@ -15,7 +15,7 @@ from vaereg.core.common.errors import VaeregError
 from vaereg.core.common.seeding import EVALUATION_SEED
 from vaereg.data.split_images import read_positions
 from vaereg.evaluation.anomaly import anomaly_metrics, roc_curve
-from vaereg.evaluation.anomaly_sets import AnomalySet, StreamedAnomalySet
+from vaereg.evaluation.anomaly_sets import StreamedAnomalySet
 from vaereg.evaluation.metric import evaluate, make_metric, metric_class, unservable
 from vaereg.evaluation.run_loading import LoadedRun
 
@@ -97,7 +97,7 @@ def metric_list(names: Sequence[str] | None, iw_samples: int | None, anomaly: bo
 
 def evaluate_run(run: LoadedRun, *, split: str = "test", metrics: Sequence[str] | None = None,
                  iw_samples: int | None = None, batch_size: int | None = None,
-                 anomaly_set: AnomalySet | StreamedAnomalySet | None = None,
+                 anomaly_set: StreamedAnomalySet | None = None,
                  seed: int = EVALUATION_SEED) -> RunEvaluation:
     """Run the metrics on ``split`` of the run, or on ``anomaly_set`` and then rank its
     images by each anomaly score (AUROC, AUPRC, FPR at 95% TPR).

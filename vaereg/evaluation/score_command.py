@@ -3,8 +3,9 @@
 Writes, into ``--out`` (default ``RUN_DIR/scored/<checkpoint>-<k>/``, the first k not
 taken): ``scores.csv`` (``path``, each score, ``p_value`` and ``flagged`` for the headline
 score ``neg_elbo``, ``p_value/<score>`` for the others), ``maps.npz`` (one float32
-[N, H, W] array per map, row i = CSV row i) and ``heat_maps/<row>-<file stem>.png``
-(image | reconstruction | ``nll`` map | overlay per image). For a run on slices of
+[N, H, W] array per map of ``--maps``, row i = CSV row i) and
+``heat_maps/<row>-<file stem>.png`` (image | reconstruction | ``nll`` map, or the first
+chosen | overlay per image). For a run on slices of
 volumes (``nifti``, ``dicom``) the paths name volumes (files, or folders of them), each
 row of ``scores.csv`` is a slice (``<volume>#<axis>=<k>``) and, in place of the pictures,
 ``volume_maps/<stem>_<map>.nii.gz`` holds each map in the volume's shape and affine. Every score is taken at the
@@ -38,6 +39,7 @@ from vaereg.evaluation.localization_outputs import MAPS_FILE, write_maps
 from vaereg.evaluation.new_images import image_files, read_like_run, scored_split
 from vaereg.evaluation.volume_runs import refuse_whole_volumes, scores_slices
 from vaereg.evaluation.run_loading import LoadedRun
+from vaereg.evaluation.scorer_graph import GRAPH_MAPS, MAP_ORDER, only_maps
 
 SCORED_DIR = "scored"
 PICTURED_MAP = "nll"
@@ -91,13 +93,30 @@ def volume_files(run: LoadedRun, paths: Sequence[str | Path]) -> list[Path]:
     return [found for path in paths for found in run.dataset.sources(Path(path))]
 
 
+def chosen_maps(names: Sequence[str]) -> tuple[str, ...]:
+    """The maps ``--maps`` names (``all``: every one), in the scores file's order; an
+    unknown name is refused, listing the known ones."""
+    if "all" in names:
+        return MAP_ORDER
+    unknown = [name for name in names if name not in MAP_ORDER]
+    if unknown or not names:
+        raise VaeregError(f"--maps: unknown map {', '.join(unknown) or '(none given)'}; choose "
+                          f"among {', '.join(MAP_ORDER)}, or all")
+    return tuple(name for name in MAP_ORDER if name in names)
+
+
 def score_paths(run: LoadedRun, paths: Sequence[str | Path], *, alpha: float = 0.05,
                 fdr: bool = False, out: str | Path | None = None, batch_size: int = 500,
-                onnx: str | Path | None = None) -> ScoreResult:
+                onnx: str | Path | None = None, maps: Sequence[str] = GRAPH_MAPS,
+                heat_maps: bool = True) -> ScoreResult:
     """Score the images in ``paths``; flag p <= ``alpha`` (or, with ``fdr``, the
-    Benjamini-Hochberg discoveries at false-discovery rate ``alpha``). With ``onnx``, an
-    exported scorer of the run computes them through onnxruntime, against the calibration
-    it carries; the scores it cannot hold are left out, with a warning naming them."""
+    Benjamini-Hochberg discoveries at false-discovery rate ``alpha``). ``maps``: the maps
+    (with their aggregate scores) to compute; by default those that need no input
+    gradient, which cost nothing beside the ELBO; ``heat_maps`` False leaves out the
+    pictures (drawing one takes longer than scoring the image). With ``onnx``, an exported scorer of
+    the run computes them through onnxruntime, against the calibration it carries; the
+    scores it cannot hold are left out, with a warning naming them."""
+    maps = chosen_maps(maps)
     refuse_unscorable(run)
     refuse_whole_volumes(run, "score")
     exported = load_exported(onnx, run) if onnx else None
@@ -111,17 +130,19 @@ def score_paths(run: LoadedRun, paths: Sequence[str | Path], *, alpha: float = 0
         x, files = read_like_run(run, files)
     split = scored_split(run, x)
     if exported:
-        if exported.left_out:
-            warnings.warn(f"--onnx: left out {', '.join(exported.left_out)}: the exported "
+        missing = list(only_maps(exported.left_out, maps))
+        if missing:
+            warnings.warn(f"--onnx: left out {', '.join(missing)}: the exported "
                           f"graph cannot hold them (no input gradients)", RuntimeWarning,
                           stacklevel=2)
         calibration = exported.calibration
-        scores, maps, reconstructions = scorer_results(exported.outputs(split, batch_size))
+        scores, maps, reconstructions = scorer_results(
+            only_maps(exported.outputs(split, batch_size), maps))
     else:
         gaussian = PixelGaussian.fit(run.splits.train, batch_size)
-        calibration = load_or_calibrate(run, gaussian, batch_size)
+        calibration = load_or_calibrate(run, gaussian, batch_size, maps)
         scores, maps, reconstructions = score_images(run.model, split, gaussian,
-                                                     batch_size=batch_size)
+                                                     batch_size=batch_size, maps=maps)
     p_values = calibration.p_values(scores)
     headline = p_values[HEADLINE]
     flagged = benjamini_hochberg(headline, alpha) if fdr else headline <= alpha
@@ -132,11 +153,18 @@ def score_paths(run: LoadedRun, paths: Sequence[str | Path], *, alpha: float = 0
         from vaereg.evaluation.volume_outputs import VOLUME_MAPS_DIR, write_volume_maps
         write_volume_maps(volume_maps(run.dataset, maps, tuple(files)), folder / VOLUME_MAPS_DIR)
         return ScoreResult(folder, len(files), int(flagged.sum()))
-    pictures = folder / "heat_maps"
+    if heat_maps:
+        write_heat_maps(folder / "heat_maps", maps, x, reconstructions, files)
+    return ScoreResult(folder, len(files), int(flagged.sum()))
+
+
+def write_heat_maps(pictures: Path, maps: dict[str, torch.Tensor], x: torch.Tensor,
+                    reconstructions: torch.Tensor, files: Sequence[Path]) -> None:
+    """One picture per scored image, of the ``nll`` map (or the first map scored)."""
     pictures.mkdir(exist_ok=True)
+    pictured = PICTURED_MAP if PICTURED_MAP in maps else next(iter(maps))
     for row, path in enumerate(files):
-        heat_map_picture(PICTURED_MAP, [("scored", row)], x[row:row + 1],
-                         reconstructions[row:row + 1], maps[PICTURED_MAP], None,
+        heat_map_picture(pictured, [("scored", row)], x[row:row + 1],
+                         reconstructions[row:row + 1], maps[pictured], None,
                          [path.name for path in files],
                          pictures / f"{row:04d}-{path.stem}.png")
-    return ScoreResult(folder, len(files), int(flagged.sum()))

@@ -26,6 +26,9 @@ GRAPH_LACKS = {name: "it needs the input gradient of the ELBO, and an inference 
                      "no autograd" for name in ("gradient", "combi", "restoration")}
 #: every map, in the order of the scores files
 MAP_ORDER = MODEL_MAPS + BASELINES
+#: the maps the graph holds: they come with the forward pass, where the others cost a
+#: backward pass each (``restoration``: ten)
+GRAPH_MAPS = tuple(name for name in MAP_ORDER if name not in GRAPH_LACKS)
 
 
 class ScorerGraph(nn.Module):
@@ -65,6 +68,13 @@ def left_out(names: Any, held: Any) -> dict[str, str]:
 def aggregate_names(map_name: str) -> tuple[str, str]:
     """The per-image scores :func:`image_scores` makes of a map."""
     return f"{map_name}_max", f"{map_name}_top1pct"
+
+
+def only_maps(outputs: dict[str, Tensor], maps: Any) -> dict[str, Tensor]:
+    """``outputs`` without the maps not among ``maps``, nor their aggregates."""
+    dropped = {output for name in MAP_ORDER if name not in maps
+               for output in (name, *aggregate_names(name))}
+    return {name: values for name, values in outputs.items() if name not in dropped}
 
 
 def split_outputs(outputs: dict[str, Tensor]) -> tuple[dict[str, Tensor], dict[str, Tensor]]:

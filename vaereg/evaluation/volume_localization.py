@@ -31,11 +31,12 @@ from vaereg.evaluation.auroc_interval import auroc_interval
 from vaereg.evaluation.baseline_maps import STD_FLOOR
 from vaereg.evaluation.defect_localization import PIXEL_FPR, Localization
 from vaereg.evaluation.defect_set import DefectSet
-from vaereg.evaluation.localization import best_dice, dice, pixel_auprc, pixel_auroc, \
-    threshold_at_fpr
+from vaereg.evaluation.localization import dice, ranking_figures, threshold_at_fpr
 from vaereg.evaluation.run_evaluation import RunEvaluation
 
 VOXEL_GAUSSIAN = "voxel_gaussian"
+#: slices scored at a time by the ``voxel_gaussian`` baseline
+BATCH = 500
 
 
 def is_sliced_volumes(dataset: Any) -> bool:
@@ -90,7 +91,11 @@ def with_voxel_gaussian(run: Any, localization: Localization,
     """``localization`` with the ``voxel_gaussian`` baseline's maps and threshold."""
     rows = run.dataset.split_rows(run.recipe.seed_for_data)
     gaussian = SlicePositionGaussian.fit(rows["train"].x, rows["train"].rows)
-    maps = gaussian.score(defects.anomaly_set.split.x.cpu(), defects.paths)
+    paths, parts, start = defects.paths, [], 0
+    for batch in defects.anomaly_set.split.batches(BATCH):  # slices of volumes: none skipped
+        parts.append(gaussian.score(batch.x.cpu(), paths[start:start + len(batch)]))
+        start += len(batch)
+    maps = torch.cat(parts)
     threshold = threshold_at_fpr(gaussian.score(rows["val"].x, rows["val"].rows), PIXEL_FPR)
     return Localization({**localization.maps, VOXEL_GAUSSIAN: maps},
                         {**localization.thresholds, VOXEL_GAUSSIAN: threshold})
@@ -143,8 +148,9 @@ def voxel_figures(maps: list[np.ndarray], masks: list[np.ndarray],
                   threshold: float) -> dict[str, float]:
     """The figures over all voxels of ``maps`` against ``masks``."""
     values, truth = _flat(maps), _flat(masks)
-    return {"voxel_auroc": pixel_auroc(values, truth), "voxel_auprc": pixel_auprc(values, truth),
-            "best_dice": best_dice(values, truth), "dice": dice(values, truth, threshold)}
+    ranks = ranking_figures(values, truth)
+    return {"voxel_auroc": ranks["pixel_auroc"], "voxel_auprc": ranks["pixel_auprc"],
+            "best_dice": ranks["best_dice"], "dice": dice(values, truth, threshold)}
 
 
 def localize_volumes(evaluation: RunEvaluation, localization: Localization,
