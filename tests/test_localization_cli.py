@@ -118,3 +118,37 @@ def test_without_masks_the_maps_rank_images_only(evaluated, tmp_path):
     assert not any(key.startswith("localization/") for key in metrics)
     assert 0 <= metrics["anomaly/nll_max/auroc"] <= 1
     assert (folder / "heat_maps" / "gaussian.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_an_evaluation_killed_while_writing_leaves_no_finished_folder(evaluated, tmp_path,
+                                                                      monkeypatch):
+    """eval.json goes last: stopped while drawing the heat maps, the folder has no
+    eval.json (so compare and the stale check do not take it for a result), and the same
+    evaluation again finishes it with the same figures."""
+    import shutil
+
+    from vaereg.evaluation import localization_outputs
+    from vaereg.evaluation.eval_command import evaluate_and_save
+    from vaereg.evaluation.run_loading import load_run
+    from vaereg.evaluation.stale_evaluations import evaluation_folders
+
+    run_dir, record, _, _ = evaluated
+    copy = shutil.copytree(run_dir, tmp_path / "run")
+    folder = copy / "eval" / FOLDER
+    assert folder in evaluation_folders(copy)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(localization_outputs, "write_heat_maps", killed)
+        with pytest.raises(KeyboardInterrupt):
+            evaluate_and_save(load_run(copy), anomaly=True, projector_points=0)
+    assert not (folder / "eval.json").exists()
+    assert folder not in evaluation_folders(copy)
+
+    evaluate_and_save(load_run(copy), anomaly=True, projector_points=0)
+    again = json.loads((folder / "eval.json").read_text())
+    assert folder in evaluation_folders(copy)
+    key = next(key for key in record["metrics"] if key.endswith("pixel_auroc"))
+    assert again["metrics"][key] == pytest.approx(record["metrics"][key])

@@ -1,5 +1,6 @@
 """``vaereg eval`` as one library call: choose the protocol, check that its folder can be
-written, evaluate (and localize, for labelled defects), then write every file."""
+written, evaluate (and localize, for labelled defects), then write every file, eval.json
+last (a killed evaluation leaves no folder that looks finished)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,7 +17,7 @@ from vaereg.evaluation.localization_outputs import write_localization
 from vaereg.evaluation.run_evaluation import RunEvaluation, evaluate_run
 from vaereg.evaluation.run_loading import LoadedRun
 from vaereg.evaluation.volume_runs import refuse_whole_volumes, scores_slices
-from vaereg.evaluation.run_outputs import evaluate_and_write
+from vaereg.evaluation.run_outputs import evaluate_and_write, write_record
 from vaereg.evaluation.stale_evaluations import STALE_FILE
 
 
@@ -63,6 +64,7 @@ def evaluate_and_save(run: LoadedRun, *, split: str = "test",
     if volumes is not None:
         from vaereg.evaluation.volume_outputs import VOLUME_MAPS_DIR, write_volume_maps
         paths["volume_maps"] = write_volume_maps(volumes, paths["eval"].parent / VOLUME_MAPS_DIR)
+    write_record(run, evaluation, paths["eval"])  # last: the evaluation is finished
     (paths["eval"].parent / STALE_FILE).unlink(missing_ok=True)  # these are the weights now
     return evaluation, paths
 

@@ -3,7 +3,8 @@
 likelihood and binarization they are under, an interval ``<key>_ci`` beside an AUROC),
 ``scores.csv`` (one row per image, with its file) and the figures as a TensorBoard hparams
 session, so runs compare there. Files are written atomically: a failure never leaves
-half a file."""
+half a file. eval.json is written last (``write_record``) and removed before anything else
+is rewritten: a folder without it is an unfinished evaluation, never read as a result."""
 from __future__ import annotations
 
 import csv
@@ -122,19 +123,26 @@ def result_folder(run: LoadedRun, evaluation: RunEvaluation) -> Path:
 
 
 def write_results(run: LoadedRun, evaluation: RunEvaluation) -> dict[str, Path]:
-    """Write eval.json, scores.csv and the hparams session; returns their paths."""
+    """Write scores.csv and the hparams session, after removing an earlier eval.json
+    (the folder is unfinished until ``write_record``); returns their paths and eval.json's."""
     folder = result_folder(run, evaluation)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"eval": folder / EVAL_FILE, "scores": folder / SCORES_FILE}
+    paths["eval"].unlink(missing_ok=True)
     write_atomic(paths["scores"], scores_table(evaluation, row_paths(run, evaluation)))
-    write_atomic(paths["eval"], json.dumps(eval_record(run, evaluation), indent=2) + "\n")
     paths["hparams"] = write_hparams(run, evaluation, folder)
     return paths
 
 
+def write_record(run: LoadedRun, evaluation: RunEvaluation, path: Path) -> Path:
+    """eval.json, the last file of an evaluation: it marks the folder finished."""
+    write_atomic(path, json.dumps(eval_record(run, evaluation), indent=2) + "\n")
+    return path
+
+
 def evaluate_and_write(run: LoadedRun, evaluation: RunEvaluation,
                        projector_points: int = 2000) -> dict[str, Path]:
-    """All of ``vaereg eval``'s files for a computed evaluation: eval.json, scores.csv,
+    """``vaereg eval``'s files for a computed evaluation but eval.json: scores.csv,
     the hparams session and latent_space.png in the evaluation's folder (and roc.png, in
     an anomaly protocol), and the embedding projector's files in the run folder (the
     first ``projector_points`` test images; 0 = none)."""
