@@ -86,6 +86,25 @@ def test_the_nearest_distance_flags_images_the_encoder_maps_inside_the_training_
     assert anomaly_metrics(scores["latent_mahalanobis"], labels)["auroc"] < 0.5
 
 
+def test_the_training_gaussian_is_fitted_without_an_autograd_graph(monkeypatch):
+    """With a graph, the fitted Gaussian would keep the encoder's activations of every
+    training batch alive at once: memory that grows with the training split."""
+    from vaereg.evaluation import latent_score_metrics
+
+    fitted = []
+
+    def recording(means):
+        fitted.append(fit_latent_gaussian(means))
+        return fitted[-1]
+
+    monkeypatch.setattr(latent_score_metrics, "fit_latent_gaussian", recording)
+    model = trained_vae(bars(64, vertical=True, seed=0), steps=5)
+    split = TensorSplit(bars(64, vertical=True, seed=1), None)
+    evaluate(model, split, ["latent_mahalanobis"], train=split)
+    assert len(fitted) == 1
+    assert not fitted[0].center.requires_grad and not fitted[0].precision.requires_grad
+
+
 def test_combined_latent_is_the_maximum_of_combined_and_the_standardized_knn_distance():
     """Standardized on the validation split: `combined` (the same ELBO draws) or the
     nearest-neighbour distance in validation standard deviations, whichever is larger."""

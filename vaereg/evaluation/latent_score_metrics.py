@@ -4,6 +4,7 @@ distances of each image's posterior mean to the training images' posterior means
 from __future__ import annotations
 
 import attrs
+import torch
 from torch import Tensor
 
 from vaereg.core.common.options import option, positive
@@ -25,8 +26,9 @@ class LatentMahalanobis(Metric):
 
     def compute(self, context: MetricContext) -> MetricResult:
         train = context.on(context.required("train", "latent_mahalanobis"))
-        gaussian = fit_latent_gaussian(
-            context.model.encode(b.x, b.y).mean for b in train.batches())
+        with torch.no_grad():  # else the fit holds every training batch's encoder graph
+            gaussian = fit_latent_gaussian(
+                context.model.encode(b.x, b.y).mean for b in train.batches())
         return context.result(context.per_example(lambda b: {
             "latent_mahalanobis": gaussian.distance(context.model.encode(b.x, b.y).mean).cpu()}))
 
