@@ -18,9 +18,9 @@ import torch
 
 from cli_process import vaereg
 from vaereg.core.common.errors import VaeregError
-from vaereg.evaluation.exported_scorer import check_fits
+from vaereg.evaluation.exported_scorer import check_fits, load_exported
 from vaereg.evaluation.run_loading import load_run
-from vaereg.evaluation.scorer_graph import GRAPH_LACKS, aggregate_names
+from vaereg.evaluation.scorer_graph import GRAPH_LACKS, GRAPH_MAPS, aggregate_names
 from vaereg.testing import make_trainer, tiny_recipe
 
 from image_fixtures import fashion_mnist_files
@@ -74,6 +74,7 @@ def test_export_writes_a_graph_with_its_metadata(exported, run_dir):
     assert metadata["run"]["id"] == (run_dir / "run_id.txt").read_text().strip()
     calibration = json.loads((run_dir / "calibration" / "best.json").read_text())
     assert metadata["calibration"] == calibration  # stored first, then carried
+    assert set(calibration["pixel_thresholds"]) == set(GRAPH_MAPS)  # no gradient passes
     outputs = [output.name for output in model.graph.output]
     assert outputs[:3] == ["recon", "kl", "neg_elbo"] and "reconstruction" in outputs
     assert set(metadata["left_out"]) == GRAPH_LACKS_SCORES | set(GRAPH_LACKS)
@@ -190,3 +191,47 @@ def test_a_file_of_other_weights_is_refused_naming_both(exported, run_dir):
     with pytest.raises(VaeregError, match=f"--onnx {path} holds the weights of best.pt at "
                                           f"epoch 1, not those of .*best.pt"):
         check_fits(metadata, run, path)
+
+
+def test_maps_the_graph_cannot_hold_are_refused_before_anything_is_written(
+        exported, run_dir, test_files, tmp_path):
+    path, _ = exported
+    result = vaereg("score", str(run_dir), str(test_files[0]), "--onnx", str(path),
+                    "--maps", "gradient,restoration", "--out",
+                    str(tmp_path / "scored"), cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert ("--onnx: the exported graph holds none of --maps gradient, restoration"
+            in result.stderr)
+    assert not (tmp_path / "scored").exists()
+
+
+@pytest.mark.parametrize("text, problem", [("{not json", "JSONDecodeError"),
+                                           ('{"input": {}}', "KeyError: 'shape'")])
+def test_a_file_with_foreign_metadata_is_refused_by_name(exported, run_dir, tmp_path,
+                                                         text, problem):
+    path, _ = exported
+    model = onnx.load(str(path))
+    for prop in model.metadata_props:
+        if prop.key == "vaereg":
+            prop.value = text
+    edited = tmp_path / "edited.onnx"
+    onnx.save(model, str(edited))
+    with pytest.raises(VaeregError, match=f"--onnx {edited}: its 'vaereg' metadata is not "
+                                          f"what this vaereg's export writes \\({problem}"):
+        load_exported(edited, load_run(run_dir, "best", "cpu"))
+
+
+def test_a_missing_onnx_exporter_is_named_with_its_install(run_dir, tmp_path, monkeypatch):
+    """Without onnxscript torch cannot write ONNX: the message says what to install, not
+    that the model cannot be exported."""
+    import importlib.util
+
+    from vaereg.evaluation.scorer_export import export_scorer
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "onnxscript" else find_spec(name, *args))
+    with pytest.raises(VaeregError, match=r"export --format onnx needs onnxscript .*"
+                                          r"pip install 'vaereg\[onnx\]'"):
+        export_scorer(load_run(run_dir, "best", "cpu"), "onnx", tmp_path / "a.onnx")
+    assert not (tmp_path / "a.onnx").exists()

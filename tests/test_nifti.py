@@ -211,7 +211,7 @@ def test_a_run_trains_on_slices_of_a_nifti_tree(tmp_path):
     assert "test/neg_elbo" in metrics.read_text()
 
 
-def test_a_run_trains_on_whole_volumes_with_conv3d_and_eval_anomaly_says_it_needs_slices(
+def test_a_run_trains_on_whole_volumes_with_conv3d_and_eval_and_export_say_they_need_slices(
         tmp_path):
     nifti_tree(tmp_path / "scans")
     result = run_cli(tmp_path, root=str(tmp_path / "scans"), volumes=True,
@@ -220,11 +220,13 @@ def test_a_run_trains_on_whole_volumes_with_conv3d_and_eval_anomaly_says_it_need
     assert result.returncode == 0, result.stderr
     assert "test/neg_elbo" in next((tmp_path / "runs").rglob("metrics.json")).read_text()
     run_dir = next((tmp_path / "runs").glob("*/version_0"))
-    refused = subprocess.run([sys.executable, "-m", "vaereg", "eval", str(run_dir), "--anomaly"],
-                             cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert refused.returncode == 2 and "Traceback" not in refused.stderr
-    assert "trained on whole volumes (data.volumes = true)" in refused.stderr
-    assert not (run_dir / "eval").exists()
+    for command, folder in ((["eval", "--anomaly"], "eval"), (["export"], "export")):
+        refused = subprocess.run([sys.executable, "-m", "vaereg", command[0], str(run_dir),
+                                  *command[1:]],
+                                 cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr
+        assert "trained on whole volumes (data.volumes = true)" in refused.stderr
+        assert not (run_dir / folder).exists()
 
 
 def test_defects_in_the_validation_folder_are_refused(tmp_path):

@@ -141,3 +141,20 @@ def test_score_refuses_a_file_that_is_not_a_volume(evaluated, tmp_path):
                     str(tmp_path / "out"), cwd=tmp_path)
     assert result.returncode == 2 and "notes.txt: not a NIfTI volume" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_an_exported_slice_scorer_records_the_volume_readers_options(evaluated, tmp_path):
+    """Its input is a slice cut by vaereg's volume reader, not an image read by Pillow."""
+    import torch
+
+    _, folder, _ = evaluated
+    run_dir = folder.parents[1]
+    result = vaereg("export", str(run_dir), "--format", "torchscript", "--out",
+                    str(tmp_path / "scorer.pt"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    files = {"vaereg.json": ""}
+    torch.jit.load(str(tmp_path / "scorer.pt"), _extra_files=files)
+    preprocessing = json.loads(files["vaereg.json"])["preprocessing"]
+    assert preprocessing["volumes"] == "nifti" and "mode" not in preprocessing
+    assert preprocessing["options"] == {"axis": "axial", "size": 8, "normalize": "percentile",
+                                        "min_foreground": 0.1}

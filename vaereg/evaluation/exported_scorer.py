@@ -88,6 +88,11 @@ def load_exported(path: str | Path, run: LoadedRun) -> ExportedScorer:
     if text is None:
         raise VaeregError(f"--onnx {path} was not written by vaereg export (it has no "
                           f"'{METADATA_KEY}' metadata)")
-    metadata = json.loads(text)
-    check_fits(metadata, run, path)
+    try:
+        metadata = json.loads(text)
+        check_fits(metadata, run, path)
+    except (ValueError, KeyError, TypeError, IndexError) as error:  # another version's, or edited
+        raise VaeregError(f"--onnx {path}: its '{METADATA_KEY}' metadata is not what this "
+                          f"vaereg's export writes ({type(error).__name__}: "
+                          f"{first_line(error)}); export the run again") from None
     return ExportedScorer(path, session, metadata)

@@ -120,6 +120,9 @@ def score_paths(run: LoadedRun, paths: Sequence[str | Path], *, alpha: float = 0
     refuse_unscorable(run)
     refuse_whole_volumes(run, "score")
     exported = load_exported(onnx, run) if onnx else None
+    if exported and not set(maps) & set(GRAPH_MAPS):
+        raise VaeregError(f"--onnx: the exported graph holds none of --maps {', '.join(maps)} "
+                          f"(they need input gradients); choose among {', '.join(GRAPH_MAPS)}")
     volumes = scores_slices(run)
     files = volume_files(run, paths) if volumes else image_files(paths)
     folder = check_writable(Path(out) if out else default_folder(run))

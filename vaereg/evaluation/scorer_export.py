@@ -11,6 +11,7 @@ that is wrong at other sizes, as the deprecated TorchScript-based exporter did (
 a batch of 64 failed in onnxruntime after an export at 2). See docs/export.md."""
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 from pathlib import Path
@@ -28,7 +29,9 @@ from vaereg.data.split_images import dynamic_binarization
 from vaereg.evaluation.baseline_maps import PixelGaussian
 from vaereg.evaluation.calibration import Calibration, file_digest, load_or_calibrate
 from vaereg.evaluation.image_scoring import HEADLINE
-from vaereg.evaluation.scorer_graph import RECONSTRUCTION, ScorerGraph, left_out, split_outputs
+from vaereg.evaluation.scorer_graph import (GRAPH_MAPS, MAP_ORDER, RECONSTRUCTION, ScorerGraph,
+                                           aggregate_names, left_out, split_outputs)
+from vaereg.evaluation.volume_runs import on_volumes, refuse_whole_volumes
 
 METADATA_KEY = "vaereg"
 #: format name -> file suffix
@@ -53,6 +56,17 @@ def preprocessing(run: LoadedRun) -> dict[str, Any]:
     exported file repeats (the graph takes the result)."""
     options = run.recipe.data.options
     channels = run.dataset.input_shape[0]
+    binarization = ("dynamic: Bernoulli pixels drawn from the grey values, as the run's "
+                    "splits and vaereg score draw them"
+                    if dynamic_binarization(run.splits.val) else "none")
+    if on_volumes(run):
+        return {"volumes": run.recipe.data.name, "binarization": binarization,
+                "options": {name: getattr(options, name)
+                            for name in ("axis", "size", "normalize", "min_foreground")},
+                "steps": ["read each volume, reorient it to RAS+, normalize it, pad and "
+                          "resize it, and cut it into slices along `axis`, as vaereg's "
+                          "volume reader does with these options (docs/medical.md); "
+                          "`vaereg score RUN_DIR PATH... --onnx FILE` does it for you"]}
     return {"mode": "L" if channels == 1 else "RGB",
             "crop": getattr(options, "crop", 0), "size": getattr(options, "size", 0),
             "steps": ["convert the image to `mode` (Pillow)",
@@ -60,9 +74,7 @@ def preprocessing(run: LoadedRun) -> dict[str, Any]:
                       "resize the shorter side to `size`, then center-crop to `size` x "
                       "`size` (0: neither; bilinear, antialiased)",
                       "divide the 8-bit values by 255 (float32 in [0, 1]), channels first"],
-            "binarization": ("dynamic: Bernoulli pixels drawn from the grey values, as the "
-                             "run's splits and vaereg score draw them"
-                             if dynamic_binarization(run.splits.val) else "none")}
+            "binarization": binarization}
 
 
 def scorer_metadata(run: LoadedRun, outputs: list[str], calibration: Calibration,
@@ -82,7 +94,8 @@ def scorer_metadata(run: LoadedRun, outputs: list[str], calibration: Calibration
         "preprocessing": preprocessing(run),
         "scores": list(scores), "maps": list(maps), "reconstruction": RECONSTRUCTION,
         "headline": HEADLINE, "scored_at": "the posterior mean z = E[z|x]",
-        "left_out": left_out([*calibration.pixel_thresholds, *calibration.scores], outputs),
+        "left_out": left_out([*MAP_ORDER, *(score for name in MAP_ORDER
+                                            for score in aggregate_names(name))], outputs),
         "calibration": attrs.asdict(calibration),
     }
 
@@ -135,10 +148,14 @@ def export_scorer(run: LoadedRun, format: str, out: str | Path | None = None,
     from vaereg.evaluation.score_command import refuse_unscorable
 
     refuse_unscorable(run)
+    refuse_whole_volumes(run, "export")
+    if format == "onnx" and importlib.util.find_spec("onnxscript") is None:
+        raise VaeregError("export --format onnx needs onnxscript (torch's ONNX exporter): "
+                          "pip install 'vaereg[onnx]'")
     path = Path(out) if out else default_path(run, format)
     writable_folder(path.parent, "the folder of --out" if out else "RUN_DIR/export")
     gaussian = PixelGaussian.fit(run.splits.train, batch_size)
-    calibration = load_or_calibrate(run, gaussian, batch_size)
+    calibration = load_or_calibrate(run, gaussian, batch_size, GRAPH_MAPS)  # all it holds
     graph = ScorerGraph(run.model.cpu().eval(), gaussian)
     with torch.no_grad():
         outputs = list(graph(torch.rand(1, *run.dataset.input_shape)))
