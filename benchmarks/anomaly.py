@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from vaereg.experiments.statistics import mean_interval
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 #: the metric that computes each score
@@ -47,8 +48,6 @@ SUBSET_SCORES = {"likelihood_regret"}
 #: the held-out classes issue 25's goal names besides the mean over all (simple and
 #: complex ones, where a single likelihood score fails)
 GOAL_CLASSES = (1, 2, 7, 8)
-#: Student's t quantile 0.975 for 1..9 degrees of freedom
-T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262)
 
 
 def vaereg(*args: str, cwd: str) -> None:
@@ -122,11 +121,11 @@ def subset_auroc(run_dir: Path, score: str, args: argparse.Namespace) -> float:
 
 
 def interval(values: list[float]) -> str:
-    mean = statistics.mean(values)
-    if len(values) < 2:
-        return f"{mean:.3f}"
-    half = T975[len(values) - 2] * statistics.stdev(values) / math.sqrt(len(values))
-    return f"{mean:.3f} ± {half:.3f}"
+    """``mean ± half-width`` of the 95% t-interval over seeds (the mean alone for one)."""
+    estimate = mean_interval(values)
+    if estimate.n < 2:
+        return f"{estimate.mean:.3f}"
+    return f"{estimate.mean:.3f} ± {estimate.half_width:.3f}"
 
 
 def table(args: argparse.Namespace, results: dict) -> str:
