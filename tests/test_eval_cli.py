@@ -201,3 +201,26 @@ def test_missing_folder_or_checkpoint_exits_2(interrupted_run, make, message):
     result = invoke("eval", make(interrupted_run.run_dir))
     assert result.exit_code == 2 and message in result.output, result.output
     assert "Traceback" not in result.output
+
+
+def test_eval_records_the_weights_it_loaded_when_training_replaces_the_file(tmp_path):
+    """A training process may replace best.pt while an evaluation runs: eval.json names
+    the bytes the weights came from, so the evaluation then reads as stale, not current."""
+    import shutil
+
+    from vaereg.evaluation.eval_command import evaluate_and_save
+    from vaereg.evaluation.run_loading import load_run
+    from vaereg.evaluation.stale_evaluations import stale_identity
+
+    trainer = make_trainer(tiny_recipe(run={"epochs": 2}), tmp_path)
+    trainer.fit()
+    best = trainer.run_dir / "checkpoints" / "best.pt"
+    loaded = file_digest(best)
+    run = load_run(trainer.run_dir, "best")
+    assert run.checkpoint_info["sha256"] == loaded
+    shutil.copyfile(trainer.run_dir / "checkpoints" / "last.pt", best)  # new weights land
+    assert file_digest(best) != loaded
+    _, paths = evaluate_and_save(run, metrics=["elbo"], projector_points=0)
+    record = json.loads(paths["eval"].read_text())
+    assert record["checkpoint"]["sha256"] == loaded
+    assert stale_identity(paths["eval"].parent)["sha256"] == file_digest(best)

@@ -24,7 +24,6 @@ from vaereg.evaluation.image_scoring import score_images
 from vaereg.evaluation.localization import threshold_at_fpr
 from vaereg.evaluation.run_loading import LoadedRun
 from vaereg.evaluation.scorer_graph import MAP_ORDER
-from vaereg.evaluation.stale_evaluations import file_digest
 
 CALIBRATION_DIR = "calibration"
 #: how the calibration's scores are made (:func:`score_images`); a stored calibration
@@ -63,7 +62,7 @@ def calibrate(run: LoadedRun, gaussian: PixelGaussian, batch_size: int = 500,
     info = run.checkpoint_info
     return Calibration(
         {"name": info["name"], "epoch": info["epoch"], "step": info["step"],
-         "sha256": file_digest(info["path"])},
+         "sha256": info["sha256"]},
         {name: values.tolist() for name, values in scores.items()},
         {name: threshold_at_fpr(values, PIXEL_FPR) for name, values in maps.items()},
         PIXEL_FPR, SCORING)
@@ -86,7 +85,7 @@ def load_or_calibrate(run: LoadedRun, gaussian: PixelGaussian, batch_size: int =
     path = calibration_path(run)
     stored = _stored(path)
     if not (stored and stored.scoring == SCORING
-            and stored.checkpoint.get("sha256") == file_digest(run.checkpoint_info["path"])):
+            and stored.checkpoint.get("sha256") == run.checkpoint_info["sha256"]):
         stored = None
     if stored and set(maps) <= set(stored.pixel_thresholds):
         return stored

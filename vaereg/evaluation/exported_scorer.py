@@ -14,7 +14,7 @@ from torch import Tensor
 from vaereg.core.common.errors import VaeregError, first_line
 from vaereg.core.run_folder.run_identity import RUN_ID_FILE, run_id
 from vaereg.evaluation.run_loading import LoadedRun
-from vaereg.evaluation.calibration import Calibration, file_digest
+from vaereg.evaluation.calibration import Calibration
 from vaereg.evaluation.scorer_export import INPUT_NAME, METADATA_KEY
 
 
@@ -63,7 +63,7 @@ def check_fits(metadata: dict[str, Any], run: LoadedRun, path: Path) -> None:
                           f"{run.run_dir} (their {RUN_ID_FILE} differ): score it with its "
                           f"own run folder, or export this run (vaereg export {run.run_dir})")
     checkpoint = metadata["checkpoint"]
-    if checkpoint["sha256"] != file_digest(run.checkpoint_info["path"]):
+    if checkpoint["sha256"] != run.checkpoint_info["sha256"]:
         raise VaeregError(f"--onnx {path} holds the weights of {checkpoint['name']}.pt at epoch "
                           f"{checkpoint['epoch']}, not those of "
                           f"{run.checkpoint_info['path']}: pick that checkpoint with "

@@ -20,7 +20,7 @@ from vaereg.core.common.seeding import rng_state, set_rng_state
 from vaereg.core.data.split_preparation import prepare_splits
 from vaereg.core.loop.trainer_class import trainer_class
 from vaereg.core.recipes.recipe import Recipe, load_recipe
-from vaereg.core.run_folder.checkpoint import load_checkpoint, weight_mismatches
+from vaereg.core.run_folder.checkpoint import read_checkpoint, weight_mismatches
 from vaereg.core.run_folder.run_dir import RECIPE_FILE
 from vaereg.core.run_folder.run_identity import check_identity
 from vaereg.core.scale.device import resolve_device
@@ -32,7 +32,8 @@ CHECKPOINTS = {"best": Path("checkpoints") / "best.pt", "last": Path("checkpoint
 class LoadedRun:
     """A run loaded from ``run_dir``: ``model`` (eval mode, on ``device``), ``splits``
     (seeded as in the run), ``dataset``, ``recipe`` and ``checkpoint_info`` (``name``,
-    ``path``, ``epoch``, ``step``)."""
+    ``path``, ``epoch``, ``step``, and ``sha256``: of the bytes the weights were loaded
+    from, which a training process may have replaced on disk since)."""
 
     run_dir: Path
     recipe: Recipe
@@ -106,12 +107,12 @@ def load_run(run_dir: str | Path, checkpoint: Literal["best", "last"] = "best",
         raise VaeregError(f"{path} not found: the run has no {checkpoint} checkpoint{hint}")
     recipe = load_recipe(run_dir / RECIPE_FILE)
     device = load_device(device)
-    state = load_checkpoint(path, map_location=device)
+    state, digest = read_checkpoint(path, map_location=device)
     check_identity(state, path, run_dir)
     model, dataset = build_model(recipe, device)
     load_weights(model, state, path, run_dir / RECIPE_FILE)
     model.eval()
     splits = prepare_splits(dataset, recipe.seed_for_data, recipe.data.loader, device)
     info = {"name": checkpoint, "path": str(path), "epoch": state.get("epoch"),
-            "step": state.get("step")}
+            "step": state.get("step"), "sha256": digest}
     return LoadedRun(run_dir, recipe, dataset, model, splits, device, info)

@@ -19,7 +19,7 @@ from vaereg.evaluation.evaluation_folder import evaluation_folder
 from vaereg.evaluation.row_paths import row_paths
 from vaereg.evaluation.run_evaluation import RunEvaluation
 from vaereg.evaluation.run_loading import LoadedRun
-from vaereg.evaluation.stale_evaluations import EVAL_FILE, file_digest
+from vaereg.evaluation.stale_evaluations import EVAL_FILE
 
 SCORES_FILE = "scores.csv"
 #: eval.json's key naming the anomaly score to read first (its figures:
@@ -36,7 +36,7 @@ def eval_record(run: LoadedRun, evaluation: RunEvaluation) -> dict[str, Any]:
     record = {
         "run_dir": str(run.run_dir),
         "checkpoint": {**{key: run.checkpoint_info[key] for key in ("name", "epoch", "step")},
-                       "sha256": file_digest(run.checkpoint_info["path"])},
+                       "sha256": run.checkpoint_info["sha256"]},
         "request": evaluation.request,
         "device": str(run.device),
         "split": evaluation.split,

@@ -27,7 +27,7 @@ from vaereg.evaluation.run_loading import LoadedRun
 from vaereg.core.common.writable import writable_folder
 from vaereg.data.split_images import dynamic_binarization
 from vaereg.evaluation.baseline_maps import PixelGaussian
-from vaereg.evaluation.calibration import Calibration, file_digest, load_or_calibrate
+from vaereg.evaluation.calibration import Calibration, load_or_calibrate
 from vaereg.evaluation.image_scoring import HEADLINE
 from vaereg.evaluation.scorer_graph import (GRAPH_MAPS, MAP_ORDER, RECONSTRUCTION, ScorerGraph,
                                            aggregate_names, left_out, split_outputs)
@@ -87,7 +87,7 @@ def scorer_metadata(run: LoadedRun, outputs: list[str], calibration: Calibration
         "run": {"id": run_id(run.run_dir), "dir": str(run.run_dir.resolve()),
                 "model": run.recipe.model.name, "data": run.recipe.data.name},
         "checkpoint": {"name": info["name"], "epoch": info["epoch"], "step": info["step"],
-                       "sha256": file_digest(info["path"])},
+                       "sha256": info["sha256"]},
         "input": {"name": INPUT_NAME, "shape": ["N", *run.dataset.input_shape],
                   "channels": run.dataset.input_shape[0], "dtype": "float32",
                   "value_range": [0.0, 1.0]},

@@ -30,10 +30,10 @@ def file_digest(path: str | Path) -> str:
 
 def checkpoint_identity(path: str | Path) -> dict[str, Any]:
     """Epoch, step and sha256 of the checkpoint file at ``path``."""
-    from vaereg.core.run_folder.checkpoint import load_checkpoint
+    from vaereg.core.run_folder.checkpoint import read_checkpoint
 
-    state = load_checkpoint(path)
-    return {"epoch": state.get("epoch"), "step": state.get("step"), "sha256": file_digest(path)}
+    state, digest = read_checkpoint(path)
+    return {"epoch": state.get("epoch"), "step": state.get("step"), "sha256": digest}
 
 
 def stale_identity(folder: Path) -> dict[str, Any] | None:

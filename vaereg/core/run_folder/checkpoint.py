@@ -3,13 +3,16 @@
 A save goes through :func:`vaereg.core.common.atomic_file.atomic_write` (temporary file, fsync,
 rename), so a crash at any moment leaves the previous checkpoint whole. Loading first
 checks the zip archive's CRC-32s (torch's reader does not, so a bit flipped on disk would
-load silently; the check reads the file once more, about 0.1 s for 200 MB), then uses
-``weights_only=True``: tensors, numbers, strings, lists and dicts only. A checkpoint
+load silently; about 0.1 s for 200 MB), then uses ``weights_only=True``: tensors, numbers,
+strings, lists and dicts only. The file is read once, so the sha256 that ``read_checkpoint``
+returns is that of the weights loaded, even while a training process replaces the file. A checkpoint
 written for a run folder records that run's identity (see
 :mod:`vaereg.core.run_folder.run_identity`).
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import pickle
 import zipfile
 from pathlib import Path
@@ -52,10 +55,11 @@ def _unreadable(path: Path, error: Exception | str) -> VaeregError:
                        f"({reason})")
 
 
-def _check_archive(path: Path) -> None:
-    """Every member of the zip archive torch wrote matches its CRC-32."""
+def _check_archive(path: Path, data: io.BytesIO) -> None:
+    """Every member of the zip archive torch wrote (``data``, read from ``path``) matches
+    its CRC-32."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(data) as archive:
             damaged = archive.testzip()
     except Exception as error:  # zipfile raises many types on a damaged directory
         raise _unreadable(path, error) from None
@@ -65,12 +69,21 @@ def _check_archive(path: Path) -> None:
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load a vaereg checkpoint; anything else is refused with a clear message."""
+    return read_checkpoint(path, map_location)[0]
+
+
+def read_checkpoint(path: str | Path,
+                    map_location: str | torch.device = "cpu") -> tuple[dict[str, Any], str]:
+    """``load_checkpoint``'s state and the sha256 of the bytes it was loaded from."""
     path = Path(path)
     if not path.is_file():
         raise VaeregError(f"checkpoint not found: {path}")
-    _check_archive(path)
+    data = io.BytesIO(path.read_bytes())
+    digest = hashlib.sha256(data.getbuffer()).hexdigest()
+    _check_archive(path, data)
+    data.seek(0)
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        state = torch.load(data, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
         raise VaeregError(f"refusing to load {path}: it holds objects other than tensors and "
                           f"plain data, which could run code when unpickled "
@@ -79,4 +92,4 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise _unreadable(path, error) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise VaeregError(f"{path} is not a vaereg checkpoint of format {FORMAT}")
-    return state
+    return state, digest
