@@ -270,9 +270,9 @@ def run_dir_argument(command):
               help="Also compute the K-sample importance-weighted bound (iwae_nll).")
 @click.option("--metrics", "metric_names", metavar="A,B,...",
               help="Registered metrics to run (default: elbo, reconstruction, active_units, "
-                   "mutual_information; elbo, reconstruction, complexity with "
-                   "--ood/--anomaly; defaults the model cannot serve are skipped, named "
-                   "ones refused).")
+                   "mutual_information; elbo, reconstruction, complexity, combined, "
+                   "latent_mahalanobis, latent_knn, combined_latent with --ood/--anomaly; "
+                   "defaults the model cannot serve are skipped, named ones refused).")
 @click.option("--batch-size", type=click.IntRange(1),
               help="Images per pass [the run's data.batch_size: then elbo gives the figures "
                    "of metrics.json for the same weights].")

@@ -17,7 +17,7 @@ Calling conventions, for every hook:
   stepping it) comes after every plugin answered.
 * Every implementation of every hook runs (no hook stops at a first result); return
   values are collected (``None`` results are dropped).
-* Mutable arguments (``batch``, ``terms``, ``param_groups``, ``metrics``) are shared: a
+* Mutable arguments (``batch``, ``objective``, ``param_groups``, ``metrics``) are shared: a
   plugin sees what earlier plugins did to them.
 
 One step of training calls, in order: ``on_batch_start``, ``transform_batch``, the
