@@ -143,3 +143,36 @@ def test_compiled_runs_resume_uncompiled_and_back(tmp_path):
         resumed.fit(trainer.run_dir, resume=True)
         for name, value in resumed.model.state_dict().items():
             torch.testing.assert_close(value, expected[name], rtol=1e-4, atol=1e-5)
+
+
+def test_every_process_backs_off_as_the_scaler_does_on_the_jobs_overflow():
+    """Under torchrun the step guard takes the most severe verdict of any process: one
+    that found no overflow itself still skips, and its scaler must end in the state of
+    the one that overflowed (scale backed off, growth count 0), not grow on its own
+    record; otherwise the processes' scales drift apart."""
+    from vaereg.core.scale.precision import Precision
+
+    def one_step(precision, factor):
+        model = torch.nn.Linear(3, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        precision.scale(model(torch.ones(2, 3)).sum() * factor).backward()
+        precision.unscale(optimizer)
+        return precision.found_overflow(optimizer)
+
+    overflowed, finite = (Precision("fp16", torch.device("cpu")) for _ in range(2))
+    for precision in (overflowed, finite):  # five good steps counted towards growth
+        precision.scaler.load_state_dict({**precision.scaler.state_dict(), "_growth_tracker": 5})
+    reference = torch.amp.GradScaler("cpu")  # the scaler's own update after an overflow
+    reference.load_state_dict(finite.scaler.state_dict())
+    model = torch.nn.Linear(3, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    reference.scale(model(torch.ones(2, 3)).sum() * float("inf")).backward()
+    reference.unscale_(optimizer)
+    reference.step(optimizer)
+    reference.update()
+    assert one_step(overflowed, float("inf")) and not one_step(finite, 1.0)
+    for precision in (overflowed, finite):
+        precision.skip(overflow=True)
+    assert overflowed.scaler.state_dict() == finite.scaler.state_dict() == reference.state_dict()
+    assert reference.state_dict()["_growth_tracker"] == 0
+    assert overflowed.skipped_steps == finite.skipped_steps == 1

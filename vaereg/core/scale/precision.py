@@ -74,12 +74,24 @@ class Precision:
         self._update()
 
     def skip(self, overflow: bool) -> None:
-        """End a step that makes no update: after the scaler's overflow the scale is halved
-        and the skip counted; after the policy's skip the scaler keeps its scale and growth
-        count (``update(new_scale=)`` sets the scale and leaves the growth count alone)."""
+        """End a step that makes no update: after the scaler's overflow the scale is backed
+        off, its growth count reset and the skip counted; after the policy's skip the
+        scaler keeps its scale and growth count (``update(new_scale=)`` sets the scale and
+        leaves the growth count alone). ``overflow`` is the job's verdict, so a torchrun
+        process whose own gradients were finite backs off as the one that overflowed did
+        (the scaler's own ``update`` would read its local record and grow instead), and
+        the processes' scales stay equal."""
         self.skipped_steps += overflow
         if self.scaler and self._unscaled:
-            self._update(None if overflow else self.scaler.get_scale())
+            scale = self.scaler.get_scale()
+            self._update(scale * self.scaler.get_backoff_factor() if overflow else scale)
+            if overflow:
+                self._reset_growth_count()
+
+    def _reset_growth_count(self) -> None:
+        """What the scaler's own update does on an overflow, through its public state."""
+        state = self.scaler.state_dict()
+        self.scaler.load_state_dict({**state, "_growth_tracker": 0})
 
     def _update(self, new_scale: float | None = None) -> None:
         self.scaler.update(new_scale)
