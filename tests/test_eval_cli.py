@@ -19,6 +19,7 @@ from vaereg.cli import main
 from vaereg.core.common.errors import RunInterrupted
 from vaereg.evaluation.stale_evaluations import file_digest
 from vaereg.testing import SYNTHETIC, make_trainer, tiny_recipe
+from test_localization import rank_auroc
 
 PNG = b"\x89PNG"
 
@@ -146,10 +147,13 @@ def test_the_default_anomaly_metrics_compute_the_headline_score(fmnist_run):
     assert result.exit_code == 0, result.output
     record = read_eval(fmnist_run, HELD_OUT)
     assert record["anomaly/headline"] == "combined_latent"
-    assert 0 <= record["metrics"]["anomaly/combined_latent/auroc"] <= 1
     rows = read_scores(fmnist_run / "eval" / HELD_OUT)
     assert {"neg_elbo", "complexity_corrected", "combined", "latent_mahalanobis",
             "latent_knn", "combined_latent"} <= set(rows[0])
+    headline = torch.tensor([float(row["combined_latent"]) for row in rows])
+    anomalous = torch.tensor([row["is_anomaly"] == "1" for row in rows])
+    assert record["metrics"]["anomaly/combined_latent/auroc"] == pytest.approx(
+        rank_auroc(headline, anomalous), abs=1e-4)
 
 
 def test_sample_and_reconstruct_grids(fmnist_run, tmp_path):

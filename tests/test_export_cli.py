@@ -100,6 +100,7 @@ def test_score_onnx_writes_the_eager_columns_and_maps(exported, run_dir, test_fi
     assert left_out == GRAPH_LACKS_SCORES | {f"p_value/{name}" for name in GRAPH_LACKS_SCORES}
     assert list(got[0]) == [column for column in expected[0] if column not in left_out]
     assert sum(int(row["flagged"]) for row in expected) not in (0, len(expected))
+    assert len(got) == len(expected) == len(files)
     for want, have in zip(expected, got):
         assert have["path"] == want["path"]
         assert have["flagged"] == want["flagged"] and have["p_value"] == want["p_value"]
@@ -138,7 +139,10 @@ print(json.dumps({{"rows": rows, "torch": [m for m in sys.modules if m.split("."
     scored = vaereg("score", str(run_dir), *map(str, test_files), "--alpha", "0.3", "--out",
                     str(tmp_path / "eager"), cwd=tmp_path)
     assert scored.returncode == 0, scored.stderr
-    for row, want in zip(printed["rows"], read_rows(tmp_path / "eager")):
+    eager = read_rows(tmp_path / "eager")
+    assert [row["path"] for row in printed["rows"]] == [row["path"] for row in eager]
+    assert len(eager) == len(test_files)
+    for row, want in zip(printed["rows"], eager):
         assert row["path"] == want["path"]
         assert row["neg_elbo"] == pytest.approx(float(want["neg_elbo"]), rel=1e-4)
         assert row["p_value"] == pytest.approx(float(want["p_value"]), rel=1e-5)

@@ -35,12 +35,17 @@ def prototype_images(n, seed):
     return x, y
 
 
-def test_classifier_is_seeded_cached_and_tells_classes_apart(tmp_path):
+def test_classifier_is_seeded_cached_and_tells_classes_apart(tmp_path, monkeypatch):
+    from vaereg.evaluation import feature_classifier
+
     x, y = prototype_images(400, seed=0)
     path = tmp_path / "classifier.pt"
     first = load_feature_classifier(path, TensorSplit(x, y), epochs=2)
     assert path.exists()
-    again = load_feature_classifier(path, TensorSplit(x, y), epochs=2)  # from the file
+    with monkeypatch.context() as patch:  # the second call must read the file, not train
+        patch.setattr(feature_classifier, "train_feature_classifier",
+                      lambda *args, **kwargs: pytest.fail("trained again despite the cache"))
+        again = load_feature_classifier(path, TensorSplit(x, y), epochs=2)
     retrained = load_feature_classifier(tmp_path / "other.pt", TensorSplit(x, y), epochs=2)
     for model in (again, retrained):
         for p, q in zip(first.parameters(), model.parameters()):

@@ -14,7 +14,7 @@ from PIL import Image
 from cli_process import vaereg
 from vaereg.evaluation.anomaly_maps import MODEL_MAPS
 from vaereg.evaluation.baseline_maps import BASELINES
-from vaereg.evaluation.localization import dice
+from vaereg.evaluation.localization import aupro, best_dice, dice, pixel_auprc
 from vaereg.testing import tiny_recipe
 
 from image_fixtures import mvtec_folder
@@ -81,8 +81,12 @@ def test_pixel_figures_are_computed_from_the_written_maps_and_masks(evaluated):
         assert low <= high and 0 <= low and high <= 1
         assert metrics[f"{key}/dice"] == pytest.approx(
             dice(values, masks, metrics[f"{key}/threshold"]), abs=1e-9)
-        for kind in ("bright", "dark"):
-            assert 0 <= metrics[f"{key}/{kind}/aupro"] <= 1
+        for kind in ("bright", "dark"):  # normal images and those of one defect type
+            rows_of = torch.tensor([row["path"].split("/")[-2] in ("good", kind) for row in rows])
+            for figure, compute in (("aupro", aupro), ("pixel_auprc", pixel_auprc),
+                                    ("best_dice", best_dice)):
+                assert metrics[f"{key}/{kind}/{figure}"] == pytest.approx(
+                    compute(values[rows_of], masks[rows_of]), abs=1e-9)
         assert {f"anomaly/{name}_max/auroc", f"anomaly/{name}_top1pct/auroc_ci"} <= set(metrics)
     # the fixture's defects are white and black patches: the intensity baselines find them
     assert metrics["localization/intensity/bright/pixel_auroc"] > 0.95
@@ -116,7 +120,12 @@ def test_without_masks_the_maps_rank_images_only(evaluated, tmp_path):
     folder = run_dir / "eval" / "last-test-labelled-defects"
     metrics = json.loads((folder / "eval.json").read_text())["metrics"]
     assert not any(key.startswith("localization/") for key in metrics)
-    assert 0 <= metrics["anomaly/nll_max/auroc"] <= 1
+    with open(folder / "scores.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    worst_pixel = torch.tensor([float(row["nll_max"]) for row in rows])
+    anomalous = torch.tensor([row["is_anomaly"] == "1" for row in rows])
+    assert metrics["anomaly/nll_max/auroc"] == pytest.approx(
+        rank_auroc(worst_pixel, anomalous), abs=1e-4)
     assert (folder / "heat_maps" / "gaussian.png").read_bytes()[:4] == b"\x89PNG"
 
 

@@ -98,12 +98,16 @@ def test_samples_that_copy_a_training_image():
     assert result.summary["memorization/nearest_ratio"] == 0
 
 
-def test_classifier_frechet_trains_and_caches_its_classifier(tmp_path):
+def test_classifier_frechet_trains_and_caches_its_classifier(tmp_path, monkeypatch):
+    from vaereg.evaluation import feature_classifier
+
     model, train, test = model_and_splits()
     metric = make_metric("classifier_frechet", {"classifier": str(tmp_path / "c.pt"),
                                                 "samples": 15, "epochs": 1})
     first = evaluate(model, test, [metric], train=train, prefix="")
     assert (tmp_path / "c.pt").exists()
+    monkeypatch.setattr(feature_classifier, "train_feature_classifier",
+                        lambda *args, **kwargs: pytest.fail("trained again despite the cache"))
     again = evaluate(model, test, [metric], train=train, prefix="")
     assert first.summary == again.summary and first.summary["classifier_frechet_distance"] > 0
 

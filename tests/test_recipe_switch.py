@@ -21,12 +21,13 @@ def write(path, table):
 
 def test_switching_to_an_image_folder_keeps_core_keys_and_drops_fashion_mnists(tmp_path):
     write_images(tmp_path / "images", 40, size=8, mode="L")
+    write(tmp_path / "base.toml", {"extends": str(VANILLA), "model": {"latent_dim": 5}})
     child = write(tmp_path / "mine.toml", {
-        "extends": str(VANILLA), "run": {"out_dir": "runs", "epochs": 1, "device": "cpu"},
+        "extends": "base.toml", "run": {"out_dir": "runs", "epochs": 1, "device": "cpu"},
         "data": {"name": "image_folder", "root": "images", "batch_size": 8}})
     recipe = load_recipe(child)
     assert recipe.data.name == "image_folder" and recipe.data.loader.batch_size == 8
-    assert recipe.model.options.latent_dim == 16  # the model did not change: all kept
+    assert recipe.model.options.latent_dim == 5  # the model did not change: all kept
     checked = vaereg("validate", "mine.toml", cwd=tmp_path)
     assert checked.returncode == 0, checked.stderr
     trained = vaereg("run", "mine.toml", "--quiet", cwd=tmp_path)
@@ -74,13 +75,15 @@ def test_a_problem_in_a_base_key_names_the_base_file(tmp_path):
 def test_set_data_name_switches_the_dataset_as_a_recipe_does(tmp_path):
     write_images(tmp_path / "images", 40, size=8, mode="L")
     root = str(tmp_path / "images")
+    base = write(tmp_path / "base.toml", {"extends": str(VANILLA),
+                                          "data": {"batch_size": 32, "val_size": 1234}})
     for order in (("data.name=image_folder", f"data.root={root}"),
                   (f"data.root={root}", "data.name=image_folder")):
-        recipe = load_recipe(VANILLA, order)
+        recipe = load_recipe(base, order)
         assert recipe.data.name == "image_folder" and recipe.data.options.root == root
-        assert recipe.data.loader.batch_size == 128  # a core key: carried over
-    kept = load_recipe(VANILLA, ["data.name=fashion_mnist"])  # no switch: options kept
-    assert kept.data.options.val_size == 5000
+        assert recipe.data.loader.batch_size == 32  # a core key: carried over
+    kept = load_recipe(base, ["data.name=fashion_mnist"])  # no switch: options kept
+    assert kept.data.options.val_size == 1234
     checked = vaereg("validate", str(VANILLA), "--set", "data.name=image_folder",
                      "--set", f"data.root={root}", cwd=tmp_path)
     assert checked.returncode == 0, checked.stderr
