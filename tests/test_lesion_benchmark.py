@@ -14,9 +14,11 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
+import torch
 
 from benchmark_tables import parse_table, rank_auroc
 from cli_process import assert_refuses_out_below_a_file
+from vaereg.evaluation.localization import best_dice, pixel_auprc
 from vaereg.experiments.statistics import mean_interval
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -121,6 +123,22 @@ def volume_auroc(folder: Path, name: str, kind: str) -> float:
     return rank_auroc(of["good"], of[kind])
 
 
+def voxel_figure(folder: Path, data: Path, name: str, kind: str, compute) -> float:
+    """From the written NIfTI maps and masks: ``compute`` over every voxel of the healthy
+    test volumes and those with ``kind`` lesions."""
+    maps, masks = [], []
+    for volume in sorted((data / "test" / "good").glob("*.nii.gz")) + sorted(
+            (data / "test" / kind).glob("*.nii.gz")):
+        stem = volume.name.replace(".nii.gz", "")
+        maps.append(np.asarray(nib.load(folder / "volume_maps" / f"{stem}_{name}.nii.gz")
+                               .dataobj, dtype=np.float32).ravel())
+        mask = data / "ground_truth" / kind / f"{stem}_mask.nii.gz"
+        masks.append(np.asarray(nib.load(mask).dataobj).ravel() > 0 if mask.exists()
+                     else np.zeros(maps[-1].shape, bool))
+    as_map = lambda arrays: torch.from_numpy(np.concatenate(arrays)).reshape(1, 1, -1)
+    return compute(as_map(maps), as_map(masks))
+
+
 def test_smoke_benchmark_writes_the_table_from_maps_that_overlay_the_scans(tmp_path):
     out = tmp_path / "bench"
     first = benchmark(*SMOKE, "--out", str(out), cwd=tmp_path)
@@ -142,8 +160,11 @@ def test_smoke_benchmark_writes_the_table_from_maps_that_overlay_the_scans(tmp_p
         estimate = mean_interval([volume_auroc(f, row["map"], row["lesion"]) for f in folders])
         assert row["volume AUROC"] == (f"{estimate.mean:.3f} [{estimate.low:.3f}, "
                                        f"{estimate.high:.3f}]"), row
-        for figure in ("voxel AUPRC", "best Dice"):
-            assert 0 <= float(row[figure].split()[0]) <= 1
+        for figure, compute in (("voxel AUPRC", pixel_auprc), ("best Dice", best_dice)):
+            estimate = mean_interval([voxel_figure(f, out / "data", row["map"], row["lesion"],
+                                                   compute) for f in folders])
+            assert row[figure] == (f"{estimate.mean:.3f} [{estimate.low:.3f}, "
+                                   f"{estimate.high:.3f}]"), (figure, row)
     assert len(parse_table(report, "| lesion | figure |")) == len(TYPES) * 3
 
     volumes = sorted((out / "data" / "test").glob("*/*.nii.gz"))
