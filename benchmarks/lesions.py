@@ -38,8 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import synthetic_lesions  # noqa: E402
 from lesion_figures import VOXELS, lesion_figures  # noqa: E402
-from localization import PLUGINS, compared_and_evaluated, defect_set, write_recipes, \
-    write_report  # noqa: E402
+from localization import OVERRIDES_OPTION, PLUGINS, SEEDS_OPTION, compared_and_evaluated, \
+    defect_set, write_recipes, write_report  # noqa: E402
 from localization_table import full_table, recipe_table, summarize, verdict_table  # noqa: E402
 from synthetic_lesions import TYPES, LesionSetSize  # noqa: E402
 
@@ -87,8 +87,7 @@ def report(folders: dict[str, list[Path]], data_root: Path, size: LesionSetSize,
 
 
 @click.command()
-@click.option("--seeds", type=click.IntRange(1), default=3, show_default=True,
-              help="Training seeds per recipe (run.seed 0..N-1).")
+@SEEDS_OPTION
 @click.option("--out", type=click.Path(file_okay=False), default="runs/lesions",
               show_default=True, help="Folder of the lesion set, runs and report.")
 @click.option("--recipe", "recipe_names", multiple=True, type=click.Choice(RECIPES),
@@ -103,9 +102,7 @@ def report(folders: dict[str, list[Path]], data_root: Path, size: LesionSetSize,
               show_default=True, help=f"Test subjects per lesion type ({', '.join(TYPES)}).")
 @click.option("--jobs", type=click.IntRange(1), default=1, show_default=True,
               help="Runs and evaluations in parallel (1/K of the cores each).")
-@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
-              help="Override a recipe key in every run, e.g. run.epochs=1 (a smoke test; "
-                   "the report says it was shrunk). Repeatable.")
+@OVERRIDES_OPTION
 def main(seeds: int, out: str, recipe_names: tuple[str, ...], train_subjects: int,
          val_subjects: int, test_subjects: int, lesioned: int, jobs: int,
          overrides: tuple[str, ...]) -> None:

@@ -182,9 +182,17 @@ def report(folders: dict[str, list[Path]], size: DefectSetSize, seeds: int,
                         full_table(table, recipes)]) + "\n"
 
 
+#: options every recipe-comparing benchmark shares (lesions.py takes them from here)
+SEEDS_OPTION = click.option("--seeds", type=click.IntRange(1), default=3, show_default=True,
+                            help="Training seeds per recipe (run.seed 0..N-1).")
+OVERRIDES_OPTION = click.option(
+    "--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
+    help="Override a recipe key in every run, e.g. run.epochs=1 (a smoke test; the report "
+         "says it was shrunk). Repeatable.")
+
+
 @click.command()
-@click.option("--seeds", type=click.IntRange(1), default=3, show_default=True,
-              help="Training seeds per recipe (run.seed 0..N-1).")
+@SEEDS_OPTION
 @click.option("--out", type=click.Path(file_okay=False), default="runs/localization",
               show_default=True, help="Folder of the defect set, runs, sweep and report.")
 @click.option("--recipe", "recipe_names", multiple=True, type=click.Choice(RECIPES),
@@ -201,9 +209,7 @@ def report(folders: dict[str, list[Path]], size: DefectSetSize, seeds: int,
               show_default=True, help=f"Defect images per kind ({', '.join(KINDS)}).")
 @click.option("--jobs", type=click.IntRange(1), default=1, show_default=True,
               help="Runs, sweep trials and evaluations in parallel (1/K of the cores each).")
-@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
-              help="Override a recipe key in every run, e.g. run.epochs=1 (a smoke test; "
-                   "the report says it was shrunk). Repeatable.")
+@OVERRIDES_OPTION
 def main(seeds: int, out: str, recipe_names: tuple[str, ...], sweep_trials: int | None,
          train_images: int, val_images: int, test_images: int, defects: int, jobs: int,
          overrides: tuple[str, ...]) -> None:
