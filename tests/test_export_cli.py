@@ -209,15 +209,24 @@ def test_maps_the_graph_cannot_hold_are_refused_before_anything_is_written(
     assert not (tmp_path / "scored").exists()
 
 
-@pytest.mark.parametrize("text, problem", [("{not json", "JSONDecodeError"),
-                                           ('{"input": {}}', "KeyError: 'shape'")])
-def test_a_file_with_foreign_metadata_is_refused_by_name(exported, run_dir, tmp_path,
-                                                         text, problem):
+FOREIGN_METADATA = {
+    "not JSON": (lambda text: "{not json", "JSONDecodeError"),
+    "no input shape": (lambda text: '{"input": {}}', "KeyError: 'shape'"),
+    "no calibration": (lambda text: json.dumps({k: v for k, v in json.loads(text).items()
+                                                if k != "calibration"}), "KeyError: 'calibration'"),
+    "left_out a list": (lambda text: json.dumps({**json.loads(text), "left_out": []}),
+                        "TypeError: 'left_out' is not a table"),
+}
+
+
+@pytest.mark.parametrize("case", FOREIGN_METADATA)
+def test_a_file_with_foreign_metadata_is_refused_by_name(exported, run_dir, tmp_path, case):
     path, _ = exported
+    change, problem = FOREIGN_METADATA[case]
     model = onnx.load(str(path))
     for prop in model.metadata_props:
         if prop.key == "vaereg":
-            prop.value = text
+            prop.value = change(prop.value)
     edited = tmp_path / "edited.onnx"
     onnx.save(model, str(edited))
     with pytest.raises(VaeregError, match=f"--onnx {edited}: its 'vaereg' metadata is not "

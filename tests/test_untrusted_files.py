@@ -91,6 +91,22 @@ def test_a_bit_flipped_in_the_weights_is_detected(checkpoint, tmp_path):
         load_checkpoint(tmp_path / "flipped.pt")
 
 
+def test_a_checkpoint_the_disk_cannot_read_is_a_clear_error(checkpoint, monkeypatch):
+    """Root reads past permissions, so the failing read is staged: an OSError while
+    reading the file is refused by name (exit 2), not a traceback."""
+    read_bytes = Path.read_bytes
+
+    def failing(path):
+        if path == checkpoint:
+            raise OSError(5, "Input/output error")
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", failing)
+    with pytest.raises(VaeregError, match=f"cannot read checkpoint {checkpoint}: .*"
+                                          f"OSError: \\[Errno 5\\] Input/output error"):
+        load_checkpoint(checkpoint)
+
+
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_every_bit_flip_at_the_start_of_the_pickle_is_handled(checkpoint):
     """Damage to the pickle stream makes torch's reader raise IndexError, KeyError,

@@ -91,6 +91,9 @@ def load_exported(path: str | Path, run: LoadedRun) -> ExportedScorer:
     try:
         metadata = json.loads(text)
         check_fits(metadata, run, path)
+        Calibration(**metadata["calibration"])
+        if not isinstance(metadata["left_out"], dict):
+            raise TypeError("'left_out' is not a table of names")
     except (ValueError, KeyError, TypeError, IndexError) as error:  # another version's, or edited
         raise VaeregError(f"--onnx {path}: its '{METADATA_KEY}' metadata is not what this "
                           f"vaereg's export writes ({type(error).__name__}: "

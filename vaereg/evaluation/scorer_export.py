@@ -51,6 +51,10 @@ def default_path(run: LoadedRun, format: str) -> Path:
     return run.run_dir / EXPORT_DIR / f"{run.checkpoint_info['name']}{FORMATS[format]}"
 
 
+#: volume reader options that choose files or splits, not how a slice's values are made
+NOT_PREPROCESSING = ("root", "volumes", "val_fraction", "test_fraction")
+
+
 def preprocessing(run: LoadedRun) -> dict[str, Any]:
     """How the run's dataset turns a file into the model's input, which a user of the
     exported file repeats (the graph takes the result)."""
@@ -61,8 +65,8 @@ def preprocessing(run: LoadedRun) -> dict[str, Any]:
                     if dynamic_binarization(run.splits.val) else "none")
     if on_volumes(run):
         return {"volumes": run.recipe.data.name, "binarization": binarization,
-                "options": {name: getattr(options, name)
-                            for name in ("axis", "size", "normalize", "min_foreground")},
+                "options": {name: value for name, value in attrs.asdict(options).items()
+                            if name not in NOT_PREPROCESSING},
                 "steps": ["read each volume, reorient it to RAS+, normalize it, pad and "
                           "resize it, and cut it into slices along `axis`, as vaereg's "
                           "volume reader does with these options (docs/medical.md); "

@@ -78,7 +78,10 @@ def read_checkpoint(path: str | Path,
     path = Path(path)
     if not path.is_file():
         raise VaeregError(f"checkpoint not found: {path}")
-    data = io.BytesIO(path.read_bytes())
+    try:
+        data = io.BytesIO(path.read_bytes())
+    except OSError as error:  # permissions, a failing disk
+        raise _unreadable(path, error) from None
     digest = hashlib.sha256(data.getbuffer()).hexdigest()
     _check_archive(path, data)
     data.seek(0)
