@@ -69,20 +69,31 @@ def _check_archive(path: Path, data: io.BytesIO) -> None:
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load a vaereg checkpoint; anything else is refused with a clear message."""
-    return read_checkpoint(path, map_location)[0]
+    path = Path(path)
+    return _load(path, _read(path), map_location)
 
 
 def read_checkpoint(path: str | Path,
                     map_location: str | torch.device = "cpu") -> tuple[dict[str, Any], str]:
-    """``load_checkpoint``'s state and the sha256 of the bytes it was loaded from."""
+    """``load_checkpoint``'s state and the sha256 of the bytes it was loaded from (only
+    evaluations need it: hashing is left out of the loads that resume a run)."""
     path = Path(path)
+    data = _read(path)
+    digest = hashlib.sha256(data.getbuffer()).hexdigest()
+    return _load(path, data, map_location), digest
+
+
+def _read(path: Path) -> io.BytesIO:
+    """The file's bytes, read once, so the check, the load and the digest see the same."""
     if not path.is_file():
         raise VaeregError(f"checkpoint not found: {path}")
     try:
-        data = io.BytesIO(path.read_bytes())
+        return io.BytesIO(path.read_bytes())
     except OSError as error:  # permissions, a failing disk
         raise _unreadable(path, error) from None
-    digest = hashlib.sha256(data.getbuffer()).hexdigest()
+
+
+def _load(path: Path, data: io.BytesIO, map_location: str | torch.device) -> dict[str, Any]:
     _check_archive(path, data)
     data.seek(0)
     try:
@@ -95,4 +106,4 @@ def read_checkpoint(path: str | Path,
         raise _unreadable(path, error) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise VaeregError(f"{path} is not a vaereg checkpoint of format {FORMAT}")
-    return state, digest
+    return state
