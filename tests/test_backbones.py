@@ -10,7 +10,8 @@ from vaereg.models.vanilla import VanillaOptions, VanillaVAE
 from vaereg.testing import make_trainer, registered, tiny_recipe
 
 #: case -> (backbone, side, hidden dims, spatial axes): small, but every layer kind is there
-SHAPES = {"mlp": ("mlp", 8, [16, 8], 2), "conv": ("conv", 8, [4, 8], 2),
+SHAPES = {"mlp": ("mlp", 8, [16, 8], 2), "gated_mlp": ("gated_mlp", 8, [16, 8], 2),
+          "conv": ("conv", 8, [4, 8], 2),
           "conv64": ("conv64", 64, [2, 2, 2, 2, 2], 2),
           "conv_signals": ("conv", 16, [4, 8], 1), "conv_volumes": ("conv", 8, [2, 4], 3),
           "conv3d": ("conv3d", 8, [2, 4], 3), "mlp_volumes": ("mlp", 4, [16, 8], 3)}

@@ -22,7 +22,7 @@ def problems(**kwargs) -> list[str]:
 
 
 def test_shipped_recipes_validate():
-    for path in sorted(RECIPES.glob("*.toml")):
+    for path in sorted(RECIPES.glob("**/*.toml")):
         recipe = load_recipe(path)
         assert recipe.run.name
 

@@ -15,7 +15,7 @@ from cli_process import assert_refuses_out_below_a_file
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "reproduce.py"
 ROW = "exemplar_vae_gaussian"
-TINY = ("--seeds", "2", "--iw-samples", "3", "--test-images", "20",
+TINY = ("--row", ROW, "--seeds", "2", "--iw-samples", "3", "--test-images", "20",
         "--set", "data.train_size=200", "--set", "data.val_size=100", "--set", "run.epochs=1")
 
 

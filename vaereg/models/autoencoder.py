@@ -7,6 +7,7 @@ and decoder besides x and z (the conditional VAE's label); each overrides just t
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import attrs
@@ -36,6 +37,13 @@ def _backbone(name: str) -> str | None:
     return f"an installed backbone ({', '.join(names)})" + did_you_mean(name, names)
 
 
+def _logvar_range(value: tuple[float, ...] | None) -> str | None:
+    if value is None:
+        return None
+    fine = len(value) == 2 and all(map(math.isfinite, value)) and value[0] < value[1]
+    return None if fine else "two finite numbers [low, high] with low < high"
+
+
 @attrs.frozen
 class AutoencoderOptions:
     backbone: str = option("mlp", "encoder/decoder body, a name in the vaereg.backbones "
@@ -48,6 +56,20 @@ class AutoencoderOptions:
     latent_dim: int = option(16, "size of the latent code z", check=positive)
     likelihood: Literal["bernoulli", "gaussian"] = option(
         "bernoulli", "decoder distribution over pixels")
+    init: Literal["default", "he"] = option(
+        "default", "weight initialization: PyTorch's default, or he: every linear and "
+        "convolution weight drawn from N(0, 2 / fan_in) (He et al. 2015), biases as default")
+    logvar_range: tuple[float, ...] | None = option(
+        None, "[low, high]: the encoder's log-variance clipped to it (a hard tanh, as the "
+        "VampPrior and Exemplar VAE code's [-6, 2]); None: unbounded", check=_logvar_range)
+
+
+def he_initialize(module: nn.Module) -> None:
+    """Redraw every linear and convolution weight from N(0, 2 / fan_in) (He et al. 2015,
+    ``kaiming_normal_``); biases keep PyTorch's default."""
+    for layer in module.modules():
+        if isinstance(layer, (nn.Linear, nn.modules.conv._ConvNd)):
+            nn.init.kaiming_normal_(layer.weight, mode="fan_in", nonlinearity="relu")
 
 
 class GaussianAutoencoder(nn.Module):
@@ -87,6 +109,8 @@ class GaussianAutoencoder(nn.Module):
                                         dims)
         self.likelihood = LIKELIHOODS[options.likelihood]()
         self.likelihood_name = options.likelihood
+        if options.init == "he":
+            he_initialize(self)
 
     def hidden_blocks(self) -> list[Block]:
         """Hidden blocks of encoder then decoder: where plugins add layers."""
@@ -102,7 +126,10 @@ class GaussianAutoencoder(nn.Module):
 
     def posterior(self, h: Tensor) -> Distribution:
         """q(z|x) from the encoder body's features: a diagonal Gaussian."""
-        return diagonal_gaussian(self.mu_head(h), self.logvar_head(h))
+        logvar = self.logvar_head(h)
+        if self.options.logvar_range is not None:
+            logvar = logvar.clamp(*self.options.logvar_range)
+        return diagonal_gaussian(self.mu_head(h), logvar)
 
     def encode(self, x: Tensor, y: Tensor | None = None) -> Distribution:
         """q(z|x) (and y, for a conditional model)."""

@@ -10,7 +10,8 @@ with ``default_dims`` and two builders:
   its mean (a sigmoid), so what a decoder produces always lands in the data's [0, 1].
 
 Every hidden layer is a ``Block``, so the layer plugins (dropout, batch norm, sparsity,
-max-norm) find the same slots on every backbone. Built-ins: ``mlp`` (any shape), ``conv``
+max-norm) find the same slots on every backbone. Built-ins: ``mlp`` (any shape),
+``gated_mlp`` (its gated-dense form), ``conv``
 (small signals, images such as 28x28 or volumes: the data's spatial axes), ``conv3d``
 (volumes only, lighter defaults) and ``conv64`` (64x64 images, the 32-64-128-256-512
 encoder).
@@ -19,7 +20,8 @@ from __future__ import annotations
 
 import math
 
-from torch import nn
+import torch
+from torch import Tensor, nn
 
 from vaereg.models.blocks import Block
 
@@ -29,12 +31,16 @@ class MLP:
 
     default_dims = (512, 256)
 
+    def hidden(self, width: int, out: int) -> tuple[nn.Module, nn.Module]:
+        """The ``linear`` and ``activation`` slots of one hidden block."""
+        return nn.Linear(width, out), nn.ReLU()
+
     def encoder(self, input_shape: tuple[int, ...],
                 dims: tuple[int, ...]) -> tuple[nn.Module, int]:
         layers: list[nn.Module] = [nn.Flatten()]
         width = math.prod(input_shape)
         for index, out in enumerate(dims):
-            layers.append(Block(nn.Linear(width, out), nn.ReLU(), part="encoder", index=index,
+            layers.append(Block(*self.hidden(width, out), part="encoder", index=index,
                                 features=out))
             width = out
         return nn.Sequential(*layers), width
@@ -44,11 +50,37 @@ class MLP:
         layers: list[nn.Module] = []
         width = latent_width
         for index, out in enumerate(reversed(dims)):
-            layers.append(Block(nn.Linear(width, out), nn.ReLU(), part="decoder", index=index,
+            layers.append(Block(*self.hidden(width, out), part="decoder", index=index,
                                 features=out))
             width = out
         layers += [nn.Linear(width, math.prod(input_shape)), nn.Unflatten(1, input_shape)]
         return nn.Sequential(*layers)
+
+
+class GatedLinear(nn.Linear):
+    """A gated dense layer (Dauphin et al. 2017; the layer of Tomczak & Welling's
+    VampPrior code and the Exemplar VAE's): ``h(x) * sigmoid(g(x))`` with h and g affine.
+    One ``nn.Linear`` of ``2 * out`` rows, h's then g's, so the weight plugins (sparsity,
+    max-norm) see a plain weight; each of its rows is one of their groups."""
+
+    def __init__(self, in_features: int, out_features: int):
+        super().__init__(in_features, 2 * out_features)
+
+    def forward(self, x: Tensor) -> Tensor:
+        h, g = super().forward(x).chunk(2, dim=-1)
+        return h * torch.sigmoid(g)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features // 2} "
+                f"(h and g: {self.out_features} rows), bias={self.bias is not None}")
+
+
+class GatedMLP(MLP):
+    """``mlp`` with gated dense layers and no other activation: the encoder and decoder
+    of the VampPrior and Exemplar VAE papers (300, 300 there)."""
+
+    def hidden(self, width: int, out: int) -> tuple[nn.Module, nn.Module]:
+        return GatedLinear(width, out), nn.Identity()
 
 
 #: the convolution and its transpose for each number of spatial axes

@@ -1,0 +1,73 @@
+"""The network options a paper's code may need: gated dense layers (gated_mlp), He
+initialization and a clipped encoder log-variance, each checked for its effect."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from vaereg import RecipeError, load_recipe
+from vaereg.models.backbones import GatedLinear
+from vaereg.models.vanilla import VanillaOptions, VanillaVAE
+from vaereg.testing import tiny_recipe
+
+SHAPE = (1, 28, 28)
+
+
+def test_a_gated_layer_is_h_times_the_sigmoid_of_g():
+    torch.manual_seed(0)
+    layer = GatedLinear(6, 4)
+    x = torch.randn(5, 6)
+    h = x @ layer.weight[:4].T + layer.bias[:4]
+    g = x @ layer.weight[4:].T + layer.bias[4:]
+    assert torch.allclose(layer(x), h * torch.sigmoid(g), atol=1e-6)
+    assert "out_features=4" in repr(layer)
+
+
+def test_gated_mlp_blocks_are_gated_layers_of_the_given_widths():
+    model = VanillaVAE(VanillaOptions(backbone="gated_mlp", hidden_dims=(300, 200)), SHAPE)
+    blocks = model.hidden_blocks()
+    assert [type(b.linear) for b in blocks] == [GatedLinear] * 4
+    assert [b.features for b in blocks] == [300, 200, 200, 300]
+    assert all(isinstance(b.activation, nn.Identity) for b in blocks)
+    assert model.encode(torch.rand(3, *SHAPE)).mean.shape == (3, 16)
+
+
+def weight_std(layer):
+    return float(layer.weight.detach().std())
+
+
+def test_he_initialization_draws_weights_of_variance_2_over_fan_in():
+    torch.manual_seed(0)
+    he = VanillaVAE(VanillaOptions(backbone="gated_mlp", hidden_dims=(300, 300), init="he"),
+                    SHAPE)
+    default = VanillaVAE(VanillaOptions(backbone="gated_mlp", hidden_dims=(300, 300)), SHAPE)
+    for part in (lambda m: m.encoder[1].linear, lambda m: m.mu_head, lambda m: m.decoder[2]):
+        layer = part(he)
+        assert weight_std(layer) == pytest.approx(math.sqrt(2 / layer.in_features), rel=0.03)
+        # PyTorch's default: uniform on +-1/sqrt(fan_in), a third of that variance / 2
+        assert weight_std(part(default)) == pytest.approx(
+            math.sqrt(1 / (3 * layer.in_features)), rel=0.03)
+        assert layer.bias.abs().max() <= 1 / math.sqrt(layer.in_features)  # default biases
+
+
+def test_the_log_variance_is_clipped_to_its_range_and_has_no_gradient_beyond_it():
+    model = VanillaVAE(VanillaOptions(latent_dim=2, logvar_range=(-6.0, 2.0)), SHAPE)
+    unclipped = VanillaVAE(VanillaOptions(latent_dim=2), SHAPE)
+    x = torch.rand(4, *SHAPE)
+    for bias, logvar in ((50.0, 2.0), (-50.0, -6.0)):
+        for m in (model, unclipped):
+            with torch.no_grad():
+                m.logvar_head.bias.fill_(bias)
+        stddev = model.encode(x).stddev
+        assert torch.allclose(stddev, torch.full_like(stddev, math.exp(logvar / 2)))
+        assert unclipped.encode(x).stddev.min() > 10 or unclipped.encode(x).stddev.max() < 1e-8
+        model.zero_grad()
+        model.encode(x).stddev.sum().backward()
+        assert float(model.logvar_head.weight.grad.abs().max()) == 0.0
+
+
+@pytest.mark.parametrize("value", [[2.0, -6.0], [1.0], [0.0, float("inf")]])
+def test_a_log_variance_range_that_is_not_low_below_high_is_refused(value):
+    with pytest.raises(RecipeError, match="logvar_range"):
+        load_recipe(table=tiny_recipe(model={"logvar_range": value}))
