@@ -29,6 +29,7 @@ from image_fixtures import fashion_mnist_files, fashion_mnist_images
 BETA = {"kl_schedule": {"schedule": "constant", "beta": 4.0}, "dropout": {"p": 0.15}}
 CASES = [  # (model, backbone, likelihood, plugins): every model score serves, each backbone
     ("vanilla", "mlp", "bernoulli", {}),
+    ("vanilla", "gated_mlp", "bernoulli", {"grad_normalize": {}}),
     ("vanilla", "conv", "gaussian", {"batchnorm": {}}),
     ("vanilla", "conv64", "bernoulli", {}),
     ("beta", "conv", "bernoulli", BETA),
