@@ -1,8 +1,9 @@
-"""Do signed residual maps find brighter-than-expected defects? On the localization
-benchmark's trained runs (``benchmarks/localization.py``; nothing is trained here), the
-pixel AUPRC and best Dice, per defect kind, of maps that keep one sign of the residual
-x - E[x|z] (Baur et al. 2021 keep the positive part for hyperintense FLAIR lesions),
-beside ``residual`` (|x - E[x|z]|) and the ``intensity`` baseline; each also smoothed
+"""Which map finds brighter-than-expected defects? On the localization benchmark's
+trained runs (``benchmarks/localization.py``; nothing is trained here), the pixel AUPRC
+and best Dice, per defect kind, of vaereg's maps (``nll``, ``residual``, ``gradient``,
+``combi``, ``restoration``) and of candidate maps that keep one sign of the residual
+x - E[x|z] (Baur et al. 2021 keep the positive part for hyperintense FLAIR lesions) or
+weigh it by the pixel's intensity, beside the ``intensity`` baseline; each also smoothed
 (Gaussian, sigma 1 and 2 pixels). 4 posterior samples, z drawn with torch seed 0.
 
 - ``residual_positive``: max(x - E[x|z], 0); ``residual_negative``: max(E[x|z] - x, 0).
@@ -10,17 +11,28 @@ beside ``residual`` (|x - E[x|z]|) and the ``intensity`` baseline; each also smo
   p = E[x|z], where x > p (the per-pixel NLL less that of a perfect fit), else 0.
 - ``gaussian_positive``: max((x - mu) / sigma, 0), mu and sigma per pixel of the
   training images.
+- ``intensity*<map>``: x times ``residual``, ``residual_positive`` or
+  ``deviance_positive``: a residual counted only where the pixel is bright.
+
+``--defects test`` scores the set's own test images (choosing a map there would tune on
+the test masks); ``--defects validation`` (the default) scores defects the set never
+holds, for choosing fairly: the set's ``val/good/`` normals and 50 defects per kind drawn
+(``synthetic_defects.add_defect``, generator seed 1001) on Fashion-MNIST training images
+the set did not use.
 
     python benchmarks/signed_residuals.py [--out runs/localization] [--seed 0]
+        [--defects validation|test]
 """
 from __future__ import annotations
 
 import argparse
 
+import numpy as np
 import torch
 
+from synthetic_defects import KINDS, add_defect, existing_size
 from vaereg.data.split_images import split_images
-from vaereg.evaluation.anomaly_maps import smooth
+from vaereg.evaluation.anomaly_maps import model_maps, smooth
 from vaereg.evaluation.baseline_maps import PixelGaussian
 from vaereg.evaluation.defect_set import labelled_defects
 from vaereg.evaluation.localization import best_dice, pixel_auprc
@@ -29,10 +41,14 @@ from vaereg.evaluation.run_loading import load_run
 RECIPES = ("unregularized", "dropout", "weight_decay", "batchnorm", "kl_warmup", "swept")
 SAMPLES = 4
 EPSILON = 1e-6
+VALIDATION_SEED = 1001  # the generator of the validation defects (the set's is its seed)
+PER_KIND = 50
 
 
 @torch.no_grad()
-def signed_maps(run, x: torch.Tensor) -> dict[str, torch.Tensor]:
+def candidate_maps(run, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    torch.manual_seed(0)
+    maps = model_maps(run.model, x)
     torch.manual_seed(0)
     posterior = run.model.encode(x, None)
     signed = torch.zeros(x.shape[0], *x.shape[2:])
@@ -46,9 +62,51 @@ def signed_maps(run, x: torch.Tensor) -> dict[str, torch.Tensor]:
     signed, deviance = signed / SAMPLES, deviance / SAMPLES
     gaussian = PixelGaussian.fit(run.splits.train)
     z = ((x - gaussian.mean) / gaussian.std).mean(1)
-    return {"residual": signed.abs(), "residual_positive": signed.clamp_min(0),
-            "residual_negative": (-signed).clamp_min(0), "deviance_positive": deviance,
-            "gaussian_positive": z.clamp_min(0), "intensity": x.mean(1)}
+    intensity = x.mean(1)
+    maps.update({"residual_positive": signed.clamp_min(0),
+                 "residual_negative": (-signed).clamp_min(0), "deviance_positive": deviance,
+                 "gaussian_positive": z.clamp_min(0), "intensity": intensity})
+    for name in ("residual", "residual_positive", "deviance_positive"):
+        maps[f"intensity*{name}"] = intensity * maps[name]
+    return maps
+
+
+def validation_defects(root: str) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """PER_KIND defects per kind on training images the set at ``root`` left out (its
+    generator's permutation past train + val), drawn with VALIDATION_SEED."""
+    from pathlib import Path
+
+    from vaereg.data.fashion_mnist import FashionMNIST
+
+    size = existing_size(Path(root) / "data")
+    (train_x, _, _, _), _ = FashionMNIST(FashionMNIST.Options()).load_raw()
+    train_x = train_x.numpy()
+    unused = iter(np.random.default_rng(size.seed).permutation(len(train_x))[size.train + size.val:])
+    rng = np.random.default_rng(VALIDATION_SEED)
+    images, masks, kinds = [], [], []
+    for kind in KINDS:
+        while kinds.count(kind) < PER_KIND:
+            image = train_x[next(unused)]
+            drawn = next(filter(None, (add_defect(image, kind, rng) for _ in range(20))), None)
+            if drawn is not None:
+                images.append(drawn[0])
+                masks.append(drawn[1])
+                kinds.append(kind)
+    x = torch.tensor(np.stack(images), dtype=torch.float32).unsqueeze(1) / 255
+    return x, torch.tensor(np.stack(masks)), kinds
+
+
+def scored_images(run, defects: str, drawn) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """(images, masks, kinds): normals and defects, ``good`` for the normals."""
+    if defects == "test":
+        labelled = labelled_defects(run)
+        x, _ = split_images(labelled.anomaly_set.split)
+        return x, labelled.masks, list(labelled.kinds)
+    normals, _ = split_images(run.splits.val)
+    x, masks, kinds = drawn
+    return (torch.cat([normals, x]),
+            torch.cat([torch.zeros(len(normals), *masks.shape[1:], dtype=torch.bool), masks]),
+            ["good"] * len(normals) + kinds)
 
 
 def main() -> None:
@@ -56,15 +114,16 @@ def main() -> None:
     parser.add_argument("--out", default="runs/localization",
                         help="the folder of benchmarks/localization.py, its runs trained")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--defects", choices=("validation", "test"), default="validation")
     args = parser.parse_args()
+    drawn = validation_defects(args.out) if args.defects == "validation" else None
+    print(f"{args.defects} defects, runs of seed {args.seed}")
     print("| recipe | kind | map | sigma | pixel AUPRC | best Dice |")
     print("| --- | --- | --- | ---: | ---: | ---: |")
     for recipe in RECIPES:
         run = load_run(f"{args.out}/runs/{recipe}/seed_{args.seed}/version_0", "best")
-        defects = labelled_defects(run)
-        x, _ = split_images(defects.anomaly_set.split)
-        maps = signed_maps(run, x)
-        kinds, masks = defects.kinds, defects.masks
+        x, masks, kinds = scored_images(run, args.defects, drawn)
+        maps = candidate_maps(run, x)
         for kind in sorted(set(kinds) - {"good"}):
             rows = torch.tensor([k in (kind, "good") for k in kinds])
             for name, values in maps.items():
