@@ -81,7 +81,8 @@ def validation_defects(root: str) -> tuple[torch.Tensor, torch.Tensor, list[str]
     size = existing_size(Path(root) / "data")
     (train_x, _, _, _), _ = FashionMNIST(FashionMNIST.Options()).load_raw()
     train_x = train_x.numpy()
-    unused = iter(np.random.default_rng(size.seed).permutation(len(train_x))[size.train + size.val:])
+    order = np.random.default_rng(size.seed).permutation(len(train_x))
+    unused = iter(order[size.train + size.val:])
     rng = np.random.default_rng(VALIDATION_SEED)
     images, masks, kinds = [], [], []
     for kind in KINDS:
