@@ -9,14 +9,11 @@ its trial would stop at once, without a checkpoint.)
 from __future__ import annotations
 
 import shlex
-import signal
 import subprocess
 import sys
-from typing import Any
 
 from vaereg.core.common.errors import RunInterrupted, VaeregError
-from vaereg.core.reliability.stop_signals import SIGNALS
-from vaereg.experiments.parallel_processes import child_environment
+from vaereg.experiments.parallel_processes import SignalForwarding, child_environment
 from vaereg.experiments.sweep_study import SweepSetup
 
 
@@ -56,33 +53,3 @@ def run_workers(setup: SweepSetup, total: int, storage: str | None, workers: int
         raise RunInterrupted(f"{len(codes)} worker(s) stopped", forwarding.received[0])
     if any(codes):
         raise VaeregError(f"sweep workers ended with exit codes {codes}")
-
-
-class SignalForwarding:
-    """While entered, each SIGINT/SIGTERM is recorded in ``received`` and sent on to each
-    of ``processes`` still running; one added after a signal gets it too (twice, if the
-    signal came just as it was added: harmless, as it has no trial to checkpoint yet)."""
-
-    def __init__(self) -> None:
-        self.received: list[int] = []
-        self.processes: list[subprocess.Popen] = []
-        self._previous: dict[int, Any] = {}
-
-    def add(self, process: subprocess.Popen) -> None:
-        self.processes.append(process)
-        for signum in list(self.received):
-            process.send_signal(signum)
-
-    def _forward(self, signum: int, frame: object) -> None:
-        self.received.append(signum)
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signum)
-
-    def __enter__(self) -> "SignalForwarding":
-        self._previous = {signum: signal.signal(signum, self._forward) for signum in SIGNALS}
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
