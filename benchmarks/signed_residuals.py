@@ -79,6 +79,9 @@ def validation_defects(root: str) -> tuple[torch.Tensor, torch.Tensor, list[str]
     from vaereg.data.fashion_mnist import FashionMNIST
 
     size = existing_size(Path(root) / "data")
+    if size is None:
+        raise SystemExit(f"{root}/data is not a finished set of benchmarks/localization.py "
+                         "(no defects.json): build and train it first")
     (train_x, _, _, _), _ = FashionMNIST(FashionMNIST.Options()).load_raw()
     train_x = train_x.numpy()
     order = np.random.default_rng(size.seed).permutation(len(train_x))

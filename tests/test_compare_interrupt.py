@@ -9,7 +9,11 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from interrupted_sweep import gated_recipe
+
+EPOCHS = 30  # a run left training behind compare would still be at it when checked
 
 
 def start_compare(folder, *args):
@@ -18,27 +22,38 @@ def start_compare(folder, *args):
                                 stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
 
 
-def test_sigterm_to_compare_stops_its_runs_and_the_same_command_resumes_them(tmp_path):
-    recipe = gated_recipe(tmp_path, "on_train_epoch_end", epoch=0)
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_to_compare_stops_its_runs_and_the_same_command_resumes_them(tmp_path,
+                                                                              signum):
+    recipe = gated_recipe(tmp_path, "on_train_epoch_end", epoch=0, run={"epochs": EPOCHS})
     args = (recipe, "--seeds", "2", "--jobs", "2", "--out", "cmp")
     compare = start_compare(tmp_path, *args)
     while not (tmp_path / "reached").exists():
         assert compare.poll() is None, (tmp_path / "stderr").read_text()
         time.sleep(0.05)
-    os.kill(compare.pid, signal.SIGTERM)  # the process only, not its group
+    held = tmp_path / (tmp_path / "reached").read_text()
+    trainer = int((held / "run.lock").read_text())
+    os.kill(compare.pid, signum)  # the process only, not its group (a hang-up: the terminal)
     time.sleep(0.5)  # let the signal be passed on before the held run goes on
     (tmp_path / "gate").touch()
-    assert compare.wait(timeout=300) == 143
+    assert compare.wait(timeout=300) == 128 + signum
     stderr = (tmp_path / "stderr").read_text()
-    assert "Traceback" not in stderr and "interrupted by SIGTERM" in stderr, stderr
-    held = tmp_path / (tmp_path / "reached").read_text()
-    time.sleep(1.0)  # a run still training behind compare would finish in this time
-    assert (held / "checkpoints" / "last.pt").is_file()
-    assert not (held / "metrics.json").exists(), "the held run trained on after compare"
+    assert "Traceback" not in stderr and f"interrupted by {signum.name}" in stderr, stderr
+    assert "stopped tiny seed 0, tiny seed 1 (" in stderr and "0 not started" in stderr
+    assert not alive(trainer), "the held run trains on behind compare"
+    assert (held / "checkpoints" / "last.pt").is_file() and not (held / "metrics.json").exists()
 
     again = subprocess.run([sys.executable, "-m", "vaereg", "compare", *args], cwd=tmp_path,
                            capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     history = json.loads((held / "metrics.json").read_text())["history"]
-    assert len(history) == 2  # resumed after epoch 0: no epoch lost or repeated
+    assert len(history) == EPOCHS  # resumed after epoch 0: no epoch lost or repeated
     assert sorted(p.name for p in held.parent.iterdir()) == ["version_0"]

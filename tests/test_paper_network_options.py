@@ -18,10 +18,11 @@ def test_a_gated_layer_is_h_times_the_sigmoid_of_g():
     torch.manual_seed(0)
     layer = GatedLinear(6, 4)
     x = torch.randn(5, 6)
-    h = x @ layer.weight[:4].T + layer.bias[:4]
-    g = x @ layer.weight[4:].T + layer.bias[4:]
+    h = x @ layer.weight.T + layer.bias
+    g = x @ layer.gate.weight.T + layer.gate.bias
     assert torch.allclose(layer(x), h * torch.sigmoid(g), atol=1e-6)
-    assert "out_features=4" in repr(layer)
+    # h and g are four tensors, each normalized apart by grad_normalize (AdamNormGrad)
+    assert [tuple(p.shape) for p in layer.parameters()] == [(4, 6), (4,), (4, 6), (4,)]
 
 
 def test_gated_mlp_blocks_are_gated_layers_of_the_given_widths():
@@ -42,13 +43,22 @@ def test_he_initialization_draws_weights_of_variance_2_over_fan_in():
     he = VanillaVAE(VanillaOptions(backbone="gated_mlp", hidden_dims=(300, 300), init="he"),
                     SHAPE)
     default = VanillaVAE(VanillaOptions(backbone="gated_mlp", hidden_dims=(300, 300)), SHAPE)
-    for part in (lambda m: m.encoder[1].linear, lambda m: m.mu_head, lambda m: m.decoder[2]):
+    for part in (lambda m: m.encoder[1].linear, lambda m: m.encoder[1].linear.gate,
+                 lambda m: m.mu_head, lambda m: m.decoder[2]):
         layer = part(he)
         assert weight_std(layer) == pytest.approx(math.sqrt(2 / layer.in_features), rel=0.03)
         # PyTorch's default: uniform on +-1/sqrt(fan_in), a third of that variance / 2
         assert weight_std(part(default)) == pytest.approx(
             math.sqrt(1 / (3 * layer.in_features)), rel=0.03)
         assert layer.bias.abs().max() <= 1 / math.sqrt(layer.in_features)  # default biases
+
+
+def test_he_initialization_reaches_the_conditional_vaes_label_layer():
+    from vaereg.models.cvae import ConditionalVAE
+
+    torch.manual_seed(0)
+    model = ConditionalVAE(VanillaOptions(init="he"), SHAPE, num_classes=100)
+    assert weight_std(model.label_plane) == pytest.approx(math.sqrt(2 / 100), rel=0.03)
 
 
 def test_the_log_variance_is_clipped_to_its_range_and_has_no_gradient_beyond_it():
@@ -71,3 +81,10 @@ def test_the_log_variance_is_clipped_to_its_range_and_has_no_gradient_beyond_it(
 def test_a_log_variance_range_that_is_not_low_below_high_is_refused(value):
     with pytest.raises(RecipeError, match="logvar_range"):
         load_recipe(table=tiny_recipe(model={"logvar_range": value}))
+
+
+def test_a_log_variance_range_on_a_deterministic_wae_is_refused_not_ignored():
+    with pytest.raises(RecipeError, match="deterministic encoder does not have"):
+        load_recipe(table=tiny_recipe(model={"name": "wae_mmd", "logvar_range": [-6, 2]}))
+    load_recipe(table=tiny_recipe(model={"name": "wae_mmd", "logvar_range": [-6, 2],
+                                         "deterministic": False}))

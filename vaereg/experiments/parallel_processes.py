@@ -1,11 +1,12 @@
 """Parallel subprocesses of ``compare --jobs`` and ``sweep --workers``: each logs to a
 file of its own and gets its share of the cores.
 
-Each runs in a session of its own, and a SIGINT/SIGTERM to the parent is passed on to
-every one once: the first stops each training after a checkpoint. (In the parent's group
-a Ctrl-C would reach a child twice and stop it at once, without a checkpoint; and a
-SIGTERM to the parent alone would leave the children training, holding their runs' locks,
-after the parent had gone.)
+Each runs in a session of its own, and a SIGINT/SIGTERM (or a hang-up, as SIGTERM) to
+the parent is passed on to every one once: the first stops each training after a
+checkpoint (one still starting, before its handlers are set, stops at once). In the
+parent's group a Ctrl-C would reach a child twice and stop it at once, without a
+checkpoint; and a signal to the parent alone would leave the children training, holding
+their runs' locks, after the parent had gone.
 """
 from __future__ import annotations
 
@@ -39,58 +40,73 @@ def run_logged(tasks: Sequence[tuple[str, list[str], Path]], jobs: int, echo, do
     running, none is started after it, and :class:`RunInterrupted` is raised once the
     running ones have stopped."""
     with SignalForwarding() as forwarding:
-        def run(task: tuple[str, list[str], Path]) -> int | None:
+        def run(task: tuple[str, list[str], Path]) -> tuple[int, bool] | None:
             if forwarding.received:
                 return None
             description, command, log_path = task
             with open(log_path, "ab") as log:
                 process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                           env=child_environment(jobs), start_new_session=True)
+                                           env=child_environment(jobs),
+                                           start_new_session=forwarding.active)
                 forwarding.add(process)
                 code = process.wait()
             echo(f"  {description}: {done if code == 0 else f'{failed} {code}'}")
-            return code
+            return code, process.pid in forwarding.signalled
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            codes = list(pool.map(run, tasks))
+            results = list(pool.map(run, tasks))
     if forwarding.received:
         signum = forwarding.received[0]
-        stopped = [task[0] for task, code in zip(tasks, codes) if code is not None]
+        stopped = [task[0] for task, result in zip(tasks, results) if result and result[1]]
         raise RunInterrupted(
             f"interrupted by {signal.Signals(signum).name}: "
-            + (f"{', '.join(stopped)} stopped (a training keeps its last checkpoint; its "
-               "log says where); " if stopped else "")
-            + f"{len(tasks) - len(stopped)} not started. The same command goes on.", signum)
-    return codes
+            + (f"stopped {', '.join(stopped)} (each log says what was kept); " if stopped
+               else "")
+            + f"{results.count(None)} not started. The same command goes on.", signum)
+    return [code for code, _ in results]
+
+
+#: what the parent passes on; a hang-up (the terminal closed) ends each child as SIGTERM
+FORWARDED = (*SIGNALS, signal.SIGHUP)
 
 
 class SignalForwarding:
-    """While entered (in the main thread), each SIGINT/SIGTERM is recorded in
-    ``received`` and sent on to each of ``processes`` still running; one added after a
-    signal gets it too (twice, if the signal came just as it was added: harmless, as it
-    has nothing to checkpoint yet). Elsewhere it forwards nothing: Python lets only the
-    main thread handle signals."""
+    """While entered in the main thread (``active``), each SIGINT/SIGTERM/SIGHUP is
+    recorded in ``received`` and sent on to each of ``processes`` still running (SIGHUP as
+    SIGTERM), whose pids go in ``signalled``; one added after a signal gets it too (twice,
+    if the signal came just as it was added: it is then still starting, and stops at
+    once). Start children in a session of their own only while ``active``: elsewhere
+    Python lets no handler run, and children in the caller's group still get a Ctrl-C."""
 
     def __init__(self) -> None:
         self.received: list[int] = []
         self.processes: list[subprocess.Popen] = []
+        self.signalled: set[int] = set()
         self._previous: dict[int, Any] = {}
+
+    @property
+    def active(self) -> bool:
+        return bool(self._previous)
 
     def add(self, process: subprocess.Popen) -> None:
         self.processes.append(process)
         for signum in list(self.received):
-            process.send_signal(signum)
+            self._send(process, signum)
+
+    def _send(self, process: subprocess.Popen, signum: int) -> None:
+        self.signalled.add(process.pid)
+        process.send_signal(signal.SIGTERM if signum == signal.SIGHUP else signum)
 
     def _forward(self, signum: int, frame: object) -> None:
         self.received.append(signum)
         for process in list(self.processes):
             if process.poll() is None:
-                process.send_signal(signum)
+                self._send(process, signum)
 
     def __enter__(self) -> "SignalForwarding":
         if threading.current_thread() is threading.main_thread():
             self._previous = {signum: signal.signal(signum, self._forward)
-                              for signum in SIGNALS}
+                              for signum in FORWARDED}
         return self
 
     def __exit__(self, *exc: Any) -> None:

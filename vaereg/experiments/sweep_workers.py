@@ -47,7 +47,7 @@ def run_workers(setup: SweepSetup, total: int, storage: str | None, workers: int
             if forwarding.received:  # stopped while starting them: start no more
                 break
             forwarding.add(subprocess.Popen(command, env=child_environment(workers),
-                                            start_new_session=True))
+                                            start_new_session=forwarding.active))
         codes = [process.wait() for process in forwarding.processes]
     if forwarding.received:
         raise RunInterrupted(f"{len(codes)} worker(s) stopped", forwarding.received[0])

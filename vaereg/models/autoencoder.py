@@ -47,11 +47,12 @@ def _logvar_range(value: tuple[float, ...] | None) -> str | None:
 @attrs.frozen
 class AutoencoderOptions:
     backbone: str = option("mlp", "encoder/decoder body, a name in the vaereg.backbones "
-                           "registry: mlp, conv (28x28 images, or the data's 1-D/3-D shape), "
-                           "conv3d (volumes), conv64 (64x64)", check=_backbone)
+                           "registry: mlp, gated_mlp, conv (28x28 images, or the data's "
+                           "1-D/3-D shape), conv3d (volumes), conv64 (64x64)", check=_backbone)
     hidden_dims: tuple[int, ...] | None = option(
         None, "hidden widths (mlp) or channels (conv), encoder order; None = the "
-        "backbone's default (mlp 512,256; conv 32,64; conv64 32,64,128,256,512)",
+        "backbone's default (mlp and gated_mlp 512,256; conv 32,64; conv64 "
+        "32,64,128,256,512)",
         check=_widths)
     latent_dim: int = option(16, "size of the latent code z", check=positive)
     likelihood: Literal["bernoulli", "gaussian"] = option(

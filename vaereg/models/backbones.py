@@ -60,19 +60,17 @@ class MLP:
 class GatedLinear(nn.Linear):
     """A gated dense layer (Dauphin et al. 2017; the layer of Tomczak & Welling's
     VampPrior code and the Exemplar VAE's): ``h(x) * sigmoid(g(x))`` with h and g affine.
-    One ``nn.Linear`` of ``2 * out`` rows, h's then g's, so the weight plugins (sparsity,
-    max-norm) see a plain weight; each of its rows is one of their groups."""
+    The layer's own weight and bias are h's, so the weight plugins (sparsity, max-norm)
+    act on h, whose rows are the units (a zero row of h is a dead unit, whatever g); g is
+    the child ``gate``, a tensor apart, as in their code (``grad_normalize`` normalizes
+    each of the four tensors on its own, as their AdamNormGrad does)."""
 
     def __init__(self, in_features: int, out_features: int):
-        super().__init__(in_features, 2 * out_features)
+        super().__init__(in_features, out_features)
+        self.gate = nn.Linear(in_features, out_features)
 
     def forward(self, x: Tensor) -> Tensor:
-        h, g = super().forward(x).chunk(2, dim=-1)
-        return h * torch.sigmoid(g)
-
-    def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features // 2} "
-                f"(h and g: {self.out_features} rows), bias={self.bias is not None}")
+        return super().forward(x) * torch.sigmoid(self.gate(x))
 
 
 class GatedMLP(MLP):

@@ -35,6 +35,11 @@ class WAEOptions(AutoencoderOptions, MMDKernelOptions):
     deterministic: bool = option(True, "z = mu (no log-variance head); false: z drawn "
                                  "from a Gaussian q(z|x)")
 
+    def __attrs_post_init__(self) -> None:
+        if self.deterministic and self.logvar_range is not None:
+            raise ValueError("logvar_range clips a log-variance the deterministic encoder "
+                             "does not have: set deterministic = false, or leave it out")
+
 
 class WAE(GaussianAutoencoder):
     """Terms ``recon`` (weight 1) and ``mmd`` (weight ``lam``), both ``[batch]``."""
