@@ -1,7 +1,7 @@
 """Which map finds brighter-than-expected defects? On the localization benchmark's
 trained runs (``benchmarks/localization.py``; nothing is trained here), the pixel AUPRC
-and best Dice, per defect kind, of vaereg's maps (``nll``, ``residual``, ``gradient``,
-``combi``, ``restoration``) and of candidate maps that keep one sign of the residual
+and best Dice, per defect kind, of vaereg's maps (``nll``, ``residual``,
+``hyperintensity``, ``gradient``, ``combi``, ``restoration``) and of candidate maps that keep one sign of the residual
 x - E[x|z] (Baur et al. 2021 keep the positive part for hyperintense FLAIR lesions) or
 weigh it by the pixel's intensity, beside the ``intensity`` baseline; each also smoothed
 (Gaussian, sigma 1 and 2 pixels). 4 posterior samples, z drawn with torch seed 0.

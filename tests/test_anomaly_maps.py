@@ -5,6 +5,7 @@ import attrs
 import pytest
 import torch
 from torch.nn import functional as F
+from torchvision.transforms import functional as TF
 
 from vaereg.core.common.errors import VaeregError
 from vaereg.data.tensor_split import TensorSplit
@@ -44,6 +45,67 @@ def test_maps_of_a_known_reconstruction_are_its_residual_nll_and_gradient():
     assert torch.allclose(maps["gradient"], logits.abs().sum(0).expand(3, 4, 4), atol=1e-5)
     assert torch.allclose(maps["combi"], maps["residual"] * maps["gradient"])
     assert "restoration" not in maps
+
+
+def bernoulli_deviance(x: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """x log(x/p) + (1-x) log((1-x)/(1-p)), 0 log 0 = 0: written out, not the library's."""
+    def term(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.where(a > 0, a * torch.log(a / b), torch.zeros_like(a))
+    return term(x, p) + term(1 - x, 1 - p)
+
+
+def test_hyperintensity_is_the_intensity_times_the_pooled_deviance_of_brighter_pixels():
+    torch.manual_seed(0)
+    logits = torch.randn(SHAPE)
+    x = torch.rand(3, *SHAPE)
+    x[0, :, 0, 0] = 0.0  # 0 log 0 = 0
+    mean = torch.sigmoid(logits)
+    deviance = bernoulli_deviance(x, mean) * (x > mean)
+    sigma = 1.0
+    pooled = TF.gaussian_blur(deviance.mean(1, keepdim=True), [7, 7], [sigma, sigma])
+    expected = x.mean(1) * pooled.squeeze(1)
+    for options in (MapOptions(samples=2, restoration_steps=0, hyperintensity_sigma=sigma),
+                    MapOptions(posterior_mean=True, restoration_steps=0,
+                               hyperintensity_sigma=sigma)):
+        maps = model_maps(fixed_reconstruction_vae(logits), x, options=options)
+        assert torch.allclose(maps["hyperintensity"], expected, atol=1e-5)
+
+
+def test_hyperintensity_finds_a_brighter_patch_and_ignores_darker_pixels():
+    logits = torch.full(SHAPE, -1.0)  # the model expects sigmoid(-1) = 0.27 everywhere
+    mean = torch.sigmoid(logits)
+    darker = (mean - 0.2).expand(1, *SHAPE).clone()
+    model = fixed_reconstruction_vae(logits)
+    options = MapOptions(samples=1, restoration_steps=0)
+    assert torch.equal(model_maps(model, darker, options=options)["hyperintensity"],
+                       torch.zeros(1, 4, 4))
+    patched = darker.clone()
+    patched[0, :, :2, :2] = 0.9
+    hyper = model_maps(model, patched, options=options)["hyperintensity"][0]
+    assert float(hyper[:2, :2].min()) > float(hyper[2:, 2:].max())
+    unpooled = model_maps(model, patched, options=attrs.evolve(options,
+                                                               hyperintensity_sigma=0.0))
+    assert torch.equal(unpooled["hyperintensity"][0, 2:, 2:], torch.zeros(2, 2))
+
+
+def test_deviance_is_the_nll_less_a_perfect_fit_and_zero_at_the_mean():
+    from vaereg.models.likelihoods import Bernoulli, Gaussian
+
+    logits = torch.randn(2, 3, 5)
+    x = torch.rand(2, 3, 5)
+    assert torch.allclose(Bernoulli().deviance_per_element(logits, x),
+                          bernoulli_deviance(x, torch.sigmoid(logits)), atol=1e-5)
+    fitted = torch.logit(torch.tensor([0.1, 0.5, 0.9]))
+    assert torch.allclose(Bernoulli().deviance_per_element(fitted, torch.sigmoid(fitted)),
+                          torch.zeros(3), atol=1e-6)
+    gaussian = Gaussian()
+    with torch.no_grad():
+        gaussian.log_scale.fill_(-1.0)
+    expected = 0.5 * ((x - torch.sigmoid(logits)) / torch.exp(torch.tensor(-1.0))).pow(2)
+    assert torch.allclose(gaussian.deviance_per_element(logits, x), expected, atol=1e-5)
+    nll_gap = gaussian.nll_per_element(logits, x) - gaussian.nll_per_element(
+        torch.logit(x), x)
+    assert torch.allclose(gaussian.deviance_per_element(logits, x), nll_gap, atol=1e-4)
 
 
 def test_restoration_moves_each_pixel_down_the_elbo_gradient_and_stays_in_range():
@@ -95,6 +157,26 @@ def test_smoothing_is_off_by_default_and_blurs_when_asked():
     spike[0, 4, 4] = 1
     assert float(smooth(spike, 1.0).sum()) == pytest.approx(1.0, abs=1e-5)
     assert float(smooth(spike, 1.0)[0, 4, 4]) < 0.2
+
+
+def test_smoothing_is_torchvisions_blur_in_2d_and_separable_in_3d():
+    images = torch.rand(3, 28, 28)
+    for sigma in (0.5, 1.0, 2.0):
+        width = 2 * int(torch.tensor(3 * sigma).ceil()) + 1
+        reference = TF.gaussian_blur(images.unsqueeze(1), [width, width], [sigma, sigma])
+        assert torch.allclose(smooth(images, sigma), reference.squeeze(1), atol=1e-6)
+    voxel = torch.zeros(1, 9, 9, 9)
+    voxel[0, 4, 4, 4] = 1
+    blurred = smooth(voxel, 1.0)
+    assert float(blurred.sum()) == pytest.approx(1.0, abs=1e-5)
+    assert torch.allclose(blurred, blurred.permute(0, 3, 1, 2))  # the same on every axis
+    plane = smooth(torch.zeros(1, 9, 9).index_put_((torch.tensor([0]), torch.tensor([4]),
+                                                      torch.tensor([4])), torch.tensor(1.0)),
+                   1.0)
+    assert torch.allclose(blurred[0, 4], plane[0] * blurred[0, 4, 4, 4] / plane[0, 4, 4])
+    narrow = torch.rand(2, 3, 5)  # narrower than the kernel: the edge is repeated
+    assert smooth(narrow, 2.0).shape == narrow.shape
+    assert torch.allclose(smooth(torch.ones(2, 3, 5), 2.0), torch.ones(2, 3, 5))
 
 
 def test_baselines_are_the_intensity_its_inverse_and_a_per_pixel_gaussian_of_training():

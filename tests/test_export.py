@@ -118,7 +118,7 @@ def test_a_scored_image_gets_the_same_numbers_in_any_batch(train_folder):
     alone, maps, _ = score_images(built, TensorSplit(x[3:4], None), gaussian, batch_size=1)
     for name, values in alone.items():
         assert values.item() == pytest.approx(together[name][3].item(), rel=1e-5), name
-    assert set(maps) == set(GRAPH_LACKS) | {"nll", "residual", "intensity",
+    assert set(maps) == set(GRAPH_LACKS) | {"nll", "residual", "hyperintensity", "intensity",
                                             "intensity_inverted", "gaussian"}
 
 

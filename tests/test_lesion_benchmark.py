@@ -32,7 +32,7 @@ SMOKE = ("--seeds", "2", "--recipe", "dropout", "--jobs", "2", "--train-subjects
          "--val-subjects", "1", "--test-subjects", "1", "--lesioned", "1",
          "--set", "run.epochs=1")
 MAPS = ("intensity", "intensity_inverted", "gaussian", "voxel_gaussian",
-        "nll", "residual", "gradient", "combi", "restoration")
+        "nll", "residual", "hyperintensity", "gradient", "combi", "restoration")
 
 
 @pytest.fixture(scope="module")

@@ -114,7 +114,7 @@ def test_smoke_benchmark_table_matches_the_evaluations_and_a_second_call_reuses_
     rows = parse_table(report, "| defect | map | recipe |")
     kinds = sorted(synthetic_defects.KINDS)
     assert sorted({row["defect"] for row in rows}) == kinds
-    assert len(rows) == len(kinds) * (3 + 5)  # the baselines, then the recipe's five maps
+    assert len(rows) == len(kinds) * (3 + 6)  # the baselines, then the recipe's six maps
     means = {}
     for row in rows:
         recipe = "swept" if row["recipe"] == "baseline" else row["recipe"]

@@ -16,7 +16,7 @@ from vaereg.testing import tiny_recipe
 
 from volume_fixtures import AFFINE, LESION, SHAPE, nifti_tree
 
-MAPS = ("nll", "residual", "gradient", "combi", "restoration", "intensity",
+MAPS = ("nll", "residual", "hyperintensity", "gradient", "combi", "restoration", "intensity",
         "intensity_inverted", "gaussian", "voxel_gaussian")
 VOLUMES = ("healthy00", "healthy01", "patient00", "patient01")
 

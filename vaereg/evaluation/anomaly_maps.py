@@ -6,6 +6,13 @@ averaged over L posterior samples z_l ~ q(z|x) (``samples``); see docs/metrics.m
 - ``nll``: the per-pixel negative log-likelihood, (1/L) sum_l sum_c -log p(x_c | z_l)
   (the model's ``recon_per_element``; Baur et al. 2021's residual, in nats).
 - ``residual``: (1/L) sum_l mean_c |x_c - E[x_c | z_l]|.
+- ``hyperintensity``: mean_c x_c * G_s * D+, where D+ = (1/L) sum_l mean_c d(x_c | z_l)
+  [x_c > E[x_c | z_l]] is the deviance (the per-pixel NLL less that of a perfect fit)
+  where the pixel is brighter than the model expects, pooled by a Gaussian G_s of
+  ``hyperintensity_sigma`` pixels, times the pixel's intensity: bright pixels in a
+  region brighter than the model's normal (hyperintense lesions are found by the
+  positive residual, Baur et al. 2021, and by plain intensity, Meissen et al. 2021;
+  this map asks for both).
 - ``gradient``: sum_c |d(-ELBO_L(x)) / dx_c|, the gradient of the L-sample ELBO w.r.t. the
   input (Zimmerer et al. 2019).
 - ``combi``: ``residual`` * ``gradient``, their pixel-wise product (Zimmerer et al.
@@ -14,27 +21,33 @@ averaged over L posterior samples z_l ~ q(z|x) (``samples``); see docs/metrics.m
   by ``restoration_steps`` gradient steps on -ELBO(r) + weight * ||r - x||_1, kept in
   [0, 1] (Chen et al. 2020, a maximum-a-posteriori restoration).
 
-``smoothing`` (off by default) blurs every map with a Gaussian of that many pixels' sigma;
+``smoothing`` (off by default) blurs every map with a Gaussian of that many pixels' sigma
+(along every spatial axis: pixels or voxels);
 ``posterior_mean`` takes z = E[z|x] instead of L draws (deterministic maps).
 The model must offer what ``REQUIRES`` names (the model contract); ``check_model`` says
 which it lacks.
 """
 from __future__ import annotations
 
+import math
+import warnings
 from types import SimpleNamespace
 from typing import Any
 
 import attrs
 import torch
 from torch import Tensor
-from torchvision.transforms import functional as TF
+from torch.nn import functional as F
 
 from vaereg.core.common.errors import VaeregError
 from vaereg.core.data.batch import Batch
 from vaereg.core.model import model_contract as contract
 from vaereg.evaluation.likelihood_metrics import elbo_terms_of, negative_elbo_terms
 
-MODEL_MAPS = ("nll", "residual", "gradient", "combi", "restoration")
+MODEL_MAPS = ("nll", "residual", "hyperintensity", "gradient", "combi", "restoration")
+#: the pooling of ``hyperintensity``, in pixels: chosen on validation defects, never on
+#: test masks (``benchmarks/signed_residuals.py``)
+HYPERINTENSITY_SIGMA = 2.0
 #: what the maps need of a model: z drawn from q(z|x), a per-pixel likelihood, an ELBO
 REQUIRES = (contract.POSTERIOR, contract.PER_ELEMENT_LIKELIHOOD, contract.ELBO)
 
@@ -56,18 +69,36 @@ class MapOptions:
     restoration_steps: int = 10
     restoration_step: float = 0.05
     restoration_weight: float = 1.0
+    hyperintensity_sigma: float = HYPERINTENSITY_SIGMA
     #: z = E[z|x] instead of ``samples`` draws, so an image's maps do not depend on the
     #: random state or on the batch it came in (``vaereg score``, exported scorers)
     posterior_mean: bool = False
 
 
 def smooth(maps: Tensor, sigma: float) -> Tensor:
-    """[N, H, W] maps blurred by a Gaussian of standard deviation ``sigma`` pixels
-    (kernel 2 * ceil(3 sigma) + 1 wide, reflected at the border); 0 = unchanged."""
+    """[N, *spatial] maps (1 to 3 spatial axes) blurred by a Gaussian of standard deviation
+    ``sigma`` pixels along each axis (kernel 2 * ceil(3 sigma) + 1 wide, reflected at the
+    border, or the edge repeated where an axis is not wider than the kernel's half);
+    0 = unchanged."""
     if sigma <= 0:
         return maps
-    width = 2 * int(torch.tensor(3 * sigma).ceil()) + 1
-    return TF.gaussian_blur(maps.unsqueeze(1), [width, width], [sigma, sigma]).squeeze(1)
+    radius = math.ceil(3 * sigma)
+    offsets = torch.arange(-radius, radius + 1, dtype=maps.dtype, device=maps.device)
+    kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
+    kernel = kernel / kernel.sum()
+    axes = maps.dim() - 1
+    convolve = (F.conv1d, F.conv2d, F.conv3d)[axes - 1]
+    blurred = maps.unsqueeze(1)
+    for axis in range(axes):  # one axis at a time: the Gaussian is separable
+        padding = [0] * (2 * axes)
+        padding[2 * (axes - 1 - axis)] = padding[2 * (axes - 1 - axis) + 1] = radius
+        with warnings.catch_warnings():  # a traced scorer keeps the choice: its size is fixed
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            mode = "reflect" if radius < blurred.shape[2 + axis] else "replicate"
+        shape = [1] * (2 + axes)
+        shape[2 + axis] = -1
+        blurred = convolve(F.pad(blurred, padding, mode=mode), kernel.view(shape))
+    return blurred.squeeze(1)
 
 
 def latent_outputs(model: Any, x: Tensor, y: Tensor | None,
@@ -79,10 +110,27 @@ def latent_outputs(model: Any, x: Tensor, y: Tensor | None,
     return {"output": model.decode(z, y), "posterior": posterior, "z": z}
 
 
-def reconstruction_maps(model: Any, x: Tensor, outputs: dict[str, Any]) -> dict[str, Tensor]:
-    """``nll`` and ``residual`` of images ``x`` for one decoder output (channels combined)."""
-    return {"nll": model.recon_per_element(outputs, x).sum(1),
-            "residual": (x - model.likelihood.mean(outputs["output"])).abs().mean(1)}
+def sample_maps(model: Any, x: Tensor, output: Tensor) -> dict[str, Tensor]:
+    """``nll``, ``residual`` and the unpooled positive deviance (``hyperintensity``'s D+)
+    of images ``x`` for one decoder output (channels combined)."""
+    mean = model.likelihood.mean(output)
+    brighter = model.likelihood.deviance_per_element(output, x) * (x > mean)
+    return {"nll": model.recon_per_element({"output": output}, x).sum(1),
+            "residual": (x - mean).abs().mean(1), "hyperintensity": brighter.mean(1)}
+
+
+def with_hyperintensity(x: Tensor, maps: dict[str, Tensor], sigma: float) -> dict[str, Tensor]:
+    """``maps`` with the positive deviance pooled and weighed by the intensity."""
+    return {**maps, "hyperintensity": x.mean(1) * smooth(maps["hyperintensity"], sigma)}
+
+
+def reconstruction_maps(model: Any, x: Tensor, outputs: dict[str, Any],
+                        hyperintensity_sigma: float = HYPERINTENSITY_SIGMA
+                        ) -> dict[str, Tensor]:
+    """``nll``, ``residual`` and ``hyperintensity`` of images ``x`` for one decoder
+    output."""
+    return with_hyperintensity(x, sample_maps(model, x, outputs["output"]),
+                               hyperintensity_sigma)
 
 
 def _mean_neg_elbo(model: Any, x: Tensor, y: Tensor | None, options: MapOptions) -> Tensor:
@@ -118,17 +166,18 @@ def _restored(model: Any, x: Tensor, y: Tensor | None, options: MapOptions) -> T
 
 @torch.no_grad()
 def residual_maps(model: Any, x: Tensor, y: Tensor | None = None,
-                  samples: int = MapOptions().samples) -> dict[str, Tensor]:
-    """``nll`` and ``residual`` of images ``x`` [N, C, H, W]: x is encoded once (q(z|x)
-    does not change between draws in eval mode) and ``samples`` z drawn from it."""
+                  samples: int = MapOptions().samples,
+                  hyperintensity_sigma: float = HYPERINTENSITY_SIGMA) -> dict[str, Tensor]:
+    """``nll``, ``residual`` and ``hyperintensity`` of images ``x`` [N, C, H, W]: x is
+    encoded once (q(z|x) does not change between draws in eval mode) and ``samples`` z
+    drawn from it."""
     posterior = model.encode(x, y)
-    nll = torch.zeros(x.shape[0], *x.shape[2:], device=x.device)
-    residual = torch.zeros_like(nll)
+    totals: dict[str, Tensor] = {}
     for _ in range(samples):
-        output = model.decode(posterior.rsample(), y)
-        nll += model.recon_per_element({"output": output}, x).sum(1)
-        residual += (x - model.likelihood.mean(output)).abs().mean(1)
-    return {"nll": nll / samples, "residual": residual / samples}
+        for name, values in sample_maps(model, x, model.decode(posterior.rsample(), y)).items():
+            totals[name] = totals[name] + values if name in totals else values
+    means = {name: values / samples for name, values in totals.items()}
+    return with_hyperintensity(x, means, hyperintensity_sigma)
 
 
 @torch.no_grad()
@@ -149,8 +198,9 @@ def model_maps(model: Any, x: Tensor, y: Tensor | None = None,
     """{map name: [N, H, W]} of images ``x`` [N, C, H, W] (the model in eval mode; z is
     drawn from torch's global generator: seed it for repeatable maps)."""
     if options.posterior_mean:
-        maps = reconstruction_maps(model, x, latent_outputs(model, x, y, posterior_mean=True))
+        maps = reconstruction_maps(model, x, latent_outputs(model, x, y, posterior_mean=True),
+                                   options.hyperintensity_sigma)
     else:
-        maps = residual_maps(model, x, y, options.samples)
+        maps = residual_maps(model, x, y, options.samples, options.hyperintensity_sigma)
     maps.update(gradient_maps(model, x, y, maps["residual"], options))
     return {name: smooth(values, options.smoothing) for name, values in maps.items()}

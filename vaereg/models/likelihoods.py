@@ -2,6 +2,9 @@
 
 ``nll_per_element`` returns the ``[batch, *shape]`` tensor (one value per pixel or voxel
 and channel): the seam anomaly maps stand on. ``nll`` is its per-image sum.
+``deviance_per_element`` is ``nll_per_element`` less its value at the decoder output that
+fits each element exactly (the saturated model): how badly the model explains the
+element, without the part no model could explain (a grey pixel's Bernoulli entropy).
 
 Both expect targets in [0, 1], the range the image datasets produce, and turn decoder
 outputs into a mean in the same range (sigmoid), so input range and output layer agree.
@@ -54,6 +57,12 @@ class Bernoulli(nn.Module):
             return bernoulli_nll_without_grad(output, target)
         return self.nll_per_element(output, target).flatten(1).sum(1)
 
+    def deviance_per_element(self, output: Tensor, target: Tensor) -> Tensor:
+        """BCE(output, x) - H(x): x log(x / p) + (1 - x) log((1 - x) / (1 - p))."""
+        entropy = -(torch.special.xlogy(target, target)
+                    + torch.special.xlogy(1 - target, 1 - target))
+        return self.nll_per_element(output, target) - entropy
+
     def mean(self, output: Tensor) -> Tensor:
         return torch.sigmoid(output)
 
@@ -74,6 +83,10 @@ class Gaussian(nn.Module):
     def nll(self, output: Tensor, target: Tensor) -> Tensor:
         """Per-image sum of ``nll_per_element``."""
         return self.nll_per_element(output, target).flatten(1).sum(1)
+
+    def deviance_per_element(self, output: Tensor, target: Tensor) -> Tensor:
+        """(x - mean)^2 / (2 sigma^2): the NLL less its value at mean = x."""
+        return 0.5 * ((target - torch.sigmoid(output)) * torch.exp(-self.log_scale)).pow(2)
 
     def mean(self, output: Tensor) -> Tensor:
         return torch.sigmoid(output)
