@@ -88,24 +88,25 @@ def test_hyperintensity_finds_a_brighter_patch_and_ignores_darker_pixels():
     assert torch.equal(unpooled["hyperintensity"][0, 2:, 2:], torch.zeros(2, 2))
 
 
-def test_deviance_is_the_nll_less_a_perfect_fit_and_zero_at_the_mean():
+def test_the_perfect_fit_nll_is_the_nll_at_the_output_that_fits_each_element():
     from vaereg.models.likelihoods import Bernoulli, Gaussian
 
     logits = torch.randn(2, 3, 5)
-    x = torch.rand(2, 3, 5)
-    assert torch.allclose(Bernoulli().deviance_per_element(logits, x),
-                          bernoulli_deviance(x, torch.sigmoid(logits)), atol=1e-5)
-    fitted = torch.logit(torch.tensor([0.1, 0.5, 0.9]))
-    assert torch.allclose(Bernoulli().deviance_per_element(fitted, torch.sigmoid(fitted)),
-                          torch.zeros(3), atol=1e-6)
+    x = torch.rand(2, 3, 5).clamp(0.01, 0.99)
+    bernoulli = Bernoulli()
+    deviance = bernoulli.nll_per_element(logits, x) - bernoulli.perfect_fit_nll(x)
+    assert torch.allclose(deviance, bernoulli_deviance(x, torch.sigmoid(logits)), atol=1e-5)
+    assert torch.allclose(bernoulli.perfect_fit_nll(x),
+                          bernoulli.nll_per_element(torch.logit(x), x), atol=1e-5)
+    assert torch.equal(bernoulli.perfect_fit_nll(torch.tensor([0.0, 1.0])), torch.zeros(2))
     gaussian = Gaussian()
     with torch.no_grad():
         gaussian.log_scale.fill_(-1.0)
+    deviance = gaussian.nll_per_element(logits, x) - gaussian.perfect_fit_nll(x)
     expected = 0.5 * ((x - torch.sigmoid(logits)) / torch.exp(torch.tensor(-1.0))).pow(2)
-    assert torch.allclose(gaussian.deviance_per_element(logits, x), expected, atol=1e-5)
-    nll_gap = gaussian.nll_per_element(logits, x) - gaussian.nll_per_element(
-        torch.logit(x), x)
-    assert torch.allclose(gaussian.deviance_per_element(logits, x), nll_gap, atol=1e-4)
+    assert torch.allclose(deviance, expected, atol=1e-4)
+    assert torch.allclose(gaussian.perfect_fit_nll(x),
+                          gaussian.nll_per_element(torch.logit(x), x), atol=1e-5)
 
 
 def test_restoration_moves_each_pixel_down_the_elbo_gradient_and_stays_in_range():

@@ -110,13 +110,15 @@ def latent_outputs(model: Any, x: Tensor, y: Tensor | None,
     return {"output": model.decode(z, y), "posterior": posterior, "z": z}
 
 
-def sample_maps(model: Any, x: Tensor, output: Tensor) -> dict[str, Tensor]:
+def sample_maps(model: Any, x: Tensor, output: Tensor, perfect_fit: Tensor
+                ) -> dict[str, Tensor]:
     """``nll``, ``residual`` and the unpooled positive deviance (``hyperintensity``'s D+)
-    of images ``x`` for one decoder output (channels combined)."""
+    of images ``x`` for one decoder output (channels combined); ``perfect_fit``: the
+    likelihood's ``perfect_fit_nll(x)``."""
     mean = model.likelihood.mean(output)
-    brighter = model.likelihood.deviance_per_element(output, x) * (x > mean)
-    return {"nll": model.recon_per_element({"output": output}, x).sum(1),
-            "residual": (x - mean).abs().mean(1), "hyperintensity": brighter.mean(1)}
+    nll = model.recon_per_element({"output": output}, x)
+    return {"nll": nll.sum(1), "residual": (x - mean).abs().mean(1),
+            "hyperintensity": ((nll - perfect_fit) * (x > mean)).mean(1)}
 
 
 def with_hyperintensity(x: Tensor, maps: dict[str, Tensor], sigma: float) -> dict[str, Tensor]:
@@ -129,8 +131,8 @@ def reconstruction_maps(model: Any, x: Tensor, outputs: dict[str, Any],
                         ) -> dict[str, Tensor]:
     """``nll``, ``residual`` and ``hyperintensity`` of images ``x`` for one decoder
     output."""
-    return with_hyperintensity(x, sample_maps(model, x, outputs["output"]),
-                               hyperintensity_sigma)
+    maps = sample_maps(model, x, outputs["output"], model.likelihood.perfect_fit_nll(x))
+    return with_hyperintensity(x, maps, hyperintensity_sigma)
 
 
 def _mean_neg_elbo(model: Any, x: Tensor, y: Tensor | None, options: MapOptions) -> Tensor:
@@ -172,11 +174,13 @@ def residual_maps(model: Any, x: Tensor, y: Tensor | None = None,
     encoded once (q(z|x) does not change between draws in eval mode) and ``samples`` z
     drawn from it."""
     posterior = model.encode(x, y)
+    perfect_fit = model.likelihood.perfect_fit_nll(x)
     totals: dict[str, Tensor] = {}
     for _ in range(samples):
-        for name, values in sample_maps(model, x, model.decode(posterior.rsample(), y)).items():
-            totals[name] = totals[name] + values if name in totals else values
-    means = {name: values / samples for name, values in totals.items()}
+        output = model.decode(posterior.rsample(), y)
+        for name, values in sample_maps(model, x, output, perfect_fit).items():
+            totals[name] = totals[name].add_(values) if name in totals else values
+    means = {name: values.div_(samples) for name, values in totals.items()}
     return with_hyperintensity(x, means, hyperintensity_sigma)
 
 

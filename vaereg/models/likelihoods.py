@@ -2,9 +2,10 @@
 
 ``nll_per_element`` returns the ``[batch, *shape]`` tensor (one value per pixel or voxel
 and channel): the seam anomaly maps stand on. ``nll`` is its per-image sum.
-``deviance_per_element`` is ``nll_per_element`` less its value at the decoder output that
-fits each element exactly (the saturated model): how badly the model explains the
-element, without the part no model could explain (a grey pixel's Bernoulli entropy).
+``perfect_fit_nll`` is ``nll_per_element`` at the decoder output that fits each element
+exactly (the saturated model): the part of the loss no model could explain (a grey
+pixel's Bernoulli entropy). The difference is the deviance, how badly the model explains
+the element.
 
 Both expect targets in [0, 1], the range the image datasets produce, and turn decoder
 outputs into a mean in the same range (sigmoid), so input range and output layer agree.
@@ -57,11 +58,10 @@ class Bernoulli(nn.Module):
             return bernoulli_nll_without_grad(output, target)
         return self.nll_per_element(output, target).flatten(1).sum(1)
 
-    def deviance_per_element(self, output: Tensor, target: Tensor) -> Tensor:
-        """BCE(output, x) - H(x): x log(x / p) + (1 - x) log((1 - x) / (1 - p))."""
-        entropy = -(torch.special.xlogy(target, target)
-                    + torch.special.xlogy(1 - target, 1 - target))
-        return self.nll_per_element(output, target) - entropy
+    def perfect_fit_nll(self, target: Tensor) -> Tensor:
+        """H(x) = -x log x - (1 - x) log(1 - x), the NLL at p = x, per element."""
+        return -(torch.special.xlogy(target, target)
+                 + torch.special.xlogy(1 - target, 1 - target))
 
     def mean(self, output: Tensor) -> Tensor:
         return torch.sigmoid(output)
@@ -84,9 +84,9 @@ class Gaussian(nn.Module):
         """Per-image sum of ``nll_per_element``."""
         return self.nll_per_element(output, target).flatten(1).sum(1)
 
-    def deviance_per_element(self, output: Tensor, target: Tensor) -> Tensor:
-        """(x - mean)^2 / (2 sigma^2): the NLL less its value at mean = x."""
-        return 0.5 * ((target - torch.sigmoid(output)) * torch.exp(-self.log_scale)).pow(2)
+    def perfect_fit_nll(self, target: Tensor) -> Tensor:
+        """log sigma + log(2 pi) / 2, the NLL at mean = x, per element."""
+        return (self.log_scale + 0.5 * math.log(2 * math.pi)).expand_as(target)
 
     def mean(self, output: Tensor) -> Tensor:
         return torch.sigmoid(output)
