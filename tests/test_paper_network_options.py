@@ -61,6 +61,19 @@ def test_he_initialization_reaches_the_conditional_vaes_label_layer():
     assert weight_std(model.label_plane) == pytest.approx(math.sqrt(2 / 100), rel=0.03)
 
 
+def test_he_initialization_reaches_layers_a_subclass_adds_after_the_base_class():
+    class WithExtraLayer(VanillaVAE):
+        def __init__(self, options, input_shape, num_classes=0):
+            super().__init__(options, input_shape, num_classes)
+            self.extra = torch.nn.Linear(400, 300)
+
+    torch.manual_seed(0)
+    assert weight_std(WithExtraLayer(VanillaOptions(init="he"), SHAPE).extra) == \
+        pytest.approx(math.sqrt(2 / 400), rel=0.03)
+    assert weight_std(WithExtraLayer(VanillaOptions(), SHAPE).extra) == \
+        pytest.approx(math.sqrt(1 / (3 * 400)), rel=0.03)
+
+
 def test_the_log_variance_is_clipped_to_its_range_and_has_no_gradient_beyond_it():
     model = VanillaVAE(VanillaOptions(latent_dim=2, logvar_range=(-6.0, 2.0)), SHAPE)
     unclipped = VanillaVAE(VanillaOptions(latent_dim=2), SHAPE)

@@ -73,7 +73,17 @@ def he_initialize(module: nn.Module) -> None:
             nn.init.kaiming_normal_(layer.weight, mode="fan_in", nonlinearity="relu")
 
 
-class GaussianAutoencoder(nn.Module):
+class InitializedWhenBuilt(type(nn.Module)):
+    """Calls ``initialize_weights`` once the most derived ``__init__`` has returned, so the
+    layers a subclass adds after ``super().__init__`` get the recipe's initialization too."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        model = super().__call__(*args, **kwargs)
+        model.initialize_weights()
+        return model
+
+
+class GaussianAutoencoder(nn.Module, metaclass=InitializedWhenBuilt):
     """Encoder body -> (mu, log-variance) heads -> z -> decoder -> likelihood.
 
     Subclasses declare ``loss_terms`` and ``elbo_terms``, set ``term_weights`` and define
@@ -110,7 +120,11 @@ class GaussianAutoencoder(nn.Module):
                                         dims)
         self.likelihood = LIKELIHOODS[options.likelihood]()
         self.likelihood_name = options.likelihood
-        if options.init == "he":
+
+    def initialize_weights(self) -> None:
+        """The recipe's ``init``: He's for every linear and convolution weight, or
+        PyTorch's defaults as built. Called once the model is built (``InitializedWhenBuilt``)."""
+        if self.options.init == "he":
             he_initialize(self)
 
     def hidden_blocks(self) -> list[Block]:

@@ -15,7 +15,6 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from vaereg.core.model import model_contract as contract
-from vaereg.models.autoencoder import he_initialize
 from vaereg.models.vanilla import VanillaOptions, VanillaVAE
 
 
@@ -36,8 +35,6 @@ class ConditionalVAE(VanillaVAE):
         super().__init__(options, input_shape, num_classes,
                          encoder_shape=(channels + 1, height, width), decoder_extra=num_classes)
         self.label_plane = nn.Linear(num_classes, height * width)
-        if options.init == "he":  # made after the base class initialized its layers
-            he_initialize(self.label_plane)
 
     def one_hot(self, y: Tensor | int | None, n: int) -> Tensor:
         """``[n, num_classes]`` one-hot rows for labels ``y`` (a tensor of n, or one class
