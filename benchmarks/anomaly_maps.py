@@ -1,11 +1,11 @@
 """The cost of vaereg's anomaly maps: residual maps (``nll``, ``residual`` and
-``hyperintensity``, 4 posterior samples) over 10,000 Fashion-MNIST test images with ``vaereg.evaluation.anomaly_maps``
-against a plain PyTorch loop computing the same maps with the same weights (the MLP VAE
-of recipes/vanilla.toml, untrained: the cost does not depend on the weights); the
-gradient map's cost as a multiple of the residual maps'; and ``vaereg score``'s
-throughput on PNG files with ``--maps all``, its default maps, and those without heat-map
-pictures (a one-epoch run on PNGs; the marginal rate between two sizes, so process start-up and calibration are
-left out, and the whole call's rate).
+``hyperintensity``, 4 posterior samples) over 10,000 Fashion-MNIST test images with
+``vaereg.evaluation.anomaly_maps`` against a plain PyTorch loop computing the same maps
+with the same weights (the MLP VAE of recipes/vanilla.toml, untrained: the cost does not
+depend on the weights); the gradient map's cost as a multiple of the residual maps'; and
+``vaereg score``'s throughput on PNG files with ``--maps all``, its default maps, and
+those without heat-map pictures (a one-epoch run on PNGs; the marginal rate between two
+sizes, so process start-up and calibration are left out, and the whole call's rate).
 
 The two loops run alternately, ``--rounds`` times each, in one process; the ratio is
 the plain loop's median time over vaereg's (vaereg's throughput as a share of the plain
@@ -116,8 +116,9 @@ def map_costs(images: int, rounds: int, batch: int) -> None:
                                        batch)[0])
     difference = max(float((maps["plain"][k] - maps["vaereg"][k]).abs().max()) for k in maps["plain"])
     median = {name: statistics.median(values) for name, values in times.items()}
-    print(f"residual maps (nll, residual, hyperintensity, {SAMPLES} samples) of {len(x):,} images, batch "
-          f"{batch}, {rounds} alternated rounds, medians: plain {median['plain']:.2f} s "
+    print(f"residual maps (nll, residual, hyperintensity, {SAMPLES} samples) of {len(x):,} "
+          f"images, batch {batch}, {rounds} alternated rounds, medians: plain "
+          f"{median['plain']:.2f} s "
           f"({len(x) / median['plain']:,.0f} images/s), vaereg {median['vaereg']:.2f} s "
           f"({len(x) / median['vaereg']:,.0f} images/s); largest difference of the maps "
           f"{difference:.2g}")

@@ -342,9 +342,9 @@ def echo_stale(run_dir) -> None:
                    "left out, with a warning.")
 @click.option("--maps", metavar="A,B,...",
               help="The maps to compute, with their scores, or 'all' [the maps that come with "
-                   "the forward pass: nll, residual, hyperintensity, intensity, intensity_inverted, "
-                   "gaussian; "
-                   "gradient and combi cost a backward pass, restoration ten].")
+                   "the forward pass: nll, residual, hyperintensity, intensity, "
+                   "intensity_inverted, gaussian; gradient and combi cost a backward pass, "
+                   "restoration ten].")
 @click.option("--heat-maps/--no-heat-maps", default=True, show_default=True,
               help="A heat-map picture per image (drawing it takes longer than scoring it).")
 def score(loaded, paths: tuple[str, ...], alpha: float, fdr: bool, out: str | None,

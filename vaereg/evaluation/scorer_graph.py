@@ -1,8 +1,8 @@
 """The part of ``vaereg score`` that an inference graph can hold, as one module: images
 [N, C, H, W] in [0, 1] to, at z = E[z|x] (the same image always gets the same numbers),
 the ELBO's terms and ``neg_elbo`` [N], the maps that need no input gradient (``nll``,
-``residual``, ``hyperintensity`` and the baselines) [N, H, W], each map's aggregates [N] and the
-``reconstruction`` [N, C, H, W].
+``residual``, ``hyperintensity`` and the baselines) [N, H, W], each map's aggregates [N]
+and the ``reconstruction`` [N, C, H, W].
 
 The eager scorer runs this module, and ``vaereg export`` traces it, so the two compute
 the same operations. The maps built on the input gradient (``gradient``, ``combi``,

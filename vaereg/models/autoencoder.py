@@ -123,7 +123,8 @@ class GaussianAutoencoder(nn.Module, metaclass=InitializedWhenBuilt):
 
     def initialize_weights(self) -> None:
         """The recipe's ``init``: He's for every linear and convolution weight, or
-        PyTorch's defaults as built. Called once the model is built (``InitializedWhenBuilt``)."""
+        PyTorch's defaults as built. Called once the model is built
+        (``InitializedWhenBuilt``)."""
         if self.options.init == "he":
             he_initialize(self)
 
