@@ -11,7 +11,8 @@ from vaereg.data.tensor_split import TensorSplit
 from vaereg.evaluation import anomaly_metrics, evaluate
 from vaereg.evaluation.latent_distance import RIDGE, fit_latent_gaussian, nearest_distance
 from vaereg.evaluation.run_evaluation import metric_list
-from vaereg.evaluation.score_combination import standardized
+from vaereg.evaluation.anomaly_score_metrics import StandardizedCombination
+from vaereg.evaluation.score_combination import mean_of_standardized, standardized
 
 
 def elongated_cloud(n=3000, seed=0):
@@ -136,3 +137,39 @@ def test_the_anomaly_protocols_skip_latent_scores_for_a_model_without_a_posterio
     for name in ("latent_mahalanobis", "latent_knn"):
         assert skipped[name].startswith(f"metric '{name}' needs a posterior q(z|x)")
     assert skipped["combined_latent"].startswith("metric 'combined_latent' needs an ELBO")
+
+
+class EveryPart(StandardizedCombination):
+    """Every part a combination can hold; keeps what it combined."""
+    name = "every_part"
+    parts = ("neg_elbo", "complexity_corrected", "mse", "latent_knn", "latent_mahalanobis")
+    seen: dict = {}
+
+    @staticmethod
+    def combine(scores, reference):
+        EveryPart.seen.update(scores=scores, reference=reference)
+        return mean_of_standardized(scores, reference)
+
+
+def test_a_combination_scores_each_part_as_its_own_metric_does():
+    """The parts a combination standardizes are the registered metrics' scores (the split's
+    ELBO drawn first, as the elbo metric draws it; the validation split's after it), and
+    the mean combination averages them in validation standard deviations."""
+    model = trained_vae(bars(256, vertical=True, seed=0), steps=100)
+    splits = {"train": TensorSplit(bars(256, vertical=True, seed=0), None),
+              "val": TensorSplit(bars(48, vertical=True, seed=3), None)}
+    test = TensorSplit(torch.cat([bars(32, vertical=True, seed=1),
+                                  bars(32, vertical=False, seed=2)]), None)
+    own = ["elbo", "complexity", "reconstruction", "latent_knn", "latent_mahalanobis"]
+    scores = evaluate(model, test, own, **splits).per_example
+    reference = evaluate(model, splits["val"], own, **splits).per_example
+    combination = evaluate(model, test, [EveryPart(None)], **splits).per_example["every_part"]
+    seen = EveryPart.seen
+    for part in EveryPart.parts:
+        torch.testing.assert_close(seen["scores"][part].double(), scores[part].double())
+    for part in ("mse", "latent_knn", "latent_mahalanobis"):  # no draws
+        torch.testing.assert_close(seen["reference"][part].double(), reference[part].double())
+    expected = sum((seen["scores"][part].double() - seen["reference"][part].double().mean())
+                   / seen["reference"][part].double().std() for part in EveryPart.parts) / 5
+    torch.testing.assert_close(combination, expected)
+    assert anomaly_metrics(combination, torch.arange(64) >= 32)["auroc"] > 0.9

@@ -15,11 +15,12 @@ from vaereg.core.data.batch import Batch
 from vaereg.core.common.options import in_range, option, positive
 from vaereg.evaluation.input_complexity import complexity_corrected, png_bits
 from vaereg.evaluation.latent_distance import NEIGHBOURS, nearest_distance
-from vaereg.evaluation.latent_score_metrics import posterior_means
+from vaereg.evaluation.latent_score_metrics import posterior_means, training_gaussian
 from vaereg.evaluation.likelihood_metrics import negative_elbo_terms
 from vaereg.evaluation.likelihood_ratio import fit_background, likelihood_ratio_score
 from vaereg.evaluation.likelihood_regret import likelihood_regret
 from vaereg.evaluation.metric import Metric, MetricContext, MetricResult
+from vaereg.evaluation.reconstruction import squared_error
 from vaereg.evaluation.score_combination import max_of_standardized
 
 
@@ -91,48 +92,67 @@ def elbo_and_complexity(model, batch: Batch) -> dict[str, Tensor]:
             "complexity_corrected": complexity_corrected(neg_elbo, png_bits(batch.x))}
 
 
-class StandardizedMaximum(Metric):
-    """Base of a combination fixed in advance: the scores ``scorer`` gives each image of
-    the split and of the validation split, each standardized on the validation ones, their
-    maximum under ``name``. The split is scored before the validation split."""
+def part_scorer(context: MetricContext, parts: tuple[str, ...],
+                name: str) -> Callable[[Batch], dict[str, Tensor]]:
+    """Each image's scores named in ``parts`` (of ``neg_elbo``, ``complexity_corrected``,
+    ``mse``, ``latent_knn``, ``latent_mahalanobis``), a batch at a time; the ELBO is drawn
+    first, as the ``elbo`` metric draws it. The latent distances fit on the training
+    split (``name`` is the metric that needs it)."""
+    latent = {"latent_knn", "latent_mahalanobis"} & set(parts)
+    train = context.on(context.required("train", name)) if latent else None
+    if "latent_knn" in parts:
+        reference = posterior_means(train)["mean"]
+    if "latent_mahalanobis" in parts:
+        gaussian = training_gaussian(context, train)
+    model = context.model
+
+    def score(batch: Batch) -> dict[str, Tensor]:
+        found = {}
+        if {"neg_elbo", "complexity_corrected"} & set(parts):
+            found.update(elbo_and_complexity(model, batch))
+        if "mse" in parts:
+            found["mse"] = squared_error(model.reconstruct(batch.x, batch.y), batch.target)
+        if latent:
+            means = model.encode(batch.x, batch.y).mean
+            if "latent_knn" in parts:
+                found["latent_knn"] = nearest_distance(means, reference, NEIGHBOURS).cpu()
+            if "latent_mahalanobis" in parts:
+                found["latent_mahalanobis"] = gaussian.distance(means).cpu()
+        return {part: found[part] for part in parts}
+    return score
+
+
+class StandardizedCombination(Metric):
+    """Base of a combination fixed in advance: the scores ``parts`` of each image of the
+    split and of the validation split, each standardized on the validation ones, combined
+    by ``combine`` (their maximum or mean) under ``name``. The split is scored before the
+    validation split."""
 
     name = ""
-
-    def scorer(self, context: MetricContext) -> Callable[[Batch], dict[str, Tensor]]:
-        raise NotImplementedError
+    parts: tuple[str, ...] = ()
+    combine = staticmethod(max_of_standardized)
 
     def compute(self, context: MetricContext) -> MetricResult:
         val = context.required("val", self.name)
-        score = self.scorer(context)
+        score = part_scorer(context, self.parts, self.name)
         scores = context.per_example(score)
         reference = context.on(val).per_example(score)
-        return context.result({self.name: max_of_standardized(scores, reference)})
+        return context.result({self.name: self.combine(scores, reference)})
 
 
-class Combined(StandardizedMaximum):
+class Combined(StandardizedCombination):
     """Per-example ``combined``: the maximum of ``neg_elbo`` and ``complexity_corrected``,
-    each standardized on the validation split. The split's ELBO is drawn first, as the
-    ``elbo`` metric draws it."""
+    each standardized on the validation split."""
 
     name = "combined"
+    parts = ("neg_elbo", "complexity_corrected")
     requires = (contract.ELBO,)
 
-    def scorer(self, context: MetricContext) -> Callable[[Batch], dict[str, Tensor]]:
-        return lambda b: elbo_and_complexity(context.model, b)
 
-
-class CombinedLatent(StandardizedMaximum):
+class CombinedLatent(StandardizedCombination):
     """Per-example ``combined_latent``: the maximum of ``neg_elbo``, ``complexity_corrected``
     and ``latent_knn`` (k = 5), each standardized on the validation split."""
 
     name = "combined_latent"
+    parts = ("neg_elbo", "complexity_corrected", "latent_knn")
     requires = (contract.ELBO, contract.POSTERIOR)
-
-    def scorer(self, context: MetricContext) -> Callable[[Batch], dict[str, Tensor]]:
-        reference = posterior_means(context.on(context.required("train", self.name)))["mean"]
-
-        def score(batch: Batch) -> dict[str, Tensor]:
-            means = context.model.encode(batch.x, batch.y).mean
-            return {**elbo_and_complexity(context.model, batch),
-                    "latent_knn": nearest_distance(means, reference, NEIGHBOURS).cpu()}
-        return score

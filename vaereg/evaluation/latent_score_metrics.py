@@ -9,13 +9,20 @@ from torch import Tensor
 
 from vaereg.core.common.options import option, positive
 from vaereg.core.model import model_contract as contract
-from vaereg.evaluation.latent_distance import NEIGHBOURS, fit_latent_gaussian, nearest_distance
+from vaereg.evaluation.latent_distance import (NEIGHBOURS, LatentGaussian, fit_latent_gaussian,
+                                              nearest_distance)
 from vaereg.evaluation.metric import Metric, MetricContext, MetricResult
 
 
 def posterior_means(context: MetricContext) -> dict[str, Tensor]:
     """``mean``: the posterior mean E[z|x] of each image of the context's split, [N, d]."""
     return context.per_example(lambda b: {"mean": context.model.encode(b.x, b.y).mean})
+
+
+def training_gaussian(context: MetricContext, train) -> LatentGaussian:
+    """The Gaussian of the posterior means of ``train`` (a split on the context's device)."""
+    with torch.no_grad():  # else the fit holds every training batch's encoder graph
+        return fit_latent_gaussian(context.model.encode(b.x, b.y).mean for b in train.batches())
 
 
 class LatentMahalanobis(Metric):
@@ -26,9 +33,7 @@ class LatentMahalanobis(Metric):
 
     def compute(self, context: MetricContext) -> MetricResult:
         train = context.on(context.required("train", "latent_mahalanobis"))
-        with torch.no_grad():  # else the fit holds every training batch's encoder graph
-            gaussian = fit_latent_gaussian(
-                context.model.encode(b.x, b.y).mean for b in train.batches())
+        gaussian = training_gaussian(context, train)
         return context.result(context.per_example(lambda b: {
             "latent_mahalanobis": gaussian.distance(context.model.encode(b.x, b.y).mean).cpu()}))
 

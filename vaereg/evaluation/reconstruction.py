@@ -10,6 +10,11 @@ from __future__ import annotations
 from torch import Tensor
 
 
+def squared_error(reconstruction: Tensor, target: Tensor) -> Tensor:
+    """Per-image mean over elements of (x_hat - x)^2."""
+    return (reconstruction - target).pow(2).mean(dim=tuple(range(1, target.dim())))
+
+
 def reconstruction_errors(reconstruction: Tensor, target: Tensor) -> dict[str, Tensor]:
     """Per-image ``mse``, ``psnr`` and ``ssim`` of images [N, C, H, W] in [0, 1]."""
     # imported here, as in anomaly_metrics: torchmetrics' import costs seconds
@@ -18,7 +23,7 @@ def reconstruction_errors(reconstruction: Tensor, target: Tensor) -> dict[str, T
 
     dims = tuple(range(1, target.dim()))
     return {
-        "mse": (reconstruction - target).pow(2).mean(dim=dims),
+        "mse": squared_error(reconstruction, target),
         "psnr": peak_signal_noise_ratio(reconstruction, target, data_range=1.0,
                                         reduction="none", dim=dims),
         "ssim": structural_similarity_index_measure(reconstruction, target, data_range=1.0,

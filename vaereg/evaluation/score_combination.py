@@ -37,4 +37,13 @@ def standardized(scores: Tensor, reference: Tensor) -> Tensor:
 
 def max_of_standardized(scores: dict[str, Tensor], reference: dict[str, Tensor]) -> Tensor:
     """C(x) = max over the named scores of each one standardized on ``reference``'s."""
-    return torch.stack([standardized(scores[name], reference[name]) for name in scores]).amax(0)
+    return _standardized_rows(scores, reference).amax(0)
+
+
+def mean_of_standardized(scores: dict[str, Tensor], reference: dict[str, Tensor]) -> Tensor:
+    """M(x) = mean over the named scores of each one standardized on ``reference``'s."""
+    return _standardized_rows(scores, reference).mean(0)
+
+
+def _standardized_rows(scores: dict[str, Tensor], reference: dict[str, Tensor]) -> Tensor:
+    return torch.stack([standardized(scores[name], reference[name]) for name in scores])

@@ -1,0 +1,128 @@
+"""Which anomaly score should be the headline? Chosen on validation images, never on test.
+
+The validation analogue of the held-out-class protocol (``benchmarks/anomaly.py
+--protocol held-out``): for the run trained without class k, the anomalies are class k's
+images of the *training* split (the class filter kept every one of them out of training
+and validation), the normals half of the run's validation images; the other half is the
+reference each combination is standardized on. No test image is read. Every candidate
+is scored on every class, and the rule picks the headline:
+
+    the highest mean AUROC over the classes among the candidates with no class below
+    FLOOR; if none has, the highest mean.
+
+Candidates, fixed before they were measured: the registered scores ``BASE`` and
+``combined``/``combined_latent``, and for every pair and triple of ``BASE`` the maximum
+and the mean of the scores standardized on the reference (``max(a,b)``, ``mean(a,b,c)``).
+Per-example scores are cached beside each run (``<run>.validation.pt``), so a second call
+only prints. Prints a markdown table, best first, and the chosen candidate.
+
+    python benchmarks/headline_choice.py --runs OUT/held-out [--recipe vanilla] [--seed 0]
+        [--classes 0 1 ...] [--top 15]
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import statistics
+from pathlib import Path
+
+import torch
+
+#: the per-example scores every combination is built from
+BASE = ("neg_elbo", "mse", "complexity_corrected", "latent_knn", "latent_mahalanobis")
+METRICS = ("elbo", "reconstruction", "complexity", "latent_knn", "latent_mahalanobis",
+           "combined", "combined_latent")
+#: issue 25's floor: no held-out class below it
+FLOOR = 0.6
+
+
+def validation_sets(run) -> tuple:
+    """(reference, scored images, is_anomaly): the run's validation images split in two
+    halves (seeded), and class k's images of the training split after the normals."""
+    from vaereg.data.tensor_split import TensorSplit
+
+    val = run.splits.val
+    order = torch.randperm(len(val), generator=torch.Generator().manual_seed(0))
+    half = len(val) // 2
+    reference, normals = val.select(order[:half]), val.select(order[half:])
+    trained = torch.tensor(sorted(int(c) for c in run.recipe.data.loader.classes))
+    whole = run.dataset.load(run.recipe.seed_for_data)  # before the class filter
+    x = torch.cat([whole.train.x, whole.val.x])
+    y = torch.cat([whole.train.y, whole.val.y])
+    held = ~torch.isin(y, trained)
+    scored = TensorSplit(torch.cat([normals.x.cpu(), x[held]]),
+                         torch.cat([normals.y.cpu(), y[held]]))
+    is_anomaly = torch.cat([torch.zeros(len(normals)), torch.ones(int(held.sum()))]).long()
+    return reference, scored, is_anomaly
+
+
+def base_scores(run_dir: Path) -> dict:
+    """Per-example scores of the reference and the scored images, and the labels (cached)."""
+    cache = run_dir.parent.with_suffix(".validation.pt")
+    if cache.exists():
+        return torch.load(cache)
+    from vaereg import load_run
+    from vaereg.evaluation import evaluate
+
+    run = load_run(run_dir)
+    reference, scored, is_anomaly = validation_sets(run)
+    batch = run.recipe.data.loader.batch_size
+    found = {}
+    for name, images in (("reference", reference), ("scored", scored)):
+        result = evaluate(run.model, images, METRICS, train=run.splits.train, val=reference,
+                          batch_size=batch)
+        found[name] = {k: v.double().cpu() for k, v in result.per_example.items()}
+    found["is_anomaly"] = is_anomaly
+    torch.save(found, cache)
+    return found
+
+
+def candidates(found: dict) -> dict:
+    """Every candidate's score of each scored image."""
+    from vaereg.evaluation.score_combination import standardized
+
+    scored, reference = found["scored"], found["reference"]
+    result = {name: scored[name] for name in (*BASE, "combined", "combined_latent")}
+    z = {name: standardized(scored[name], reference[name]) for name in BASE}
+    for size in (2, 3):
+        for names in itertools.combinations(BASE, size):
+            stacked = torch.stack([z[name] for name in names])
+            result[f"max({','.join(names)})"] = stacked.amax(0)
+            result[f"mean({','.join(names)})"] = stacked.mean(0)
+    return result
+
+
+def chosen(rows: dict) -> str:
+    """The rule: best mean among those with no class below FLOOR, else the best mean."""
+    clear = [name for name, aurocs in rows.items() if min(aurocs) >= FLOOR]
+    return max(clear or rows, key=lambda name: statistics.mean(rows[name]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", required=True, help="the held-out protocol's folder")
+    parser.add_argument("--recipe", default="vanilla")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--classes", nargs="+", type=int, default=list(range(10)))
+    parser.add_argument("--top", type=int, default=15, help="rows printed, best mean first")
+    args = parser.parse_args()
+    from vaereg.evaluation import anomaly_metrics
+
+    rows: dict[str, list[float]] = {}
+    for k in args.classes:
+        run_dir = Path(args.runs) / f"{args.recipe}_class{k}_seed{args.seed}" / "version_0"
+        found = base_scores(run_dir)
+        for name, score in candidates(found).items():
+            rows.setdefault(name, []).append(anomaly_metrics(score, found["is_anomaly"])["auroc"])
+    order = sorted(rows, key=lambda name: statistics.mean(rows[name]), reverse=True)
+    print("| candidate | " + " | ".join(map(str, args.classes)) + " | mean | min |")
+    print("| --- " * (len(args.classes) + 3) + "|")
+    for name in order[:args.top]:
+        aurocs = rows[name]
+        print(f"| {name} | " + " | ".join(f"{a:.3f}" for a in aurocs)
+              + f" | **{statistics.mean(aurocs):.3f}** | {min(aurocs):.3f} |")
+    print(f"\nchosen by the rule (best mean with no class below {FLOOR}): {chosen(rows)}")
+
+
+if __name__ == "__main__":
+    main()
