@@ -47,7 +47,7 @@ def main(threads: int, images: int, rounds: int) -> None:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
     print(f"| backbone | batch | PyTorch images/s | onnxruntime images/s | ratio |\n"
-          f"| --- | --- | --- | --- | --- |")
+          "| --- | --- | --- | --- | --- |")
     for backbone in ("mlp", "conv"):
         torch.manual_seed(0)
         graph = ScorerGraph(VanillaVAE(VanillaOptions(backbone=backbone), (1, 28, 28)),

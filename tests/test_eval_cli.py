@@ -146,13 +146,13 @@ def test_the_default_anomaly_metrics_compute_the_headline_score(fmnist_run):
     result = invoke("eval", fmnist_run, "--anomaly", "--projector-points", 0)
     assert result.exit_code == 0, result.output
     record = read_eval(fmnist_run, HELD_OUT)
-    assert record["anomaly/headline"] == "combined_latent"
+    assert record["anomaly/headline"] == "mean_mse_latent_knn"
     rows = read_scores(fmnist_run / "eval" / HELD_OUT)
     assert {"neg_elbo", "complexity_corrected", "combined", "latent_mahalanobis",
-            "latent_knn", "combined_latent"} <= set(rows[0])
-    headline = torch.tensor([float(row["combined_latent"]) for row in rows])
+            "latent_knn", "combined_latent", "mean_mse_latent_knn"} <= set(rows[0])
+    headline = torch.tensor([float(row["mean_mse_latent_knn"]) for row in rows])
     anomalous = torch.tensor([row["is_anomaly"] == "1" for row in rows])
-    assert record["metrics"]["anomaly/combined_latent/auroc"] == pytest.approx(
+    assert record["metrics"]["anomaly/mean_mse_latent_knn/auroc"] == pytest.approx(
         rank_auroc(headline, anomalous), abs=1e-4)
 
 

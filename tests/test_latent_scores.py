@@ -173,3 +173,18 @@ def test_a_combination_scores_each_part_as_its_own_metric_does():
                    / seen["reference"][part].double().std() for part in EveryPart.parts) / 5
     torch.testing.assert_close(combination, expected)
     assert anomaly_metrics(combination, torch.arange(64) >= 32)["auroc"] > 0.9
+
+
+def test_the_headline_is_the_mean_of_the_standardized_error_and_knn_distance():
+    model = trained_vae(bars(256, vertical=True, seed=0), steps=100)
+    splits = {"train": TensorSplit(bars(256, vertical=True, seed=0), None),
+              "val": TensorSplit(bars(48, vertical=True, seed=3), None)}
+    test = TensorSplit(torch.cat([bars(32, vertical=True, seed=1),
+                                  bars(32, vertical=False, seed=2)]), None)
+    own = ["reconstruction", "latent_knn"]
+    scores = evaluate(model, test, own + ["mean_mse_latent_knn"], **splits).per_example
+    reference = evaluate(model, splits["val"], own, **splits).per_example
+    expected = (standardized(scores["mse"], reference["mse"])
+                + standardized(scores["latent_knn"], reference["latent_knn"])) / 2
+    torch.testing.assert_close(scores["mean_mse_latent_knn"], expected)
+    assert anomaly_metrics(scores["mean_mse_latent_knn"], torch.arange(64) >= 32)["auroc"] > 0.9

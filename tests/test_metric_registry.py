@@ -15,7 +15,7 @@ from vaereg.evaluation import METRICS, evaluate, make_metric
 BUILT_INS = {"elbo", "iwae", "active_units", "mutual_information", "reconstruction",
              "diversity", "memorization", "classifier_frechet", "complexity", "combined",
              "likelihood_regret", "likelihood_ratio", "latent_mahalanobis", "latent_knn",
-             "combined_latent"}
+             "combined_latent", "mean_mse_latent_knn"}
 FAST = ["elbo", make_metric("iwae", {"k": 20}), "active_units", "mutual_information",
         "reconstruction", make_metric("diversity", {"samples": 30}),
         make_metric("memorization", {"samples": 30})]

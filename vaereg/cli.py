@@ -271,7 +271,8 @@ def run_dir_argument(command):
 @click.option("--metrics", "metric_names", metavar="A,B,...",
               help="Registered metrics to run (default: elbo, reconstruction, active_units, "
                    "mutual_information; elbo, reconstruction, complexity, combined, "
-                   "latent_mahalanobis, latent_knn, combined_latent with --ood/--anomaly; "
+                   "latent_mahalanobis, latent_knn, combined_latent, mean_mse_latent_knn with "
+                   "--ood/--anomaly; "
                    "defaults the model cannot serve are skipped, named ones refused).")
 @click.option("--batch-size", type=click.IntRange(1),
               help="Images per pass [the run's data.batch_size: then elbo gives the figures "

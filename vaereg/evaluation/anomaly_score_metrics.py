@@ -1,7 +1,9 @@
 """Registered anomaly scores beyond the ELBO: ``likelihood_regret`` (Xiao et al. 2020),
 ``likelihood_ratio`` (Ren et al. 2019), ``combined`` (the negative ELBO and the
 complexity-corrected score, standardized on validation images, their maximum) and
-``combined_latent`` (the same with the latent nearest-neighbour distance). Formulas,
+``combined_latent`` (the same with the latent nearest-neighbour distance) and
+``mean_mse_latent_knn`` (the headline: the mean of the standardized reconstruction error
+and latent nearest-neighbour distance). Formulas,
 references and costs: docs/metrics.md."""
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from vaereg.evaluation.likelihood_ratio import fit_background, likelihood_ratio_
 from vaereg.evaluation.likelihood_regret import likelihood_regret
 from vaereg.evaluation.metric import Metric, MetricContext, MetricResult
 from vaereg.evaluation.reconstruction import squared_error
-from vaereg.evaluation.score_combination import max_of_standardized
+from vaereg.evaluation.score_combination import max_of_standardized, mean_of_standardized
 
 
 @attrs.frozen
@@ -156,3 +158,13 @@ class CombinedLatent(StandardizedCombination):
     name = "combined_latent"
     parts = ("neg_elbo", "complexity_corrected", "latent_knn")
     requires = (contract.ELBO, contract.POSTERIOR)
+
+
+class MeanMseLatentKnn(StandardizedCombination):
+    """Per-example ``mean_mse_latent_knn``: the mean of ``mse`` and ``latent_knn`` (k = 5),
+    each standardized on the validation split; the headline score (docs/metrics.md)."""
+
+    name = "mean_mse_latent_knn"
+    parts = ("mse", "latent_knn")
+    combine = staticmethod(mean_of_standardized)
+    requires = (contract.POSTERIOR,)
