@@ -46,7 +46,7 @@ def main(threads: int, images: int, rounds: int) -> None:
     gaussian = PixelGaussian.fit(TensorSplit(splits.train.x[:5000], None))
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-    print(f"| backbone | batch | PyTorch images/s | onnxruntime images/s | ratio |\n"
+    print("| backbone | batch | PyTorch images/s | onnxruntime images/s | ratio |\n"
           "| --- | --- | --- | --- | --- |")
     for backbone in ("mlp", "conv"):
         torch.manual_seed(0)
