@@ -134,7 +134,7 @@ class NoPosterior(nn.Module):
 
 def test_the_anomaly_protocols_skip_latent_scores_for_a_model_without_a_posterior():
     _, skipped = metric_list(None, None, anomaly=True, model=NoPosterior(), model_name="plain")
-    for name in ("latent_mahalanobis", "latent_knn"):
+    for name in ("latent_mahalanobis", "latent_knn", "mean_mse_latent_knn"):
         assert skipped[name].startswith(f"metric '{name}' needs a posterior q(z|x)")
     assert skipped["combined_latent"].startswith("metric 'combined_latent' needs an ELBO")
 
