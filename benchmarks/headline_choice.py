@@ -29,9 +29,10 @@ from pathlib import Path
 import torch
 
 #: the per-example scores every combination is built from
-BASE = ("neg_elbo", "mse", "complexity_corrected", "latent_knn", "latent_mahalanobis")
+BASE = ("neg_elbo", "mse", "complexity_corrected", "latent_knn", "latent_mahalanobis",
+        "latent_class_mahalanobis", "latent_class_energy")
 METRICS = ("elbo", "reconstruction", "complexity", "latent_knn", "latent_mahalanobis",
-           "combined", "combined_latent")
+           "latent_class_mahalanobis", "latent_class_energy", "combined", "combined_latent")
 #: issue 25's floor: no held-out class below it
 FLOOR = 0.6
 
@@ -57,10 +58,13 @@ def validation_sets(run) -> tuple:
 
 
 def base_scores(run_dir: Path) -> dict:
-    """Per-example scores of the reference and the scored images, and the labels (cached)."""
+    """Per-example scores of the reference and the scored images, and the labels (cached;
+    a cache without every ``BASE`` score is computed again)."""
     cache = run_dir.parent.with_suffix(".validation.pt")
     if cache.exists():
-        return torch.load(cache)
+        found = torch.load(cache)
+        if set(BASE) <= set(found["scored"]):
+            return found
     from vaereg import load_run
     from vaereg.evaluation import evaluate
 

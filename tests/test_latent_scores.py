@@ -9,7 +9,8 @@ from test_anomaly_scores import bars, trained_vae
 from vaereg.core.common.errors import VaeregError
 from vaereg.data.tensor_split import TensorSplit
 from vaereg.evaluation import anomaly_metrics, evaluate
-from vaereg.evaluation.latent_distance import RIDGE, fit_latent_gaussian, nearest_distance
+from vaereg.evaluation.latent_distance import (RIDGE, fit_class_gaussians, fit_latent_gaussian,
+                                              nearest_distance)
 from vaereg.evaluation.run_evaluation import metric_list
 from vaereg.evaluation.anomaly_score_metrics import StandardizedCombination
 from vaereg.evaluation.score_combination import mean_of_standardized, standardized
@@ -54,6 +55,110 @@ def test_a_collapsed_unit_gives_finite_distances():
     assert torch.isfinite(distances).all() and distances[1] > distances[0]
     with pytest.raises(VaeregError, match="at least 2 training images, got 1"):
         fit_latent_gaussian([train[:1]])
+
+
+def two_classes(n=1500, seed=0):
+    """Two elongated clouds 3 apart along the narrow axis (12 of its sd), labels 3 and 7."""
+    means = torch.cat([elongated_cloud(n, seed), elongated_cloud(n, seed + 1) + torch.tensor([0.0, 3.0])])
+    return means, torch.cat([torch.full((n,), 3), torch.full((n,), 7)])
+
+
+def test_the_class_gaussians_are_the_pooled_within_class_fit_streamed_in_batches():
+    means, labels = two_classes()
+    order = torch.randperm(len(means), generator=torch.Generator().manual_seed(0))
+    means, labels = means[order], labels[order]
+    gaussians = fit_class_gaussians(zip(means.split(700), labels.split(700)))
+    centers = torch.stack([means[labels == c].double().mean(0) for c in (3, 7)])
+    offsets = means.double() - torch.where((labels == 3)[:, None], centers[0], centers[1])
+    within = offsets.T @ offsets / (len(means) - 2)
+    within += RIDGE * within.diagonal().mean() * torch.eye(2, dtype=torch.float64)
+    torch.testing.assert_close(gaussians.centers, centers)
+    torch.testing.assert_close(gaussians.precision, torch.linalg.inv(within))
+    # distances to the nearest class: zero at each centre, 2/4 sd along the wide axis
+    scored = torch.cat([centers, centers[:1] + torch.tensor([[-2.0, 0.0]], dtype=torch.float64)])
+    torch.testing.assert_close(gaussians.distance(scored)[:2], torch.zeros(2, dtype=torch.float64))
+    assert 0.4 < gaussians.distance(scored)[2].item() < 0.6
+    with pytest.raises(VaeregError, match="more training images than classes, got 2 images"):
+        one_each = torch.cat([(labels == 3).nonzero()[0], (labels == 7).nonzero()[0]])
+        fit_class_gaussians([(means[one_each], labels[one_each])])
+
+
+def test_the_class_distance_flags_the_gap_between_classes_that_one_gaussian_calls_central():
+    """Halfway between two classes lies the mean of their union: one Gaussian calls it the
+    most normal point, the class Gaussians call it 6 of the narrow axis's sd from both."""
+    means, labels = two_classes()
+    centre = torch.tensor([1.0, -2.0])
+    between = (elongated_cloud(200, seed=5) - centre) * torch.tensor([1.0, 0.1]) + centre + torch.tensor([0.0, 1.5])
+    normal = two_classes(100, seed=7)[0]
+    scored, is_anomaly = torch.cat([normal, between]), torch.cat([torch.zeros(200), torch.ones(200)])
+    one = fit_latent_gaussian([means]).distance(scored)
+    per_class = fit_class_gaussians([(means, labels)]).distance(scored)
+    assert anomaly_metrics(one, is_anomaly)["auroc"] < 0.3
+    assert anomaly_metrics(per_class, is_anomaly)["auroc"] > 0.9
+
+
+def test_the_class_distance_needs_training_labels():
+    model = trained_vae(bars(64, vertical=True, seed=0), steps=5)
+    images = bars(64, vertical=True, seed=1)
+    with pytest.raises(VaeregError, match="needs class labels on the training split"):
+        evaluate(model, TensorSplit(images, None), ["latent_class_mahalanobis"],
+                 train=TensorSplit(images, None))
+    labels = torch.arange(64) % 2
+    scores = evaluate(model, TensorSplit(images, None), ["latent_class_mahalanobis"],
+                      train=TensorSplit(images, labels)).per_example["latent_class_mahalanobis"]
+    expected = fit_class_gaussians([(model.encode(images).mean.detach(), labels)]).distance(
+        model.encode(images).mean.detach())
+    torch.testing.assert_close(scores, expected)
+
+
+def test_the_latent_classifier_minimizes_its_stated_objective_and_separates_the_classes():
+    from vaereg.evaluation.latent_classifier import WEIGHT_DECAY, fit_linear_softmax
+
+    means, labels = two_classes()
+    classifier = fit_linear_softmax(means, labels)
+    assert torch.equal(classifier.classes, torch.tensor([3, 7]))
+    weight = classifier.weight.clone().requires_grad_()
+    bias = classifier.bias.clone().requires_grad_()
+    inputs = (means.double() - classifier.center) / classifier.scale
+    objective = (nn.functional.cross_entropy(inputs @ weight + bias, (labels == 7).long())
+                 + WEIGHT_DECAY * weight.square().sum())
+    objective.backward()  # the fit is at the objective's minimum: no gradient left
+    assert weight.grad.abs().max() < 1e-5 and bias.grad.abs().max() < 1e-5
+    predicted = classifier.classes[classifier.logits(means).argmax(1)]
+    assert (predicted == labels).double().mean() > 0.99
+    refit = fit_linear_softmax(means, labels)
+    assert torch.equal(refit.weight, classifier.weight)  # the same fit every time
+    with pytest.raises(VaeregError, match="at least 2 classes in the training labels, got 1"):
+        fit_linear_softmax(means[labels == 3], labels[labels == 3])
+
+
+def test_the_class_energy_is_high_where_no_trained_class_claims_the_image():
+    """Between the two classes neither logit is large: the free energy ranks those points
+    above every class's own."""
+    from vaereg.evaluation.latent_classifier import fit_linear_softmax
+
+    means, labels = two_classes()
+    centre = torch.tensor([1.0, -2.0])
+    between = (elongated_cloud(200, seed=5) - centre) * torch.tensor([1.0, 0.1]) + centre + torch.tensor([0.0, 1.5])
+    scored = torch.cat([two_classes(100, seed=7)[0], between])
+    is_anomaly = torch.cat([torch.zeros(200), torch.ones(200)])
+    energy = fit_linear_softmax(means, labels).energy(scored)
+    assert anomaly_metrics(energy, is_anomaly)["auroc"] > 0.9
+
+
+def test_the_class_energy_metric_fits_on_the_training_posteriors_and_needs_labels():
+    from vaereg.evaluation.latent_classifier import fit_linear_softmax, posterior_features
+
+    model = trained_vae(bars(64, vertical=True, seed=0), steps=5)
+    images, labels = bars(64, vertical=True, seed=1), torch.arange(64) % 2
+    with pytest.raises(VaeregError, match="'latent_class_energy' needs class labels"):
+        evaluate(model, TensorSplit(images, None), ["latent_class_energy"],
+                 train=TensorSplit(images, None))
+    scores = evaluate(model, TensorSplit(images, None), ["latent_class_energy"],
+                      train=TensorSplit(images, labels)).per_example["latent_class_energy"]
+    with torch.no_grad():
+        features = posterior_features(model.encode(images))
+    torch.testing.assert_close(scores, fit_linear_softmax(features, labels).energy(features))
 
 
 def test_the_nearest_distance_averages_the_k_nearest_reference_points():
@@ -142,7 +247,8 @@ def test_the_anomaly_protocols_skip_latent_scores_for_a_model_without_a_posterio
 class EveryPart(StandardizedCombination):
     """Every part a combination can hold; keeps what it combined."""
     name = "every_part"
-    parts = ("neg_elbo", "complexity_corrected", "mse", "latent_knn", "latent_mahalanobis")
+    parts = ("neg_elbo", "complexity_corrected", "mse", "latent_knn", "latent_mahalanobis",
+             "latent_class_mahalanobis", "latent_class_energy")
     seen: dict = {}
 
     @staticmethod
@@ -156,21 +262,22 @@ def test_a_combination_scores_each_part_as_its_own_metric_does():
     ELBO drawn first, as the elbo metric draws it; the validation split's after it), and
     the mean combination averages them in validation standard deviations."""
     model = trained_vae(bars(256, vertical=True, seed=0), steps=100)
-    splits = {"train": TensorSplit(bars(256, vertical=True, seed=0), None),
+    splits = {"train": TensorSplit(bars(256, vertical=True, seed=0), torch.arange(256) % 3),
               "val": TensorSplit(bars(48, vertical=True, seed=3), None)}
     test = TensorSplit(torch.cat([bars(32, vertical=True, seed=1),
                                   bars(32, vertical=False, seed=2)]), None)
-    own = ["elbo", "complexity", "reconstruction", "latent_knn", "latent_mahalanobis"]
+    own = ["elbo", "complexity", "reconstruction", "latent_knn", "latent_mahalanobis",
+           "latent_class_mahalanobis", "latent_class_energy"]
     scores = evaluate(model, test, own, **splits).per_example
     reference = evaluate(model, splits["val"], own, **splits).per_example
     combination = evaluate(model, test, [EveryPart(None)], **splits).per_example["every_part"]
     seen = EveryPart.seen
     for part in EveryPart.parts:
         torch.testing.assert_close(seen["scores"][part].double(), scores[part].double())
-    for part in ("mse", "latent_knn", "latent_mahalanobis"):  # no draws
+    for part in EveryPart.parts[2:]:  # no draws
         torch.testing.assert_close(seen["reference"][part].double(), reference[part].double())
     expected = sum((seen["scores"][part].double() - seen["reference"][part].double().mean())
-                   / seen["reference"][part].double().std() for part in EveryPart.parts) / 5
+                   / seen["reference"][part].double().std() for part in EveryPart.parts) / 7
     torch.testing.assert_close(combination, expected)
     assert anomaly_metrics(combination, torch.arange(64) >= 32)["auroc"] > 0.9
 

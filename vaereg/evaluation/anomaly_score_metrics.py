@@ -16,8 +16,7 @@ from vaereg.core.model import model_contract as contract
 from vaereg.core.data.batch import Batch
 from vaereg.core.common.options import in_range, option, positive
 from vaereg.evaluation.input_complexity import complexity_corrected, png_bits
-from vaereg.evaluation.latent_distance import NEIGHBOURS, nearest_distance
-from vaereg.evaluation.latent_score_metrics import posterior_means, training_gaussian
+from vaereg.evaluation.latent_score_metrics import LATENT_FITS, fit_on_training
 from vaereg.evaluation.likelihood_metrics import negative_elbo_terms
 from vaereg.evaluation.likelihood_ratio import fit_background, likelihood_ratio_score
 from vaereg.evaluation.likelihood_regret import likelihood_regret
@@ -97,15 +96,10 @@ def elbo_and_complexity(model, batch: Batch) -> dict[str, Tensor]:
 def part_scorer(context: MetricContext, parts: tuple[str, ...],
                 name: str) -> Callable[[Batch], dict[str, Tensor]]:
     """Each image's scores named in ``parts`` (of ``neg_elbo``, ``complexity_corrected``,
-    ``mse``, ``latent_knn``, ``latent_mahalanobis``), a batch at a time; the ELBO is drawn
-    first, as the ``elbo`` metric draws it. The latent distances fit on the training
+    ``mse`` and the latent scores of ``LATENT_FITS``), a batch at a time; the ELBO is
+    drawn first, as the ``elbo`` metric draws it. The latent scores fit on the training
     split (``name`` is the metric that needs it)."""
-    latent = {"latent_knn", "latent_mahalanobis"} & set(parts)
-    train = context.on(context.required("train", name)) if latent else None
-    if "latent_knn" in parts:
-        reference = posterior_means(train)["mean"]
-    if "latent_mahalanobis" in parts:
-        gaussian = training_gaussian(context, train)
+    latent = {part: fit_on_training(context, part, name) for part in parts if part in LATENT_FITS}
     model = context.model
 
     def score(batch: Batch) -> dict[str, Tensor]:
@@ -115,11 +109,8 @@ def part_scorer(context: MetricContext, parts: tuple[str, ...],
         if "mse" in parts:
             found["mse"] = squared_error(model.reconstruct(batch.x, batch.y), batch.target)
         if latent:
-            means = model.encode(batch.x, batch.y).mean
-            if "latent_knn" in parts:
-                found["latent_knn"] = nearest_distance(means, reference, NEIGHBOURS).cpu()
-            if "latent_mahalanobis" in parts:
-                found["latent_mahalanobis"] = gaussian.distance(means).cpu()
+            posterior = model.encode(batch.x, batch.y)
+            found.update({part: fitted(posterior).cpu() for part, fitted in latent.items()})
         return {part: found[part] for part in parts}
     return score
 

@@ -6,6 +6,10 @@ posterior means: semantic novelty, where pixel likelihoods rate simple images as
   mean and covariance of the training posterior means and eps = 1e-3 * trace(S) / d, so a
   collapsed unit (a posterior mean that hardly varies) does not divide by zero
   (Lee et al. 2018, on a classifier's features).
+- class-conditional Mahalanobis: d_C(x) = min over training classes c of
+  sqrt((mu(x) - m_c)^T (S_W + eps I)^-1 (mu(x) - m_c)), with m_c the mean of class c's
+  posterior means and S_W their pooled within-class covariance (Lee et al. 2018's
+  tied-covariance score): an image far from every class the model was trained on.
 - k nearest neighbours: d_k(x) = mean of the k smallest ||mu(x) - mu(x_i)||_2 over the
   training images x_i (Bergman, Cohen & Hoshen 2020).
 
@@ -56,10 +60,54 @@ def fit_latent_gaussian(batches: Iterable[Tensor]) -> LatentGaussian:
         raise VaeregError(f"the latent Gaussian needs at least 2 training images, got {count}")
     center = total / count
     covariance = (outer - count * torch.outer(center, center)) / (count - 1)
+    return LatentGaussian(center, _regularized_inverse(covariance))
+
+
+@attrs.frozen
+class ClassGaussians:
+    """Per-class means ``centers`` [C, d] and the inverse ``precision`` [d, d] of their
+    regularized pooled within-class covariance (float64)."""
+
+    centers: Tensor
+    precision: Tensor
+
+    def distance(self, means: Tensor) -> Tensor:
+        """d_C of each row of ``means`` [N, d]: float64 [N], >= 0."""
+        offsets = means.double().to(self.centers.device)[:, None, :] - self.centers[None]
+        squared = torch.einsum("ncd,de,nce->nc", offsets, self.precision, offsets)
+        return squared.amin(1).clamp(min=0).sqrt()
+
+
+def fit_class_gaussians(batches: Iterable[tuple[Tensor, Tensor]]) -> ClassGaussians:
+    """The class Gaussians of the posterior means given batch by batch with their labels
+    ([n, d] and [n] each), from running sums (C x d and d x d kept)."""
+    totals: dict[int, Tensor] = {}
+    counts: dict[int, int] = {}
+    outer = None
+    for means, labels in batches:
+        means = means.double()
+        outer = means.T @ means if outer is None else outer + means.T @ means
+        for label in labels.unique().tolist():
+            chosen = means[labels == label]
+            totals[label] = totals.get(label, 0) + chosen.sum(0)
+            counts[label] = counts.get(label, 0) + len(chosen)
+    count = sum(counts.values())
+    if count <= len(counts):
+        raise VaeregError(f"the class Gaussians need more training images than classes, got "
+                          f"{count} images of {len(counts)} classes")
+    classes = sorted(totals)
+    centers = torch.stack([totals[c] / counts[c] for c in classes])
+    sizes = torch.tensor([counts[c] for c in classes], dtype=torch.float64,
+                         device=centers.device)
+    within = (outer - (centers.T * sizes) @ centers) / (count - len(classes))
+    return ClassGaussians(centers, _regularized_inverse(within))
+
+
+def _regularized_inverse(covariance: Tensor) -> Tensor:
+    """(S + eps I)^-1 with eps = RIDGE * trace(S) / d."""
     ridge = RIDGE * covariance.diagonal().mean().clamp(min=torch.finfo(torch.float64).tiny)
-    precision = torch.linalg.inv(covariance + ridge * torch.eye(len(center), dtype=torch.float64,
-                                                                device=center.device))
-    return LatentGaussian(center, precision)
+    return torch.linalg.inv(covariance + ridge * torch.eye(len(covariance), dtype=torch.float64,
+                                                           device=covariance.device))
 
 
 def nearest_distance(means: Tensor, reference: Tensor, k: int) -> Tensor:
