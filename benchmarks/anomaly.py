@@ -42,7 +42,10 @@ METRIC_OF = {"neg_elbo": "elbo", "recon": "elbo", "mse": "reconstruction",
              "complexity_corrected": "complexity", "combined": "combined",
              "likelihood_regret": "likelihood_regret", "likelihood_ratio": "likelihood_ratio",
              "latent_mahalanobis": "latent_mahalanobis", "latent_knn": "latent_knn",
-             "combined_latent": "combined_latent", "mean_mse_latent_knn": "mean_mse_latent_knn"}
+             "latent_class_mahalanobis": "latent_class_mahalanobis",
+             "latent_class_energy": "latent_class_energy", "combined_latent": "combined_latent",
+             "mean_mse_latent_knn": "mean_mse_latent_knn",
+             "mean_mse_latent_knn_class_energy": "mean_mse_latent_knn_class_energy"}
 #: scores computed on ``--subset`` random test images (through the library), not all
 SUBSET_SCORES = {"likelihood_regret"}
 #: the held-out classes issue 25's goal names besides the mean over all (simple and

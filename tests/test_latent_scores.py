@@ -244,6 +244,25 @@ def test_the_anomaly_protocols_skip_latent_scores_for_a_model_without_a_posterio
     assert skipped["combined_latent"].startswith("metric 'combined_latent' needs an ELBO")
 
 
+def test_the_anomaly_protocols_skip_the_class_scores_where_training_has_no_two_classes():
+    model = trained_vae(bars(64, vertical=True, seed=0), steps=5)
+    images = bars(64, vertical=True, seed=1)
+    class_scores = ("latent_class_mahalanobis", "latent_class_energy")
+    for labels, found in ((None, "no labels"), (torch.zeros(64, dtype=torch.long), "1 class")):
+        chosen, skipped = metric_list(None, None, anomaly=True, model=model,
+                                      train=TensorSplit(images, labels))
+        for name in class_scores:
+            assert skipped[name] == (f"metric '{name}' needs class labels of at least 2 "
+                                     f"classes on the training split, and this run's has {found}")
+        assert "latent_knn" not in skipped
+        with pytest.raises(VaeregError, match="'latent_class_energy' needs class labels"):
+            metric_list(["latent_class_energy"], None, model=model, train=TensorSplit(images, labels))
+    chosen, skipped = metric_list(None, None, anomaly=True, model=model,
+                                  train=TensorSplit(images, torch.arange(64) % 2))
+    assert not set(class_scores) & set(skipped)
+    assert {"LatentClassMahalanobis", "LatentClassEnergy"} <= {type(m).__name__ for m in chosen}
+
+
 class EveryPart(StandardizedCombination):
     """Every part a combination can hold; keeps what it combined."""
     name = "every_part"
@@ -295,3 +314,25 @@ def test_the_headline_is_the_mean_of_the_standardized_error_and_knn_distance():
                 + standardized(scores["latent_knn"], reference["latent_knn"])) / 2
     torch.testing.assert_close(scores["mean_mse_latent_knn"], expected)
     assert anomaly_metrics(scores["mean_mse_latent_knn"], torch.arange(64) >= 32)["auroc"] > 0.9
+
+
+def test_the_labelled_headline_adds_the_class_energy_and_falls_back_without_labels():
+    from vaereg.evaluation.run_evaluation import headline_score
+
+    model = trained_vae(bars(256, vertical=True, seed=0), steps=100)
+    splits = {"train": TensorSplit(bars(256, vertical=True, seed=0), torch.arange(256) % 2),
+              "val": TensorSplit(bars(48, vertical=True, seed=3), None)}
+    test = TensorSplit(torch.cat([bars(32, vertical=True, seed=1),
+                                  bars(32, vertical=False, seed=2)]), None)
+    own = ["reconstruction", "latent_knn", "latent_class_energy"]
+    name = "mean_mse_latent_knn_class_energy"
+    scores = evaluate(model, test, own + [name], **splits).per_example
+    reference = evaluate(model, splits["val"], own, **splits).per_example
+    expected = sum(standardized(scores[part], reference[part])
+                   for part in ("mse", "latent_knn", "latent_class_energy")) / 3
+    torch.testing.assert_close(scores[name], expected)
+    assert headline_score({name: 1, "mean_mse_latent_knn": 1, "neg_elbo": 1}) == name
+    assert headline_score({"mean_mse_latent_knn": 1, "neg_elbo": 1}) == "mean_mse_latent_knn"
+    _, skipped = metric_list(None, None, anomaly=True, model=model,
+                             train=TensorSplit(splits["train"].x, None))
+    assert name in skipped and "mean_mse_latent_knn" not in skipped

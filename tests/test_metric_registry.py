@@ -15,7 +15,8 @@ from vaereg.evaluation import METRICS, evaluate, make_metric
 BUILT_INS = {"elbo", "iwae", "active_units", "mutual_information", "reconstruction",
              "diversity", "memorization", "classifier_frechet", "complexity", "combined",
              "likelihood_regret", "likelihood_ratio", "latent_mahalanobis", "latent_knn",
-             "combined_latent", "mean_mse_latent_knn"}
+             "latent_class_mahalanobis", "latent_class_energy", "combined_latent",
+             "mean_mse_latent_knn", "mean_mse_latent_knn_class_energy"}
 FAST = ["elbo", make_metric("iwae", {"k": 20}), "active_units", "mutual_information",
         "reconstruction", make_metric("diversity", {"samples": 30}),
         make_metric("memorization", {"samples": 30})]

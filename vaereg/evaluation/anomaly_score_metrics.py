@@ -1,9 +1,10 @@
 """Registered anomaly scores beyond the ELBO: ``likelihood_regret`` (Xiao et al. 2020),
 ``likelihood_ratio`` (Ren et al. 2019), ``combined`` (the negative ELBO and the
 complexity-corrected score, standardized on validation images, their maximum) and
-``combined_latent`` (the same with the latent nearest-neighbour distance) and
-``mean_mse_latent_knn`` (the headline: the mean of the standardized reconstruction error
-and latent nearest-neighbour distance). Formulas,
+``combined_latent`` (the same with the latent nearest-neighbour distance),
+``mean_mse_latent_knn`` (the mean of the standardized reconstruction error and latent
+nearest-neighbour distance) and ``mean_mse_latent_knn_class_energy`` (the headline: the
+same with the latent classifier's free energy). Formulas,
 references and costs: docs/metrics.md."""
 from __future__ import annotations
 
@@ -153,9 +154,22 @@ class CombinedLatent(StandardizedCombination):
 
 class MeanMseLatentKnn(StandardizedCombination):
     """Per-example ``mean_mse_latent_knn``: the mean of ``mse`` and ``latent_knn`` (k = 5),
-    each standardized on the validation split; the headline score (docs/metrics.md)."""
+    each standardized on the validation split; the headline where the training images
+    have no class labels (docs/metrics.md)."""
 
     name = "mean_mse_latent_knn"
     parts = ("mse", "latent_knn")
     combine = staticmethod(mean_of_standardized)
     requires = (contract.POSTERIOR,)
+
+
+class MeanMseLatentKnnClassEnergy(StandardizedCombination):
+    """Per-example ``mean_mse_latent_knn_class_energy``: the mean of ``mse``,
+    ``latent_knn`` (k = 5) and ``latent_class_energy``, each standardized on the
+    validation split; the headline score (docs/metrics.md)."""
+
+    name = "mean_mse_latent_knn_class_energy"
+    parts = ("mse", "latent_knn", "latent_class_energy")
+    combine = staticmethod(mean_of_standardized)
+    requires = (contract.POSTERIOR, contract.POSTERIOR_DENSITY)
+    needs_labels = True

@@ -111,6 +111,7 @@ class LatentClassMahalanobis(LatentMetric):
     mean to the nearest training class's Gaussian (pooled covariance)."""
 
     name = "latent_class_mahalanobis"
+    needs_labels = True
 
 
 class LatentClassEnergy(LatentMetric):
@@ -118,6 +119,7 @@ class LatentClassEnergy(LatentMetric):
     training labels on the posterior's mean and log standard deviation."""
 
     name = "latent_class_energy"
+    needs_labels = True
     requires = (contract.POSTERIOR, contract.POSTERIOR_DENSITY)
 
 

@@ -5,7 +5,9 @@ are declared in vaereg's setup.cfg, third parties add theirs the same way) with 
 ``Options`` class (fields declared with ``vaereg.option``), ``__init__(self, options)``
 and ``compute(self, context: MetricContext) -> MetricResult``; ``requires`` names what it
 needs of the model (``vaereg.core.model.model_contract``), so a model that cannot serve it is
-refused by name instead of giving NaN or a TypeError.
+refused by name instead of giving NaN or a TypeError; ``needs_labels = True`` says it
+fits on the training split's class labels (at least two classes), so ``vaereg eval``
+skips it among its defaults where the data has none.
 
 Every result names the likelihood and binarization its numbers are under: a Bernoulli
 negative log-likelihood of grey (non-binary) pixels is a loss, not a log-likelihood.
@@ -39,6 +41,7 @@ class Metric:
 
     Options: type = NoOptions
     requires: tuple[str, ...] = ()
+    needs_labels: bool = False
 
     def __init__(self, options: Any):
         self.options = options
@@ -164,6 +167,21 @@ def unservable(name: str, metric: Any, model: Any, model_name: str = "") -> str 
     not (its ``requires`` against the model contract)."""
     model_name = model_name or type(model).__name__
     return why_not("metric", name, metric, model_name, model)
+
+
+def unlabelled(name: str, metric: Any, train: Any) -> str | None:
+    """None unless ``metric`` (a class or object named ``name``) needs the training
+    split's class labels (``needs_labels``) and ``train`` has fewer than two classes;
+    then why."""
+    if not getattr(metric, "needs_labels", False):
+        return None
+    labels = getattr(train, "y", None)
+    classes = 0 if labels is None else len(labels.unique())
+    if classes >= 2:
+        return None
+    found = "no labels" if labels is None else f"{classes} class"
+    return (f"metric '{name}' needs class labels of at least 2 classes on the training "
+            f"split, and this run's has {found}")
 
 
 def device_of(model: Any) -> torch.device:

@@ -16,22 +16,26 @@ from vaereg.core.common.seeding import EVALUATION_SEED
 from vaereg.data.split_images import read_positions
 from vaereg.evaluation.anomaly import anomaly_metrics, roc_curve
 from vaereg.evaluation.anomaly_sets import StreamedAnomalySet
-from vaereg.evaluation.metric import evaluate, make_metric, metric_class, unservable
+from vaereg.evaluation.metric import evaluate, make_metric, metric_class, unlabelled, unservable
 from vaereg.evaluation.run_loading import LoadedRun
 
 DEFAULT_METRICS = ("elbo", "reconstruction", "active_units", "mutual_information")
 #: what the anomaly protocols score by default: figures over normal and anomalous images
 #: mixed (active units, mutual information) would describe neither
 ANOMALY_METRICS = ("elbo", "reconstruction", "complexity", "combined", "latent_mahalanobis",
-                   "latent_knn", "combined_latent", "mean_mse_latent_knn")
+                   "latent_knn", "latent_class_mahalanobis", "latent_class_energy",
+                   "combined_latent", "mean_mse_latent_knn", "mean_mse_latent_knn_class_energy")
 #: per-example scores where higher means more anomalous
 ANOMALY_SCORES = ("neg_elbo", "recon", "mse", "iwae_nll", "complexity_corrected",
                   "likelihood_regret", "likelihood_ratio", "combined", "latent_mahalanobis",
-                  "latent_knn", "combined_latent", "mean_mse_latent_knn")
+                  "latent_knn", "latent_class_mahalanobis", "latent_class_energy",
+                  "combined_latent", "mean_mse_latent_knn", "mean_mse_latent_knn_class_energy")
 #: the anomaly score eval.json names as ``anomaly/headline``, chosen by a rule that reads
 #: no test image (benchmarks/headline_choice.py, docs/metrics.md), where the model can
-#: serve it
-HEADLINE_SCORE = "mean_mse_latent_knn"
+#: serve it and the training images have class labels
+HEADLINE_SCORE = "mean_mse_latent_knn_class_energy"
+#: the headline where they have none: the rule's choice among the candidates that need none
+UNLABELLED_HEADLINE = "mean_mse_latent_knn"
 SPLITS = ("test", "val", "train")
 
 
@@ -43,7 +47,7 @@ class RunEvaluation:
     ``intervals``: figure name -> (low, high); ``paths``: each row's file, where known;
     ``protocol_name``: the protocol's short, stable name (its folder's); ``skipped``:
     default metrics the model cannot serve, name -> why; ``headline``: the anomaly score
-    to read first (``HEADLINE_SCORE`` when it was computed), None outside the protocols;
+    to read first (``headline_score``), None outside the protocols;
     ``request``: what the evaluation was asked for (eval.json keeps it, so an evaluation
     asked for again can be reused)."""
 
@@ -68,12 +72,14 @@ class RunEvaluation:
 
 
 def metric_list(names: Sequence[str] | None, iw_samples: int | None, anomaly: bool = False, *,
-                model: Any = None, model_name: str = "") -> tuple[list, dict[str, str]]:
+                model: Any = None, model_name: str = "", train: Any = None
+                ) -> tuple[list, dict[str, str]]:
     """The metric objects to run, and the skipped ones (name -> why): ``names`` (or the
     defaults), and ``iwae`` with K samples when ``iw_samples`` is given.
 
-    A default metric that ``model`` cannot serve (its ``requires``) is skipped; one asked
-    for by name or by ``iw_samples`` is refused (``VaeregError`` naming each)."""
+    A default metric that ``model`` cannot serve (its ``requires``), or that needs class
+    labels ``train`` lacks (``needs_labels``), is skipped; one asked for by name or by
+    ``iw_samples`` is refused (``VaeregError`` naming each)."""
     if iw_samples is not None and iw_samples < 1:
         raise VaeregError(f"--iw-samples must be at least 1, not {iw_samples}")
     asked = names is not None
@@ -82,7 +88,8 @@ def metric_list(names: Sequence[str] | None, iw_samples: int | None, anomaly: bo
         names = [name for name in names if name != "iwae"] + ["iwae"]
     chosen, skipped, refused = [], {}, []
     for name in names:
-        reason = unservable(name, metric_class(name), model, model_name)
+        cls = metric_class(name)
+        reason = unservable(name, cls, model, model_name) or unlabelled(name, cls, train)
         if reason and (asked or (name == "iwae" and iw_samples is not None)):
             refused.append(reason)
         elif reason:
@@ -110,7 +117,8 @@ def evaluate_run(run: LoadedRun, *, split: str = "test", metrics: Sequence[str] 
     if anomaly_set is not None and split != "test":
         raise VaeregError("the anomaly protocols score the test split; leave --split out")
     chosen, skipped = metric_list(metrics, iw_samples, anomaly=anomaly_set is not None,
-                                  model=run.model, model_name=run.recipe.model.name)
+                                  model=run.model, model_name=run.recipe.model.name,
+                                  train=run.splits.train)
     data = anomaly_set.split if anomaly_set is not None else getattr(run.splits, split)
     start = time.perf_counter()
     result = evaluate(run.model, data, chosen, train=run.splits.train, val=run.splits.val,
@@ -143,10 +151,11 @@ def evaluate_run(run: LoadedRun, *, split: str = "test", metrics: Sequence[str] 
 
 
 def headline_score(ranked: dict[str, Any]) -> str | None:
-    """``HEADLINE_SCORE`` when it is among the ``ranked`` scores; else the first of
-    ``ANOMALY_SCORES`` that is (a model without what it needs, or ``--metrics`` without
-    it); None when none is."""
-    for name in (HEADLINE_SCORE, *ANOMALY_SCORES):
+    """``HEADLINE_SCORE`` when it is among the ``ranked`` scores; else
+    ``UNLABELLED_HEADLINE`` (training images without class labels), else the first of
+    ``ANOMALY_SCORES`` that is (a model without what they need, or ``--metrics`` without
+    them); None when none is."""
+    for name in (HEADLINE_SCORE, UNLABELLED_HEADLINE, *ANOMALY_SCORES):
         if name in ranked:
             return name
     return None
