@@ -271,9 +271,11 @@ def run_dir_argument(command):
 @click.option("--metrics", "metric_names", metavar="A,B,...",
               help="Registered metrics to run (default: elbo, reconstruction, active_units, "
                    "mutual_information; elbo, reconstruction, complexity, combined, "
-                   "latent_mahalanobis, latent_knn, combined_latent, mean_mse_latent_knn with "
-                   "--ood/--anomaly; "
-                   "defaults the model cannot serve are skipped, named ones refused).")
+                   "latent_mahalanobis, latent_knn, latent_class_mahalanobis, "
+                   "latent_class_energy, combined_latent, mean_mse_latent_knn, "
+                   "mean_mse_latent_knn_class_energy with --ood/--anomaly; defaults the model "
+                   "cannot serve, or that need class labels the data lacks, are skipped, named "
+                   "ones refused).")
 @click.option("--batch-size", type=click.IntRange(1),
               help="Images per pass [the run's data.batch_size: then elbo gives the figures "
                    "of metrics.json for the same weights].")
