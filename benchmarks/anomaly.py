@@ -46,6 +46,9 @@ METRIC_OF = {"neg_elbo": "elbo", "recon": "elbo", "mse": "reconstruction",
              "latent_class_energy": "latent_class_energy", "combined_latent": "combined_latent",
              "mean_mse_latent_knn": "mean_mse_latent_knn",
              "mean_mse_latent_knn_class_energy": "mean_mse_latent_knn_class_energy"}
+#: scores fitted on the training labels of at least two classes (not in one-class runs)
+NEEDS_TWO_CLASSES = {"latent_class_mahalanobis", "latent_class_energy",
+                     "mean_mse_latent_knn_class_energy"}
 #: scores computed on ``--subset`` random test images (through the library), not all
 SUBSET_SCORES = {"likelihood_regret"}
 #: the held-out classes issue 25's goal names besides the mean over all (simple and
@@ -184,6 +187,10 @@ def main() -> None:
     parser.add_argument("--table-only", action="store_true",
                         help="print the table of the runs finished in --out; train nothing")
     args = parser.parse_args()
+    labelled = [score for score in args.scores if score in NEEDS_TWO_CLASSES]
+    if args.protocol == "one-class" and labelled:
+        parser.error(f"{', '.join(labelled)} fit on the training labels of at least two "
+                     f"classes, and the one-class protocol trains on one")
     if args.table_only:
         if not args.out:
             parser.error("--table-only reads the runs of --out DIR")
