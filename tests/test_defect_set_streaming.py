@@ -17,7 +17,7 @@ from vaereg.evaluation.defect_set import labelled_defects
 from vaereg.evaluation.eval_command import evaluate_and_save
 from vaereg.evaluation.metric import evaluate
 from vaereg.evaluation.anomaly_maps import MapOptions
-from vaereg.evaluation.run_evaluation import ANOMALY_METRICS
+from vaereg.evaluation.run_evaluation import metric_list
 from vaereg.evaluation.run_loading import load_run
 from vaereg.testing import make_trainer, tiny_recipe
 
@@ -110,9 +110,11 @@ def test_scores_and_maps_equal_those_of_the_images_held_in_memory(run):
     held = TensorSplit(torch.cat([split_images(part)[0] for part in defects.anomaly_set.parts]),
                        None)
     batch_size = NORMAL // 2  # no batch mixes normal and defect images in either
-    streamed = evaluate(run.model, defects.anomaly_set.split, list(ANOMALY_METRICS),
+    # the protocol's defaults as eval runs them: the folder has no class labels
+    metrics, _ = metric_list(None, None, anomaly=True, model=run.model, train=run.splits.train)
+    streamed = evaluate(run.model, defects.anomaly_set.split, metrics,
                         train=run.splits.train, val=run.splits.val, batch_size=batch_size)
-    in_memory = evaluate(run.model, held, list(ANOMALY_METRICS), train=run.splits.train,
+    in_memory = evaluate(run.model, held, metrics, train=run.splits.train,
                          val=run.splits.val, batch_size=batch_size)
     assert streamed.per_example.keys() == in_memory.per_example.keys()
     for name, values in in_memory.per_example.items():
