@@ -45,10 +45,14 @@ METRIC_OF = {"neg_elbo": "elbo", "recon": "elbo", "mse": "reconstruction",
              "latent_class_mahalanobis": "latent_class_mahalanobis",
              "latent_class_energy": "latent_class_energy", "combined_latent": "combined_latent",
              "mean_mse_latent_knn": "mean_mse_latent_knn",
-             "mean_mse_latent_knn_class_energy": "mean_mse_latent_knn_class_energy"}
+             "mean_mse_latent_knn_class_energy": "mean_mse_latent_knn_class_energy",
+             **{name: name for name in ("feature_knn", "feature_class_energy",
+                                        "mean_mse_feature_knn_class_energy",
+                                        "mean_elbo_complexity_feature_knn")}}
 #: scores fitted on the training labels of at least two classes (not in one-class runs)
 NEEDS_TWO_CLASSES = {"latent_class_mahalanobis", "latent_class_energy",
-                     "mean_mse_latent_knn_class_energy"}
+                     "mean_mse_latent_knn_class_energy", "feature_class_energy",
+                     "mean_mse_feature_knn_class_energy"}
 #: scores computed on ``--subset`` random test images (through the library), not all
 SUBSET_SCORES = {"likelihood_regret"}
 #: the held-out classes issue 25's goal names besides the mean over all (simple and

@@ -14,10 +14,13 @@ Candidates, fixed before they were measured: the registered scores ``BASE`` and
 ``combined``/``combined_latent``, and for every pair and triple of ``BASE`` the maximum
 and the mean of the scores standardized on the reference (``max(a,b)``, ``mean(a,b,c)``).
 Per-example scores are cached beside each run (``<run>.validation.pt``), so a second call
-only prints. Prints a markdown table, best first, and the chosen candidate.
+only prints, and a call after a score joined ``BASE`` computes that score alone. Prints a markdown table, best first, and the chosen candidate.
 
     python benchmarks/headline_choice.py --runs OUT/held-out [--recipe vanilla] [--seed 0]
-        [--classes 0 1 ...] [--top 15]
+        [--classes 0 1 ...] [--top 15] [--unlabelled]
+
+``--unlabelled`` keeps the candidates that need no class labels (none of ``NEEDS_LABELS``
+in them): the headline for data without labels.
 """
 from __future__ import annotations
 
@@ -30,9 +33,13 @@ import torch
 
 #: the per-example scores every combination is built from
 BASE = ("neg_elbo", "mse", "complexity_corrected", "latent_knn", "latent_mahalanobis",
-        "latent_class_mahalanobis", "latent_class_energy")
-METRICS = ("elbo", "reconstruction", "complexity", "latent_knn", "latent_mahalanobis",
-           "latent_class_mahalanobis", "latent_class_energy", "combined", "combined_latent")
+        "latent_class_mahalanobis", "latent_class_energy", "feature_knn",
+        "feature_class_energy")
+#: the metric that computes each cached score (the registered combinations included)
+METRIC_OF = {"neg_elbo": "elbo", "mse": "reconstruction", "complexity_corrected": "complexity",
+             **{name: name for name in (*BASE[3:], "combined", "combined_latent")}}
+#: the base scores fitted on the training images' class labels
+NEEDS_LABELS = ("latent_class_mahalanobis", "latent_class_energy", "feature_class_energy")
 #: issue 25's floor: no held-out class below it
 FLOOR = 0.6
 
@@ -59,23 +66,24 @@ def validation_sets(run) -> tuple:
 
 def base_scores(run_dir: Path) -> dict:
     """Per-example scores of the reference and the scored images, and the labels (cached;
-    a cache without every ``BASE`` score is computed again)."""
+    the scores a cache lacks are computed and added: each metric is seeded afresh, so
+    alone it gives what it gives beside the others)."""
     cache = run_dir.parent.with_suffix(".validation.pt")
-    if cache.exists():
-        found = torch.load(cache)
-        if set(BASE) <= set(found["scored"]):
-            return found
+    found = torch.load(cache) if cache.exists() else {"reference": {}, "scored": {}}
+    missing = list(dict.fromkeys(metric for score, metric in METRIC_OF.items()
+                                 if score not in found["scored"]))
+    if not missing:
+        return found
     from vaereg import load_run
     from vaereg.evaluation import evaluate
 
     run = load_run(run_dir)
     reference, scored, is_anomaly = validation_sets(run)
     batch = run.recipe.data.loader.batch_size
-    found = {}
     for name, images in (("reference", reference), ("scored", scored)):
-        result = evaluate(run.model, images, METRICS, train=run.splits.train, val=reference,
+        result = evaluate(run.model, images, missing, train=run.splits.train, val=reference,
                           batch_size=batch)
-        found[name] = {k: v.double().cpu() for k, v in result.per_example.items()}
+        found[name].update({k: v.double().cpu() for k, v in result.per_example.items()})
     found["is_anomaly"] = is_anomaly
     torch.save(found, cache)
     return found
@@ -96,6 +104,11 @@ def candidates(found: dict) -> dict:
     return result
 
 
+def needs_no_labels(candidate: str) -> bool:
+    """Whether the candidate is built without any of the ``NEEDS_LABELS`` scores."""
+    return not any(part in candidate for part in NEEDS_LABELS)
+
+
 def chosen(rows: dict) -> str:
     """The rule: best mean among those with no class below FLOOR, else the best mean."""
     clear = [name for name, aurocs in rows.items() if min(aurocs) >= FLOOR]
@@ -109,6 +122,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--classes", nargs="+", type=int, default=list(range(10)))
     parser.add_argument("--top", type=int, default=15, help="rows printed, best mean first")
+    parser.add_argument("--unlabelled", action="store_true",
+                        help="only the candidates that need no class labels")
     args = parser.parse_args()
     from vaereg.evaluation import anomaly_metrics
 
@@ -117,6 +132,8 @@ def main() -> None:
         run_dir = Path(args.runs) / f"{args.recipe}_class{k}_seed{args.seed}" / "version_0"
         found = base_scores(run_dir)
         for name, score in candidates(found).items():
+            if args.unlabelled and not needs_no_labels(name):
+                continue
             rows.setdefault(name, []).append(anomaly_metrics(score, found["is_anomaly"])["auroc"])
     order = sorted(rows, key=lambda name: statistics.mean(rows[name]), reverse=True)
     print("| candidate | " + " | ".join(map(str, args.classes)) + " | mean | min |")

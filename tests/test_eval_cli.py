@@ -146,14 +146,16 @@ def test_the_default_anomaly_metrics_compute_the_headline_score(fmnist_run):
     result = invoke("eval", fmnist_run, "--anomaly", "--projector-points", 0)
     assert result.exit_code == 0, result.output
     record = read_eval(fmnist_run, HELD_OUT)
-    assert record["anomaly/headline"] == "mean_mse_latent_knn_class_energy"
+    assert record["anomaly/headline"] == "mean_mse_feature_knn_class_energy"
     rows = read_scores(fmnist_run / "eval" / HELD_OUT)
     assert {"neg_elbo", "complexity_corrected", "combined", "latent_mahalanobis",
-            "latent_knn", "latent_class_mahalanobis", "latent_class_energy", "combined_latent",
-            "mean_mse_latent_knn", "mean_mse_latent_knn_class_energy"} <= set(rows[0])
-    headline = torch.tensor([float(row["mean_mse_latent_knn_class_energy"]) for row in rows])
+            "latent_knn", "latent_class_mahalanobis", "latent_class_energy", "feature_knn",
+            "feature_class_energy", "combined_latent", "mean_mse_latent_knn",
+            "mean_mse_latent_knn_class_energy", "mean_mse_feature_knn_class_energy",
+            "mean_elbo_complexity_feature_knn"} <= set(rows[0])
+    headline = torch.tensor([float(row["mean_mse_feature_knn_class_energy"]) for row in rows])
     anomalous = torch.tensor([row["is_anomaly"] == "1" for row in rows])
-    assert record["metrics"]["anomaly/mean_mse_latent_knn_class_energy/auroc"] == pytest.approx(
+    assert record["metrics"]["anomaly/mean_mse_feature_knn_class_energy/auroc"] == pytest.approx(
         rank_auroc(headline, anomalous), abs=1e-4)
 
 

@@ -13,7 +13,8 @@ from cli_process import small_fmnist_run
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import headline_choice  # noqa: E402
-from headline_choice import FLOOR, base_scores, candidates, chosen, validation_sets  # noqa: E402
+from headline_choice import (FLOOR, base_scores, candidates, chosen, needs_no_labels,  # noqa: E402
+                             validation_sets)
 
 
 def test_the_rule_takes_the_best_mean_that_clears_the_floor_else_the_best_mean():
@@ -21,6 +22,14 @@ def test_the_rule_takes_the_best_mean_that_clears_the_floor_else_the_best_mean()
             "clears": [0.7, 0.7, FLOOR], "clears_lower": [0.65, 0.65, 0.65]}
     assert chosen(rows) == "clears"
     assert chosen({"a": [0.9, 0.3], "b": [0.5, 0.5]}) == "a"
+
+
+def test_the_unlabelled_candidates_hold_no_score_fitted_on_labels():
+    assert needs_no_labels("mean(neg_elbo,complexity_corrected,feature_knn)")
+    assert needs_no_labels("max(mse,latent_knn)") and needs_no_labels("combined_latent")
+    for name in ("feature_class_energy", "mean(mse,feature_knn,feature_class_energy)",
+                 "max(mse,latent_class_mahalanobis)", "mean(latent_knn,latent_class_energy)"):
+        assert not needs_no_labels(name)
 
 
 def test_the_validation_analogue_reads_no_test_image_and_every_candidate_scores(tmp_path):

@@ -241,33 +241,38 @@ def test_the_anomaly_protocols_skip_latent_scores_for_a_model_without_a_posterio
     _, skipped = metric_list(None, None, anomaly=True, model=NoPosterior(), model_name="plain")
     for name in ("latent_mahalanobis", "latent_knn", "mean_mse_latent_knn"):
         assert skipped[name].startswith(f"metric '{name}' needs a posterior q(z|x)")
+    for name in ("feature_knn", "feature_class_energy", "mean_mse_feature_knn_class_energy"):
+        assert skipped[name].startswith(f"metric '{name}' needs encoder features")
     assert skipped["combined_latent"].startswith("metric 'combined_latent' needs an ELBO")
 
 
 def test_the_anomaly_protocols_skip_the_class_scores_where_training_has_no_two_classes():
     model = trained_vae(bars(64, vertical=True, seed=0), steps=5)
     images = bars(64, vertical=True, seed=1)
-    class_scores = ("latent_class_mahalanobis", "latent_class_energy")
+    class_scores = ("latent_class_mahalanobis", "latent_class_energy", "feature_class_energy",
+                    "mean_mse_feature_knn_class_energy")
     for labels, found in ((None, "no labels"), (torch.zeros(64, dtype=torch.long), "1 class")):
         chosen, skipped = metric_list(None, None, anomaly=True, model=model,
                                       train=TensorSplit(images, labels))
         for name in class_scores:
             assert skipped[name] == (f"metric '{name}' needs class labels of at least 2 "
                                      f"classes on the training split, and this run's has {found}")
-        assert "latent_knn" not in skipped
+        assert not {"latent_knn", "feature_knn", "mean_elbo_complexity_feature_knn"} & set(skipped)
         with pytest.raises(VaeregError, match="'latent_class_energy' needs class labels"):
             metric_list(["latent_class_energy"], None, model=model, train=TensorSplit(images, labels))
     chosen, skipped = metric_list(None, None, anomaly=True, model=model,
                                   train=TensorSplit(images, torch.arange(64) % 2))
     assert not set(class_scores) & set(skipped)
-    assert {"LatentClassMahalanobis", "LatentClassEnergy"} <= {type(m).__name__ for m in chosen}
+    assert {"LatentClassMahalanobis", "LatentClassEnergy", "FeatureClassEnergy"} <= {
+        type(m).__name__ for m in chosen}
 
 
 class EveryPart(StandardizedCombination):
     """Every part a combination can hold; keeps what it combined."""
     name = "every_part"
     parts = ("neg_elbo", "complexity_corrected", "mse", "latent_knn", "latent_mahalanobis",
-             "latent_class_mahalanobis", "latent_class_energy")
+             "latent_class_mahalanobis", "latent_class_energy", "feature_knn",
+             "feature_class_energy")
     seen: dict = {}
 
     @staticmethod
@@ -286,7 +291,8 @@ def test_a_combination_scores_each_part_as_its_own_metric_does():
     test = TensorSplit(torch.cat([bars(32, vertical=True, seed=1),
                                   bars(32, vertical=False, seed=2)]), None)
     own = ["elbo", "complexity", "reconstruction", "latent_knn", "latent_mahalanobis",
-           "latent_class_mahalanobis", "latent_class_energy"]
+           "latent_class_mahalanobis", "latent_class_energy", "feature_knn",
+           "feature_class_energy"]
     scores = evaluate(model, test, own, **splits).per_example
     reference = evaluate(model, splits["val"], own, **splits).per_example
     combination = evaluate(model, test, [EveryPart(None)], **splits).per_example["every_part"]
@@ -296,7 +302,8 @@ def test_a_combination_scores_each_part_as_its_own_metric_does():
     for part in EveryPart.parts[2:]:  # no draws
         torch.testing.assert_close(seen["reference"][part].double(), reference[part].double())
     expected = sum((seen["scores"][part].double() - seen["reference"][part].double().mean())
-                   / seen["reference"][part].double().std() for part in EveryPart.parts) / 7
+                   / seen["reference"][part].double().std() for part in EveryPart.parts)
+    expected /= len(EveryPart.parts)
     torch.testing.assert_close(combination, expected)
     assert anomaly_metrics(combination, torch.arange(64) >= 32)["auroc"] > 0.9
 
@@ -316,23 +323,85 @@ def test_the_headline_is_the_mean_of_the_standardized_error_and_knn_distance():
     assert anomaly_metrics(scores["mean_mse_latent_knn"], torch.arange(64) >= 32)["auroc"] > 0.9
 
 
-def test_the_labelled_headline_adds_the_class_energy_and_falls_back_without_labels():
-    from vaereg.evaluation.run_evaluation import headline_score
-
+@pytest.mark.parametrize("name, parts", [
+    ("mean_mse_latent_knn_class_energy", ("mse", "latent_knn", "latent_class_energy")),
+    ("mean_mse_feature_knn_class_energy", ("mse", "feature_knn", "feature_class_energy"))])
+def test_the_class_energy_combinations_are_the_mean_of_their_standardized_parts(name, parts):
     model = trained_vae(bars(256, vertical=True, seed=0), steps=100)
     splits = {"train": TensorSplit(bars(256, vertical=True, seed=0), torch.arange(256) % 2),
               "val": TensorSplit(bars(48, vertical=True, seed=3), None)}
     test = TensorSplit(torch.cat([bars(32, vertical=True, seed=1),
                                   bars(32, vertical=False, seed=2)]), None)
-    own = ["reconstruction", "latent_knn", "latent_class_energy"]
-    name = "mean_mse_latent_knn_class_energy"
+    own = ["reconstruction", *parts[1:]]
     scores = evaluate(model, test, own + [name], **splits).per_example
     reference = evaluate(model, splits["val"], own, **splits).per_example
-    expected = sum(standardized(scores[part], reference[part])
-                   for part in ("mse", "latent_knn", "latent_class_energy")) / 3
+    expected = sum(standardized(scores[part], reference[part]) for part in parts) / 3
     torch.testing.assert_close(scores[name], expected)
-    assert headline_score({name: 1, "mean_mse_latent_knn": 1, "neg_elbo": 1}) == name
-    assert headline_score({"mean_mse_latent_knn": 1, "neg_elbo": 1}) == "mean_mse_latent_knn"
-    _, skipped = metric_list(None, None, anomaly=True, model=model,
-                             train=TensorSplit(splits["train"].x, None))
-    assert name in skipped and "mean_mse_latent_knn" not in skipped
+
+
+def test_the_headline_needs_labels_and_falls_back_to_the_unlabelled_one_without_them():
+    """The unlabelled headline is the mean of the standardized ELBO, complexity-corrected
+    score and feature distance (how a combination scores its parts: the test above with
+    every part)."""
+    from vaereg.evaluation.anomaly_score_metrics import MeanElboComplexityFeatureKnn
+    from vaereg.evaluation.run_evaluation import headline_score
+
+    model = trained_vae(bars(256, vertical=True, seed=0), steps=100)
+    splits = {"train": TensorSplit(bars(256, vertical=True, seed=0), None),
+              "val": TensorSplit(bars(48, vertical=True, seed=3), None)}
+    test = TensorSplit(torch.cat([bars(32, vertical=True, seed=1),
+                                  bars(32, vertical=False, seed=2)]), None)
+    headline, unlabelled = "mean_mse_feature_knn_class_energy", "mean_elbo_complexity_feature_knn"
+    chosen, skipped = metric_list(None, None, anomaly=True, model=model, train=splits["train"])
+    assert headline in skipped and unlabelled not in skipped
+    assert MeanElboComplexityFeatureKnn.parts == ("neg_elbo", "complexity_corrected", "feature_knn")
+    assert MeanElboComplexityFeatureKnn.combine is mean_of_standardized
+    combined = evaluate(model, test, [unlabelled], **splits).per_example[unlabelled]
+    assert anomaly_metrics(combined, torch.arange(64) >= 32)["auroc"] > 0.9
+    assert headline_score({headline: 1, unlabelled: 1, "neg_elbo": 1}) == headline
+    assert headline_score({unlabelled: 1, "mean_mse_latent_knn": 1}) == unlabelled
+    assert headline_score({"mean_mse_latent_knn": 1, "neg_elbo": 1}) == "neg_elbo"
+
+
+def test_the_encoder_features_are_what_the_latent_heads_read():
+    model = trained_vae(bars(64, vertical=True, seed=0), steps=5)
+    images = bars(16, vertical=True, seed=1)
+    with torch.no_grad():
+        features = model.features(images)
+        assert features.shape == (16, 32)  # hidden_dims = (32,)
+        direct = model.posterior(model.encoder(images))
+        torch.testing.assert_close(model.encode(images).mean, model.posterior(features).mean)
+        torch.testing.assert_close(direct.mean, model.posterior(features).mean)
+
+
+def test_the_feature_scores_are_their_fits_on_the_training_features():
+    """feature_knn: the mean distance to the 5 nearest training feature rows;
+    feature_class_energy: the free energy of the classifier fitted on the training
+    features and labels; both refuse what they lack."""
+    from vaereg.evaluation.latent_classifier import fit_linear_softmax
+
+    model = trained_vae(bars(64, vertical=True, seed=0), steps=5)
+    train_images, labels = bars(64, vertical=True, seed=0), torch.arange(64) % 2
+    test = TensorSplit(torch.cat([bars(16, vertical=True, seed=1),
+                                  bars(16, vertical=False, seed=2)]), None)
+    with pytest.raises(VaeregError, match="'feature_knn' needs the training split"):
+        evaluate(model, test, ["feature_knn"])
+    with pytest.raises(VaeregError, match="'feature_class_energy' needs class labels"):
+        evaluate(model, test, ["feature_class_energy"], train=TensorSplit(train_images, None))
+    scores = evaluate(model, test, ["feature_knn", "feature_class_energy"],
+                      train=TensorSplit(train_images, labels)).per_example
+    with torch.no_grad():
+        reference, scored = model.features(train_images), model.features(test.x)
+    torch.testing.assert_close(scores["feature_knn"], nearest_distance(scored, reference, 5))
+    torch.testing.assert_close(scores["feature_class_energy"],
+                               fit_linear_softmax(reference, labels).energy(scored))
+
+
+def test_the_feature_distance_flags_images_the_encoder_features_set_apart():
+    """Horizontal bars, never trained on, lie away from every vertical bar's features."""
+    model = trained_vae(bars(256, vertical=True, seed=0))
+    train = TensorSplit(bars(256, vertical=True, seed=0), None)
+    test = TensorSplit(torch.cat([bars(64, vertical=True, seed=1),
+                                  bars(64, vertical=False, seed=2)]), None)
+    scores = evaluate(model, test, ["feature_knn"], train=train).per_example["feature_knn"]
+    assert anomaly_metrics(scores, torch.arange(128) >= 64)["auroc"] > 0.9

@@ -36,7 +36,9 @@ def test_what_each_builtin_model_offers():
     wae = offered["wae_mmd"]
     assert {contract.ELBO, contract.POSTERIOR_DENSITY, contract.term("kl")}.isdisjoint(wae)
     assert {contract.POSTERIOR, contract.PER_ELEMENT_LIKELIHOOD, contract.HIDDEN_BLOCKS,
-            contract.PARTS, contract.term("recon"), contract.term("mmd")} <= wae
+            contract.PARTS, contract.ENCODER_FEATURES, contract.term("recon"),
+            contract.term("mmd")} <= wae
+    assert all(contract.ENCODER_FEATURES in offers for offers in offered.values())
 
 
 def test_per_element_reconstruction_sums_to_the_per_image_figure():
@@ -59,7 +61,7 @@ class Undeclared(torch.nn.Module):
 
 
 class Inconsistent(torch.nn.Module):
-    capabilities = frozenset({"posterior", "telepathy", "parts"})
+    capabilities = frozenset({"posterior", "telepathy", "parts", "encoder_features"})
     loss_terms = ("recon",)
     elbo_terms = ("recon", "kl")
 
@@ -73,7 +75,8 @@ def test_declarations_are_checked():
     assert any("unknown capabilities ['telepathy']" in p for p in problems)
     assert any("elbo_terms ('recon', 'kl') are not all in loss_terms" in p for p in problems)
     assert any("declares 'parts' but has no `parts`" in p for p in problems)
-    assert len(problems) == 3
+    assert any("declares 'encoder_features' but has no `features`" in p for p in problems)
+    assert len(problems) == 4
 
 
 class NeedsKL:
@@ -144,5 +147,6 @@ def test_plugins_command_shows_what_a_plugin_needs_and_what_a_model_offers(tmp_p
     assert plugin.returncode == 0 and "  requires of the model: term:kl\n" in plugin.stdout
     model = vaereg("plugins", "wae_mmd", cwd=tmp_path)
     assert model.returncode == 0
-    assert ("  capabilities: hidden_blocks, parts, per_element_likelihood, posterior; loss "
+    assert ("  capabilities: encoder_features, hidden_blocks, parts, per_element_likelihood, "
+            "posterior; loss "
             "terms: recon, mmd; ELBO terms: none\n") in model.stdout

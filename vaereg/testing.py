@@ -224,6 +224,11 @@ def check_model_contract(model: torch.nn.Module, x: torch.Tensor,
         assert per_element.shape == x.shape, f"recon_per_element gave {tuple(per_element.shape)}"
         assert torch.allclose(per_element.flatten(1).sum(1),
                               model.likelihood.nll(outputs["output"], x), rtol=1e-4)
+    if contract.has(model, contract.ENCODER_FEATURES):
+        features = model.features(x, y)
+        assert features.dim() == 2 and len(features) == len(x), (
+            f"features gave {tuple(features.shape)}, not one row per image")
+        assert torch.isfinite(features).all()
     if contract.has(model, contract.HIDDEN_BLOCKS):
         assert model.hidden_blocks(), "declares hidden_blocks but has none"
     if contract.has(model, contract.PARTS):

@@ -3,9 +3,11 @@
 complexity-corrected score, standardized on validation images, their maximum) and
 ``combined_latent`` (the same with the latent nearest-neighbour distance),
 ``mean_mse_latent_knn`` (the mean of the standardized reconstruction error and latent
-nearest-neighbour distance) and ``mean_mse_latent_knn_class_energy`` (the headline: the
-same with the latent classifier's free energy). Formulas,
-references and costs: docs/metrics.md."""
+nearest-neighbour distance), ``mean_mse_latent_knn_class_energy`` (the same with the
+latent classifier's free energy), ``mean_mse_feature_knn_class_energy`` (the headline: the
+reconstruction error with the nearest-neighbour distance and the classifier's free energy
+in the encoder's feature space) and ``mean_elbo_complexity_feature_knn`` (the headline
+for data without class labels). Formulas, references and costs: docs/metrics.md."""
 from __future__ import annotations
 
 from typing import Callable
@@ -17,7 +19,7 @@ from vaereg.core.model import model_contract as contract
 from vaereg.core.data.batch import Batch
 from vaereg.core.common.options import in_range, option, positive
 from vaereg.evaluation.input_complexity import complexity_corrected, png_bits
-from vaereg.evaluation.latent_score_metrics import LATENT_FITS, fit_on_training
+from vaereg.evaluation.latent_score_metrics import LATENT_FITS, Encoding, fit_on_training
 from vaereg.evaluation.likelihood_metrics import negative_elbo_terms
 from vaereg.evaluation.likelihood_ratio import fit_background, likelihood_ratio_score
 from vaereg.evaluation.likelihood_regret import likelihood_regret
@@ -97,9 +99,9 @@ def elbo_and_complexity(model, batch: Batch) -> dict[str, Tensor]:
 def part_scorer(context: MetricContext, parts: tuple[str, ...],
                 name: str) -> Callable[[Batch], dict[str, Tensor]]:
     """Each image's scores named in ``parts`` (of ``neg_elbo``, ``complexity_corrected``,
-    ``mse`` and the latent scores of ``LATENT_FITS``), a batch at a time; the ELBO is
-    drawn first, as the ``elbo`` metric draws it. The latent scores fit on the training
-    split (``name`` is the metric that needs it)."""
+    ``mse`` and the encoder's scores of ``LATENT_FITS``), a batch at a time; the ELBO is
+    drawn first, as the ``elbo`` metric draws it. The encoder's scores fit on the
+    training split (``name`` is the metric that needs it)."""
     latent = {part: fit_on_training(context, part, name) for part in parts if part in LATENT_FITS}
     model = context.model
 
@@ -110,8 +112,8 @@ def part_scorer(context: MetricContext, parts: tuple[str, ...],
         if "mse" in parts:
             found["mse"] = squared_error(model.reconstruct(batch.x, batch.y), batch.target)
         if latent:
-            posterior = model.encode(batch.x, batch.y)
-            found.update({part: fitted(posterior).cpu() for part, fitted in latent.items()})
+            encoding = Encoding(model, batch)
+            found.update({part: fitted(encoding).cpu() for part, fitted in latent.items()})
         return {part: found[part] for part in parts}
     return score
 
@@ -166,10 +168,33 @@ class MeanMseLatentKnn(StandardizedCombination):
 class MeanMseLatentKnnClassEnergy(StandardizedCombination):
     """Per-example ``mean_mse_latent_knn_class_energy``: the mean of ``mse``,
     ``latent_knn`` (k = 5) and ``latent_class_energy``, each standardized on the
-    validation split; the headline score (docs/metrics.md)."""
+    validation split."""
 
     name = "mean_mse_latent_knn_class_energy"
     parts = ("mse", "latent_knn", "latent_class_energy")
     combine = staticmethod(mean_of_standardized)
     requires = (contract.POSTERIOR, contract.POSTERIOR_DENSITY)
     needs_labels = True
+
+
+class MeanMseFeatureKnnClassEnergy(StandardizedCombination):
+    """Per-example ``mean_mse_feature_knn_class_energy``: the mean of ``mse``,
+    ``feature_knn`` (k = 5) and ``feature_class_energy``, each standardized on the
+    validation split; the headline score (docs/metrics.md)."""
+
+    name = "mean_mse_feature_knn_class_energy"
+    parts = ("mse", "feature_knn", "feature_class_energy")
+    combine = staticmethod(mean_of_standardized)
+    requires = (contract.ENCODER_FEATURES,)
+    needs_labels = True
+
+
+class MeanElboComplexityFeatureKnn(StandardizedCombination):
+    """Per-example ``mean_elbo_complexity_feature_knn``: the mean of ``neg_elbo``,
+    ``complexity_corrected`` and ``feature_knn`` (k = 5), each standardized on the
+    validation split; the headline where the training images have no class labels."""
+
+    name = "mean_elbo_complexity_feature_knn"
+    parts = ("neg_elbo", "complexity_corrected", "feature_knn")
+    combine = staticmethod(mean_of_standardized)
+    requires = (contract.ELBO, contract.ENCODER_FEATURES)

@@ -96,7 +96,7 @@ class GaussianAutoencoder(nn.Module, metaclass=InitializedWhenBuilt):
     Options = AutoencoderOptions
     capabilities = frozenset({contract.POSTERIOR, contract.POSTERIOR_DENSITY,
                               contract.PER_ELEMENT_LIKELIHOOD, contract.HIDDEN_BLOCKS,
-                              contract.PARTS})
+                              contract.PARTS, contract.ENCODER_FEATURES})
     #: top-level submodules of each part, for plugins that treat encoder and decoder apart
     #: (``likelihood`` belongs to neither)
     parts = {"encoder": ("encoder", "mu_head", "logvar_head"), "decoder": ("decoder",)}
@@ -147,9 +147,13 @@ class GaussianAutoencoder(nn.Module, metaclass=InitializedWhenBuilt):
             logvar = logvar.clamp(*self.options.logvar_range)
         return diagonal_gaussian(self.mu_head(h), logvar)
 
+    def features(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        """The encoder body's output, ``[batch, width]``: what the latent heads read."""
+        return self.encoder(self.encoder_input(x, y))
+
     def encode(self, x: Tensor, y: Tensor | None = None) -> Distribution:
         """q(z|x) (and y, for a conditional model)."""
-        return self.posterior(self.encoder(self.encoder_input(x, y)))
+        return self.posterior(self.features(x, y))
 
     def prior(self) -> Distribution:
         """p(z) = N(0, I)."""

@@ -30,6 +30,10 @@ Capabilities (the constants of this module):
   (per image) and ``mean(output)``. Anomaly maps and the IWAE bound use it.
 - ``conditional``: ``encode``, ``decode``, ``forward``, ``sample`` and ``reconstruct`` take
   class labels ``y``, and ``sample(n, y=k)`` draws class k.
+- ``encoder_features``: ``features(x, y)`` returns what the encoder body gives the latent
+  heads, one row per image, ``[batch, width]``: a wider view of the image than the
+  posterior's ``latent_dim`` numbers. The feature-space anomaly scores (``feature_knn``,
+  ``feature_class_energy``) read it.
 - ``hidden_blocks``: ``hidden_blocks()`` returns the hidden :class:`vaereg.Block` s of
   encoder then decoder, where layer plugins (dropout, batch norm, sparsity) act.
 - ``parts``: ``parts`` maps ``"encoder"`` and ``"decoder"`` to the names of the top-level
@@ -50,6 +54,7 @@ POSTERIOR = "posterior"
 POSTERIOR_DENSITY = "posterior_density"
 PER_ELEMENT_LIKELIHOOD = "per_element_likelihood"
 CONDITIONAL = "conditional"
+ENCODER_FEATURES = "encoder_features"
 HIDDEN_BLOCKS = "hidden_blocks"
 PARTS = "parts"
 ELBO = "elbo"
@@ -60,6 +65,7 @@ DECLARABLE = {
     POSTERIOR_DENSITY: "a posterior with a density and a finite KL to the prior",
     PER_ELEMENT_LIKELIHOOD: "a per-element likelihood (recon_per_element, likelihood.nll)",
     CONDITIONAL: "class labels y in encoder and decoder (a conditional model)",
+    ENCODER_FEATURES: "encoder features (features(x, y): the encoder body's output rows)",
     HIDDEN_BLOCKS: "hidden blocks (hidden_blocks()) where layer plugins act",
     PARTS: "parts naming its encoder and decoder submodules",
 }
@@ -147,7 +153,7 @@ def declaration_problems(model: Any) -> list[str]:
                         f"in loss_terms {tuple(loss_terms)}")
     for capability, method in ((PER_ELEMENT_LIKELIHOOD, "recon_per_element"),
                                (HIDDEN_BLOCKS, "hidden_blocks"), (PARTS, "parts"),
-                               (POSTERIOR, "encode")):
+                               (POSTERIOR, "encode"), (ENCODER_FEATURES, "features")):
         if capability in set(declared) and not hasattr(model, method):
             problems.append(f"{_name(model)} declares '{capability}' but has no `{method}`")
     return problems
