@@ -4,7 +4,7 @@ contract"): it declares every capability but ``conditional`` and implements each
 The smallest useful VAE: one hidden :class:`vaereg.Block` on each side, so that layer
 plugins (dropout, batch norm) work on it as on the built-in models; ``parts`` for weight
 decay; a posterior with a density for IWAE and mutual information; a per-element
-likelihood for anomaly maps. Register it by name
+likelihood for anomaly maps; encoder features for the feature-space anomaly scores. Register it by name
 with ``vaereg.MODELS.register("tiny_mlp", TinyMLPVAE)`` or an entry point in the group
 ``vaereg.models``; recipes then say ``[model] name = "tiny_mlp"``.
 """
@@ -46,7 +46,7 @@ class TinyMLPVAE(nn.Module):
 
     Options = TinyMLPOptions
     capabilities = frozenset({"posterior", "posterior_density", "per_element_likelihood",
-                              "hidden_blocks", "parts"})
+                              "hidden_blocks", "parts", "encoder_features"})
     loss_terms = ("recon", "kl")
     elbo_terms = ("recon", "kl")  # their per-example sum is the negative ELBO
     likelihood_name = "bernoulli"
@@ -73,8 +73,12 @@ class TinyMLPVAE(nn.Module):
         """Where layer plugins (dropout, batch norm) fill slots."""
         return list(vaereg.hidden_blocks(self))
 
+    def features(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        """What the heads read: the hidden layer, ``[batch, hidden]``."""
+        return self.encoder(x)
+
     def encode(self, x: Tensor, y: Tensor | None = None) -> Distribution:
-        mu, logvar = self.heads(self.encoder(x)).chunk(2, dim=1)
+        mu, logvar = self.heads(self.features(x)).chunk(2, dim=1)
         return Independent(Normal(mu, torch.exp(0.5 * logvar)), 1)
 
     def prior(self) -> Distribution:
