@@ -405,3 +405,31 @@ def test_the_feature_distance_flags_images_the_encoder_features_set_apart():
                                   bars(64, vertical=False, seed=2)]), None)
     scores = evaluate(model, test, ["feature_knn"], train=train).per_example["feature_knn"]
     assert anomaly_metrics(scores, torch.arange(128) >= 64)["auroc"] > 0.9
+
+
+def test_each_training_fit_is_done_once_per_evaluation_and_changes_no_score(monkeypatch):
+    """The feature distance serves its metric and the two combinations that hold it from
+    one fit; each score is what it is when evaluated alone."""
+    from vaereg.evaluation import latent_score_metrics
+
+    model = trained_vae(bars(64, vertical=True, seed=0), steps=5)
+    splits = {"train": TensorSplit(bars(64, vertical=True, seed=0), torch.arange(64) % 2),
+              "val": TensorSplit(bars(24, vertical=True, seed=3), None)}
+    test = TensorSplit(torch.cat([bars(16, vertical=True, seed=1),
+                                  bars(16, vertical=False, seed=2)]), None)
+    fits = []
+    original = latent_score_metrics.LATENT_FITS["feature_knn"]
+
+    def counted(train):
+        fits.append(train.split)
+        return original(train)
+
+    monkeypatch.setitem(latent_score_metrics.LATENT_FITS, "feature_knn", counted)
+    names = ["feature_knn", "mean_mse_feature_knn_class_energy",
+             "mean_elbo_complexity_feature_knn"]
+    together = evaluate(model, test, names, **splits).per_example
+    assert len(fits) == 1 and fits[0] is splits["train"]
+    for name in names:
+        alone = evaluate(model, test, [name], **splits).per_example[name]
+        torch.testing.assert_close(together[name], alone)
+    assert len(fits) == 4  # one per evaluate call

@@ -79,7 +79,7 @@ def nearest_fit(k: int, view: View = posterior_mean) -> Callable[[MetricContext]
     """A nearest-neighbour distance with ``k`` neighbours on ``view``: the training views
     kept, N x their width."""
     def fit(train: MetricContext) -> LatentScore:
-        reference = training_views(train, view)["views"]
+        reference = training_views(train, view)["views"].double()  # converted once
         return lambda encoding: nearest_distance(view(encoding), reference, k)
     return fit
 
@@ -118,9 +118,13 @@ LATENT_FITS: dict[str, Callable[[MetricContext], LatentScore]] = {
 
 
 def fit_on_training(context: MetricContext, name: str, metric: str) -> LatentScore:
-    """The latent score ``name`` fitted on the context's training split (``metric`` is the
-    one that needs it)."""
-    return LATENT_FITS[name](context.on(context.required("train", metric)))
+    """The score ``name`` fitted on the context's training split (``metric`` is the one
+    that needs it), once per evaluation: the fits draw nothing, so every metric that needs
+    the same one shares it (``MetricContext.fitted``)."""
+    train = context.required("train", metric)
+    if name not in context.fitted:
+        context.fitted[name] = LATENT_FITS[name](context.on(train))
+    return context.fitted[name]
 
 
 class LatentMetric(Metric):
@@ -177,6 +181,8 @@ class LatentKnn(LatentMetric):
     view = staticmethod(posterior_mean)
 
     def fit(self, context: MetricContext) -> LatentScore:
+        if self.options.k == NEIGHBOURS:  # the fit the combinations share
+            return super().fit(context)
         return nearest_fit(self.options.k, self.view)(
             context.on(context.required("train", self.name)))
 

@@ -84,7 +84,9 @@ class MetricContext:
     afresh for each metric, the batch size, the split's binarization and the validation
     split (None when not given: normal images, for scores standardized on them). Torch's global
     generator is seeded afresh for each metric too (``Distribution.sample`` and dynamic
-    binarization use it)."""
+    binarization use it). ``fitted``: what metrics fitted on the training split, by name,
+    shared by every metric of one ``evaluate`` call (a fit that draws nothing is the same
+    whichever metric asks first, so each is done once)."""
 
     model: Any
     split: Any
@@ -94,6 +96,7 @@ class MetricContext:
     batch_size: int
     binarization: str = "none"
     val: Any = None
+    fitted: dict[str, Any] = attrs.field(factory=dict, eq=False)
 
     @property
     def likelihood(self) -> str:
@@ -211,11 +214,12 @@ def evaluate(model: Any, split: Any, metrics: Sequence[Any], *, train: Any = Non
     binarization = binarization_of(split, batch_size)
     summary: dict[str, float] = {}
     per_example: dict[str, Tensor] = {}
+    fitted: dict[str, Any] = {}
     with eval_mode(model):
         for metric in metrics:
             generator = torch.Generator(device=device).manual_seed(seed)
             context = MetricContext(model, split, train, device, generator, batch_size,
-                                    binarization, val)
+                                    binarization, val, fitted)
             with seeded(seed, device):
                 result = metric.compute(context)
             for name, value in result.summary.items():
