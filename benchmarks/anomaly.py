@@ -8,8 +8,10 @@ Each run is trained with `vaereg run` and scored with `vaereg eval RUN --anomaly
 --metrics ...`; its AUROCs are written to ``OUT/<protocol>/<recipe>_class<k>_seed<s>.json``
 as soon as it ends, and a run whose file exists is not repeated, so the same command
 resumes an interrupted benchmark (a finished training or evaluation is reused, an
-unfinished training starts again; a result file without a score now asked for has the
-run evaluated again, its other figures kept). The likelihood
+unfinished training resumes from its last checkpoint, or starts again where it has none or
+the resume fails; a result file without a score now asked for has the run evaluated
+again, its other figures kept). A ``vaereg`` command that fails stops the benchmark with
+its message and exit code 1, no traceback. The likelihood
 regret, the costliest score, is computed on ``--subset`` test images drawn at random
 (seed 0; the others on all 10,000). Prints, per recipe
 and score, the AUROC per class (the mean over seeds, with a 95% t-interval over seeds
@@ -60,9 +62,16 @@ SUBSET_SCORES = {"likelihood_regret"}
 GOAL_CLASSES = (1, 2, 7, 8)
 
 
-def vaereg(*args: str, cwd: str) -> None:
-    subprocess.run([sys.executable, "-m", "vaereg", *args], cwd=cwd, check=True,
-                   stdout=subprocess.DEVNULL)
+def vaereg(*args: str, cwd: str, check: bool = True) -> bool:
+    """Run ``vaereg ARGS`` (its messages on stderr); whether it succeeded. A failure stops
+    the benchmark (``check``) with a line saying how to go on."""
+    code = subprocess.run([sys.executable, "-m", "vaereg", *args], cwd=cwd,
+                          stdout=subprocess.DEVNULL).returncode
+    if code and check:
+        raise SystemExit(f"`vaereg {' '.join(args[:2])} ...` failed with exit code {code} "
+                         f"(its message above); the same command goes on from there: "
+                         f"finished runs and evaluations are reused")
+    return code == 0
 
 
 def trained_classes(protocol: str, k: int) -> list[int]:
@@ -78,7 +87,9 @@ def aurocs(args: argparse.Namespace, recipe: str, k: int, seed: int, out: Path) 
     if all(score in earlier for score in args.scores):
         return earlier
     run_dir = out / name / "version_0"
-    if not (run_dir / "metrics.json").exists():  # an unfinished run starts again
+    if not (run_dir / "metrics.json").exists() and not (
+            (run_dir / "checkpoints" / "last.pt").exists()
+            and vaereg("run", "--resume", str(run_dir), "--quiet", cwd=str(out), check=False)):
         shutil.rmtree(out / name, ignore_errors=True)
         classes = ",".join(map(str, trained_classes(args.protocol, k)))
         vaereg("run", str(RECIPES / f"{recipe}.toml"), "--quiet",
