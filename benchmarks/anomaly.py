@@ -22,8 +22,12 @@ recipes: a loss, not a log-likelihood); the AUROC depends strongly on that choic
 
     python benchmarks/anomaly.py [--protocol one-class|held-out] [--seeds 1] [--epochs 3]
         [--train-size 0] [--recipes vanilla vanilla_dropout] [--classes 0 1 ...]
-        [--scores neg_elbo mse complexity_corrected combined ...] [--subset 1000] [--out DIR]
-        [--table-only]
+        [--scores neg_elbo mse complexity_corrected combined ...] [--subset 1000]
+        [--set KEY.PATH=VALUE ...] [--out DIR] [--table-only]
+
+``--set`` overrides a key of every recipe, as for ``vaereg run`` (e.g. ``--set
+"model.backbone='conv'"``); runs already in ``--out`` are reused whatever it says, so give
+each setting its own ``--out``.
 """
 from __future__ import annotations
 
@@ -96,7 +100,8 @@ def aurocs(args: argparse.Namespace, recipe: str, k: int, seed: int, out: Path) 
                "--set", f"data.classes=[{classes}]", "--set", f"run.epochs={args.epochs}",
                "--set", f"run.name='{name}'", "--set", f"run.seed={seed}",
                "--set", f"data.train_size={args.train_size}", "--set", "run.device='cpu'",
-               "--set", f"run.out_dir='{out}'", cwd=str(out))
+               "--set", f"run.out_dir='{out}'",
+               *[arg for override in args.set for arg in ("--set", override)], cwd=str(out))
     whole = [score for score in args.scores if score not in SUBSET_SCORES]
     record = evaluation(run_dir, whole, out)
     figures = {**earlier, **{score: record["metrics"][f"anomaly/{score}/auroc"]
@@ -198,6 +203,8 @@ def main() -> None:
     parser.add_argument("--scores", nargs="+", default=["neg_elbo"], choices=list(METRIC_OF))
     parser.add_argument("--subset", type=int, default=1000,
                         help="test images likelihood_regret is computed on (seeded draw)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
+                        help="override a key of every recipe (repeatable), as for vaereg run")
     parser.add_argument("--out", help="folder for runs and results (default: a temporary one)")
     parser.add_argument("--table-only", action="store_true",
                         help="print the table of the runs finished in --out; train nothing")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "anomaly.py"
@@ -53,3 +54,14 @@ def test_a_failing_vaereg_command_stops_the_benchmark_with_its_message(tmp_path)
     assert "no_such_recipe" in failed.stderr and "Traceback" not in failed.stderr
     assert ("`vaereg run " in failed.stderr and "failed with exit code 2" in failed.stderr
             and "the same command goes on from there" in failed.stderr)
+
+
+def test_recipe_overrides_reach_every_run(tmp_path):
+    refused = benchmark(tmp_path, "--recipes", "vanilla", "--set", "model.no_such_key=1")
+    assert refused.returncode == 1 and "no_such_key" in refused.stderr
+    conv = benchmark(tmp_path / "conv", "--recipes", "vanilla", "--set", "model.backbone='conv'",
+                     "--set", "model.hidden_dims=[8, 16]")
+    assert conv.returncode == 0, conv.stderr
+    recipe = tomllib.loads((tmp_path / "conv" / "held-out" / "vanilla_class9_seed0"
+                            / "version_0" / "recipe.toml").read_text())
+    assert recipe["model"]["backbone"] == "conv" and recipe["model"]["hidden_dims"] == [8, 16]
