@@ -78,7 +78,10 @@ class TinyMLPVAE(nn.Module):
         return self.encoder(x)
 
     def encode(self, x: Tensor, y: Tensor | None = None) -> Distribution:
-        mu, logvar = self.heads(self.features(x)).chunk(2, dim=1)
+        return self.posterior(self.features(x))
+
+    def posterior(self, h: Tensor) -> Distribution:
+        mu, logvar = self.heads(h).chunk(2, dim=1)
         return Independent(Normal(mu, torch.exp(0.5 * logvar)), 1)
 
     def prior(self) -> Distribution:
@@ -90,9 +93,10 @@ class TinyMLPVAE(nn.Module):
         return self.decoder(z)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> dict:
-        posterior = self.encode(x)
+        h = self.features(x)
+        posterior = self.posterior(h)
         z = posterior.rsample()
-        return {"output": self.decode(z), "posterior": posterior, "z": z}
+        return {"output": self.decode(z), "posterior": posterior, "z": z, "features": h}
 
     def recon_per_element(self, outputs: dict, target: Tensor) -> Tensor:
         """-log p(x_i|z) per pixel, ``[batch, *input_shape]``."""

@@ -9,7 +9,7 @@ from vaereg.testing import check_conformance, make_trainer, tiny_recipe
 RECIPES = Path(__file__).parent.parent / "recipes"
 PLUGINS = {"weight_decay.toml": ["weight_decay"],
            "batchnorm_dropout.toml": ["batchnorm", "dropout"],
-           "sparsity.toml": ["sparsity"]}
+           "sparsity.toml": ["sparsity"], "class_head.toml": ["class_head"]}
 SHORT = ("run.epochs=1", "run.device=cpu", "run.progress=false", "logging.histograms=false",
          "data.train_size=256", "data.val_size=128", "model.hidden_dims=[32, 16]")
 

@@ -229,6 +229,8 @@ def check_model_contract(model: torch.nn.Module, x: torch.Tensor,
         assert features.dim() == 2 and len(features) == len(x), (
             f"features gave {tuple(features.shape)}, not one row per image")
         assert torch.isfinite(features).all()
+        assert outputs.get("features") is not None and outputs["features"].shape == \
+            features.shape, "forward's dict lacks the encoder's features"
     if contract.has(model, contract.HIDDEN_BLOCKS):
         assert model.hidden_blocks(), "declares hidden_blocks but has none"
     if contract.has(model, contract.PARTS):

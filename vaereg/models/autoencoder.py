@@ -165,10 +165,13 @@ class GaussianAutoencoder(nn.Module, metaclass=InitializedWhenBuilt):
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> dict[str, Any]:
         """``posterior`` q(z|x), ``z`` a reparameterized draw of it (in eval too, so
-        evaluation reports a true single-sample ELBO) and the decoder's ``output``."""
-        posterior = self.encode(x, y)
+        evaluation reports a true single-sample ELBO), the decoder's ``output`` and the
+        encoder's ``features`` (what a plugin such as ``class_head`` trains on)."""
+        features = self.features(x, y)
+        posterior = self.posterior(features)
         z = posterior.rsample()
-        return {"output": self.decode(z, y), "posterior": posterior, "z": z}
+        return {"output": self.decode(z, y), "posterior": posterior, "z": z,
+                "features": features}
 
     def recon(self, outputs: dict[str, Any], target: Tensor) -> Tensor:
         """-log p(x|z) per example, in nats: the sum of :meth:`recon_per_element`."""
