@@ -1,5 +1,6 @@
-"""An auxiliary classifier on the encoder's features, trained with the VAE (supervised
-regularization: Le et al. 2018, *Supervised autoencoders*).
+"""An auxiliary classifier on the encoder's features, trained with the VAE.
+
+Supervised regularization of the encoder (Le et al. 2018, *Supervised autoencoders*).
 
 The cross-entropy of a linear head on the encoder body's output pulls the classes apart
 in that space, which the reconstruction objective alone does not do. Why it is here: the
