@@ -66,5 +66,5 @@ class ClassHead:
             raise VaeregError("plugin class_head: a training batch came without labels")
         logits = getattr(trainer.model, HEAD)(objective.outputs["features"])
         objective.add_term(TERM,
-                           F.cross_entropy(logits.float(), batch.y, reduction="none"),
+                           F.cross_entropy(logits, batch.y, reduction="none"),
                            self.options.weight)
