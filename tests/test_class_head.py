@@ -1,5 +1,10 @@
 """The class_head plugin: a linear classifier on the encoder's features, trained with the
 VAE by a cross-entropy term."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from torch.nn import functional as F
@@ -55,8 +60,45 @@ def test_the_head_is_saved_and_loaded_with_the_model(tmp_path):
     assert torch.equal(run.model.class_head.weight, trainer.model.class_head.weight.cpu())
 
 
-def test_conformance(tmp_path):
-    check_conformance(tiny_recipe(plugins={"class_head": {"weight": 2.0}}), tmp_path)
+#: every built-in model but the conditional one (refused), and a conv backbone
+MODELS = {"vanilla": {"name": "vanilla"}, "infovae": {"name": "infovae"},
+          "wae_mmd": {"name": "wae_mmd"},
+          "wae_mmd_gaussian": {"name": "wae_mmd", "deterministic": False},
+          "vanilla_conv": {"name": "vanilla", "backbone": "conv", "hidden_dims": [4, 8]}}
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_conformance_on_every_model(tmp_path, name):
+    table = tiny_recipe(model=MODELS[name], plugins={"class_head": {"weight": 2.0}})
+    if name == "vanilla_conv":
+        table["data"]["image_size"] = 8
+    metrics = check_conformance(table, tmp_path)  # finite, and resumes bit-identically
+    assert "train_running/class_ce" in metrics["history"][-1]
+
+
+RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "class_head.toml"
+SHORT = ("run.epochs=1", "run.device='cpu'", "run.progress=false", "data.train_size=256",
+         "data.val_size=128")
+
+
+def vaereg_run(tmp_path, *overrides):
+    sets = [arg for item in (*SHORT, f"run.out_dir='{tmp_path}'", *overrides)
+            for arg in ("--set", item)]
+    return subprocess.run([sys.executable, "-m", "vaereg", "run", str(RECIPE), *sets],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_the_recipe_runs_as_a_user_types_it_and_bad_input_exits_2(tmp_path):
+    done = vaereg_run(tmp_path)
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((tmp_path / "class_head" / "version_0" / "metrics.json").read_text())
+    assert metrics["plugins"]["class_head"]["weight"] == 10.0  # the recipe's
+    assert metrics["history"][0]["train_running/class_ce"] > 0  # real Fashion-MNIST labels
+    for overrides, message in ((("plugins.class_head.weight=-1",), "plugins.class_head.weight"),
+                               (("model.name='cvae'",), "the model is conditional")):
+        refused = vaereg_run(tmp_path / "refused", *overrides)
+        assert refused.returncode == 2 and message in refused.stderr
+        assert "Traceback" not in refused.stderr
 
 
 def test_a_conditional_model_is_refused(tmp_path):
