@@ -34,7 +34,7 @@ import torch
 #: the per-example scores every combination is built from
 BASE = ("neg_elbo", "mse", "complexity_corrected", "latent_knn", "latent_mahalanobis",
         "latent_class_mahalanobis", "latent_class_energy", "feature_knn",
-        "feature_class_energy")
+        "feature_cosine_knn", "feature_class_energy")
 #: the metric that computes each cached score (the registered combinations included)
 METRIC_OF = {"neg_elbo": "elbo", "mse": "reconstruction", "complexity_corrected": "complexity",
              **{name: name for name in (*BASE[3:], "combined", "combined_latent")}}

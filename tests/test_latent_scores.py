@@ -241,7 +241,8 @@ def test_the_anomaly_protocols_skip_latent_scores_for_a_model_without_a_posterio
     _, skipped = metric_list(None, None, anomaly=True, model=NoPosterior(), model_name="plain")
     for name in ("latent_mahalanobis", "latent_knn", "mean_mse_latent_knn"):
         assert skipped[name].startswith(f"metric '{name}' needs a posterior q(z|x)")
-    for name in ("feature_knn", "feature_class_energy", "mean_mse_feature_knn_class_energy"):
+    for name in ("feature_knn", "feature_cosine_knn", "feature_class_energy",
+                 "mean_mse_feature_knn_class_energy"):
         assert skipped[name].startswith(f"metric '{name}' needs encoder features")
     assert skipped["combined_latent"].startswith("metric 'combined_latent' needs an ELBO")
 
@@ -257,7 +258,9 @@ def test_the_anomaly_protocols_skip_the_class_scores_where_training_has_no_two_c
         for name in class_scores:
             assert skipped[name] == (f"metric '{name}' needs class labels of at least 2 "
                                      f"classes on the training split, and this run's has {found}")
-        assert not {"latent_knn", "feature_knn", "mean_elbo_complexity_feature_knn"} & set(skipped)
+        assert not {"latent_knn", "feature_knn", "feature_cosine_knn",
+                    "mean_elbo_complexity_feature_knn",
+                    "mean_elbo_latent_knn_feature_cosine_knn"} & set(skipped)
         with pytest.raises(VaeregError, match="'latent_class_energy' needs class labels"):
             metric_list(["latent_class_energy"], None, model=model, train=TensorSplit(images, labels))
     chosen, skipped = metric_list(None, None, anomaly=True, model=model,
@@ -272,7 +275,7 @@ class EveryPart(StandardizedCombination):
     name = "every_part"
     parts = ("neg_elbo", "complexity_corrected", "mse", "latent_knn", "latent_mahalanobis",
              "latent_class_mahalanobis", "latent_class_energy", "feature_knn",
-             "feature_class_energy")
+             "feature_cosine_knn", "feature_class_energy")
     seen: dict = {}
 
     @staticmethod
@@ -292,7 +295,7 @@ def test_a_combination_scores_each_part_as_its_own_metric_does():
                                   bars(32, vertical=False, seed=2)]), None)
     own = ["elbo", "complexity", "reconstruction", "latent_knn", "latent_mahalanobis",
            "latent_class_mahalanobis", "latent_class_energy", "feature_knn",
-           "feature_class_energy"]
+           "feature_cosine_knn", "feature_class_energy"]
     scores = evaluate(model, test, own, **splits).per_example
     reference = evaluate(model, splits["val"], own, **splits).per_example
     combination = evaluate(model, test, [EveryPart(None)], **splits).per_example["every_part"]
@@ -340,10 +343,10 @@ def test_the_class_energy_combinations_are_the_mean_of_their_standardized_parts(
 
 
 def test_the_headline_needs_labels_and_falls_back_to_the_unlabelled_one_without_them():
-    """The unlabelled headline is the mean of the standardized ELBO, complexity-corrected
-    score and feature distance (how a combination scores its parts: the test above with
+    """The unlabelled headline is the mean of the standardized ELBO, latent distance and
+    cosine feature distance (how a combination scores its parts: the test above with
     every part)."""
-    from vaereg.evaluation.anomaly_score_metrics import MeanElboComplexityFeatureKnn
+    from vaereg.evaluation.anomaly_score_metrics import MeanElboLatentKnnFeatureCosineKnn
     from vaereg.evaluation.run_evaluation import headline_score
 
     model = trained_vae(bars(256, vertical=True, seed=0), steps=100)
@@ -351,11 +354,13 @@ def test_the_headline_needs_labels_and_falls_back_to_the_unlabelled_one_without_
               "val": TensorSplit(bars(48, vertical=True, seed=3), None)}
     test = TensorSplit(torch.cat([bars(32, vertical=True, seed=1),
                                   bars(32, vertical=False, seed=2)]), None)
-    headline, unlabelled = "mean_mse_feature_knn_class_energy", "mean_elbo_complexity_feature_knn"
+    headline, unlabelled = ("mean_mse_feature_knn_class_energy",
+                            "mean_elbo_latent_knn_feature_cosine_knn")
     chosen, skipped = metric_list(None, None, anomaly=True, model=model, train=splits["train"])
     assert headline in skipped and unlabelled not in skipped
-    assert MeanElboComplexityFeatureKnn.parts == ("neg_elbo", "complexity_corrected", "feature_knn")
-    assert MeanElboComplexityFeatureKnn.combine is mean_of_standardized
+    assert MeanElboLatentKnnFeatureCosineKnn.parts == ("neg_elbo", "latent_knn",
+                                                        "feature_cosine_knn")
+    assert MeanElboLatentKnnFeatureCosineKnn.combine is mean_of_standardized
     combined = evaluate(model, test, [unlabelled], **splits).per_example[unlabelled]
     assert anomaly_metrics(combined, torch.arange(64) >= 32)["auroc"] > 0.9
     assert headline_score({headline: 1, unlabelled: 1, "neg_elbo": 1}) == headline
@@ -397,13 +402,42 @@ def test_the_feature_scores_are_their_fits_on_the_training_features():
                                fit_linear_softmax(reference, labels).energy(scored))
 
 
-def test_the_feature_distance_flags_images_the_encoder_features_set_apart():
+class IdentityFeatures(nn.Module):
+    """A model whose encoder features are the pixels themselves: known geometry."""
+
+    capabilities = frozenset({"encoder_features"})
+    loss_terms = ()
+    likelihood_name = "gaussian"
+
+    def features(self, x, y=None):
+        return x.flatten(1)
+
+
+def test_the_cosine_feature_distance_reads_the_direction_of_the_features_not_their_norm():
+    """feature_cosine_knn is the 5-neighbour distance on unit-length features: an image
+    whose features point along a training image's is at distance 0 whatever their norm,
+    where the Euclidean feature_knn grows with the norm; one at right angles to every
+    training image's is at sqrt(2)."""
+    directions = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    train = TensorSplit((directions.repeat(5, 1) * torch.arange(1.0, 11.0)[:, None]), None)
+    test = TensorSplit(torch.tensor([[30.0, 0.0, 0.0], [0.0, 0.5, 0.0], [0.0, 0.0, 2.0]]), None)
+    scores = evaluate(IdentityFeatures(), test, ["feature_knn", "feature_cosine_knn"],
+                      train=train).per_example
+    torch.testing.assert_close(scores["feature_cosine_knn"],
+                               torch.tensor([0.0, 0.0, 2 ** 0.5], dtype=torch.float64))
+    assert scores["feature_knn"][0] > 20 and scores["feature_knn"][1] > 1
+    with pytest.raises(VaeregError, match="'feature_cosine_knn' needs the training split"):
+        evaluate(IdentityFeatures(), test, ["feature_cosine_knn"])
+
+
+@pytest.mark.parametrize("score", ["feature_knn", "feature_cosine_knn"])
+def test_the_feature_distance_flags_images_the_encoder_features_set_apart(score):
     """Horizontal bars, never trained on, lie away from every vertical bar's features."""
     model = trained_vae(bars(256, vertical=True, seed=0))
     train = TensorSplit(bars(256, vertical=True, seed=0), None)
     test = TensorSplit(torch.cat([bars(64, vertical=True, seed=1),
                                   bars(64, vertical=False, seed=2)]), None)
-    scores = evaluate(model, test, ["feature_knn"], train=train).per_example["feature_knn"]
+    scores = evaluate(model, test, [score], train=train).per_example[score]
     assert anomaly_metrics(scores, torch.arange(128) >= 64)["auroc"] > 0.9
 
 

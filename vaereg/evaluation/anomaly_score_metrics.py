@@ -6,8 +6,10 @@ complexity-corrected score, standardized on validation images, their maximum) an
 nearest-neighbour distance), ``mean_mse_latent_knn_class_energy`` (the same with the
 latent classifier's free energy), ``mean_mse_feature_knn_class_energy`` (the headline: the
 reconstruction error with the nearest-neighbour distance and the classifier's free energy
-in the encoder's feature space) and ``mean_elbo_complexity_feature_knn`` (the headline
-for data without class labels). Formulas, references and costs: docs/metrics.md."""
+in the encoder's feature space), ``mean_elbo_complexity_feature_knn`` and
+``mean_elbo_latent_knn_feature_cosine_knn`` (the headline for data without class labels:
+the likelihood with the latent and the cosine feature distances). Formulas, references
+and costs: docs/metrics.md."""
 from __future__ import annotations
 
 from typing import Callable
@@ -156,8 +158,7 @@ class CombinedLatent(StandardizedCombination):
 
 class MeanMseLatentKnn(StandardizedCombination):
     """Per-example ``mean_mse_latent_knn``: the mean of ``mse`` and ``latent_knn`` (k = 5),
-    each standardized on the validation split; the headline where the training images
-    have no class labels (docs/metrics.md)."""
+    each standardized on the validation split."""
 
     name = "mean_mse_latent_knn"
     parts = ("mse", "latent_knn")
@@ -192,9 +193,21 @@ class MeanMseFeatureKnnClassEnergy(StandardizedCombination):
 class MeanElboComplexityFeatureKnn(StandardizedCombination):
     """Per-example ``mean_elbo_complexity_feature_knn``: the mean of ``neg_elbo``,
     ``complexity_corrected`` and ``feature_knn`` (k = 5), each standardized on the
-    validation split; the headline where the training images have no class labels."""
+    validation split."""
 
     name = "mean_elbo_complexity_feature_knn"
     parts = ("neg_elbo", "complexity_corrected", "feature_knn")
     combine = staticmethod(mean_of_standardized)
     requires = (contract.ELBO, contract.ENCODER_FEATURES)
+
+
+class MeanElboLatentKnnFeatureCosineKnn(StandardizedCombination):
+    """Per-example ``mean_elbo_latent_knn_feature_cosine_knn``: the mean of ``neg_elbo``,
+    ``latent_knn`` and ``feature_cosine_knn`` (k = 5), each standardized on the
+    validation split; the headline where the training images have no class labels
+    (docs/metrics.md)."""
+
+    name = "mean_elbo_latent_knn_feature_cosine_knn"
+    parts = ("neg_elbo", "latent_knn", "feature_cosine_knn")
+    combine = staticmethod(mean_of_standardized)
+    requires = (contract.ELBO, contract.POSTERIOR, contract.ENCODER_FEATURES)

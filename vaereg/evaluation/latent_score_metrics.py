@@ -4,8 +4,9 @@ training images: in latent space, ``latent_mahalanobis``, ``latent_class_mahalan
 (``latent_distance``), and ``latent_class_energy``, the free energy of a classifier of the
 training labels on the posterior (``latent_classifier``); in the encoder's feature space
 (the body's output, which the latent heads read), ``feature_knn`` and
-``feature_class_energy``, the same two on those features. Formulas, references and
-costs: docs/metrics.md."""
+``feature_class_energy``, the same two on those features, and ``feature_cosine_knn``, the
+distance on the features scaled to unit length. Formulas, references and costs:
+docs/metrics.md."""
 from __future__ import annotations
 
 from functools import cached_property
@@ -14,6 +15,7 @@ from typing import Any, Callable
 import attrs
 import torch
 from torch import Tensor
+from torch.nn import functional
 from torch.distributions import Distribution
 
 from vaereg.core.common.errors import VaeregError
@@ -60,14 +62,20 @@ def encoder_features(encoding: Encoding) -> Tensor:
     return encoding.features
 
 
+def unit_features(encoding: Encoding) -> Tensor:
+    """The encoder features scaled to unit length: their distances order pairs of images
+    as the cosine of their angle does, whatever the features' norm."""
+    return functional.normalize(encoding.features, dim=1)
+
+
 def training_views(train: MetricContext, view: View, metric: str | None = None
                    ) -> dict[str, Tensor]:
     """``view`` of each training image (``views``) and, when ``metric`` needs them, its
     label (``labels``; ``VaeregError`` when the training split has none)."""
     if metric is not None and train.split.y is None:
         raise VaeregError(f"metric '{metric}' needs class labels on the training split, and "
-                          f"this run's data has none; latent_mahalanobis, latent_knn and "
-                          f"feature_knn need none")
+                          f"this run's data has none; latent_mahalanobis, latent_knn, "
+                          f"feature_knn and feature_cosine_knn need none")
 
     def read(batch: Batch) -> dict[str, Tensor]:
         found = {"views": view(Encoding(train.model, batch))}
@@ -114,6 +122,7 @@ LATENT_FITS: dict[str, Callable[[MetricContext], LatentScore]] = {
     "latent_class_mahalanobis": class_mahalanobis_fit,
     "latent_class_energy": class_energy_fit("latent_class_energy", posterior_parameters),
     "feature_knn": nearest_fit(NEIGHBOURS, encoder_features),
+    "feature_cosine_knn": nearest_fit(NEIGHBOURS, unit_features),
     "feature_class_energy": class_energy_fit("feature_class_energy", encoder_features)}
 
 
@@ -194,6 +203,15 @@ class FeatureKnn(LatentKnn):
     name = "feature_knn"
     requires = (contract.ENCODER_FEATURES,)
     view = staticmethod(encoder_features)
+
+
+class FeatureCosineKnn(FeatureKnn):
+    """Per-example ``feature_cosine_knn``: ``feature_knn`` on the features scaled to unit
+    length (Sun et al. 2022), so an image is placed by the direction of its features, not
+    by their norm."""
+
+    name = "feature_cosine_knn"
+    view = staticmethod(unit_features)
 
 
 class FeatureClassEnergy(LatentMetric):

@@ -34,7 +34,7 @@ Capabilities (the constants of this module):
   heads, one row per image, ``[batch, width]``: a wider view of the image than the
   posterior's ``latent_dim`` numbers, and ``forward``'s dict carries the same rows as
   ``features``. The feature-space anomaly scores (``feature_knn``,
-  ``feature_class_energy``) and the ``class_head`` plugin read it.
+  ``feature_cosine_knn``, ``feature_class_energy``) and the ``class_head`` plugin read it.
 - ``hidden_blocks``: ``hidden_blocks()`` returns the hidden :class:`vaereg.Block` s of
   encoder then decoder, where layer plugins (dropout, batch norm, sparsity) act.
 - ``parts``: ``parts`` maps ``"encoder"`` and ``"decoder"`` to the names of the top-level
