@@ -35,6 +35,18 @@ def invoke(*args):
     return CliRunner().invoke(main, [str(arg) for arg in args])
 
 
+def test_eval_help_names_every_default_metric():
+    """The defaults `vaereg eval --help` lists are the ones the evaluation runs: the help
+    text is written out by hand (the CLI does not import torch to show it)."""
+    from vaereg.evaluation.run_evaluation import ANOMALY_METRICS, DEFAULT_METRICS
+
+    text = " ".join(invoke("eval", "--help").output.split())
+    listed = text[text.index("(default: "):text.index(" with --ood/--anomaly")]
+    plain, anomaly = listed.removeprefix("(default: ").split("; ")
+    assert plain.split(", ") == list(DEFAULT_METRICS)
+    assert anomaly.split(", ") == list(ANOMALY_METRICS)
+
+
 PLAIN = "best-test-none"
 OOD = "best-test-out-of-distribution-vaereg-testing-syntheticimages"
 HELD_OUT = "best-test-held-out-classes-trained-on-0-1-2-3-4"

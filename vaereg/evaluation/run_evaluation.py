@@ -20,22 +20,19 @@ from vaereg.evaluation.metric import evaluate, make_metric, metric_class, unlabe
 from vaereg.evaluation.run_loading import LoadedRun
 
 DEFAULT_METRICS = ("elbo", "reconstruction", "active_units", "mutual_information")
+#: anomaly metrics whose one per-example score has the metric's own name
+SAME_NAMED_SCORES = ("combined", "latent_mahalanobis", "latent_knn", "latent_class_mahalanobis",
+                     "latent_class_energy", "feature_knn", "feature_cosine_knn",
+                     "feature_class_energy", "combined_latent", "mean_mse_latent_knn",
+                     "mean_mse_latent_knn_class_energy", "mean_mse_feature_knn_class_energy",
+                     "mean_elbo_complexity_feature_knn",
+                     "mean_elbo_latent_knn_feature_cosine_knn")
 #: what the anomaly protocols score by default: figures over normal and anomalous images
 #: mixed (active units, mutual information) would describe neither
-ANOMALY_METRICS = ("elbo", "reconstruction", "complexity", "combined", "latent_mahalanobis",
-                   "latent_knn", "latent_class_mahalanobis", "latent_class_energy",
-                   "feature_knn", "feature_cosine_knn", "feature_class_energy",
-                   "combined_latent", "mean_mse_latent_knn", "mean_mse_latent_knn_class_energy",
-                   "mean_mse_feature_knn_class_energy", "mean_elbo_complexity_feature_knn",
-                   "mean_elbo_latent_knn_feature_cosine_knn")
+ANOMALY_METRICS = ("elbo", "reconstruction", "complexity", *SAME_NAMED_SCORES)
 #: per-example scores where higher means more anomalous
 ANOMALY_SCORES = ("neg_elbo", "recon", "mse", "iwae_nll", "complexity_corrected",
-                  "likelihood_regret", "likelihood_ratio", "combined", "latent_mahalanobis",
-                  "latent_knn", "latent_class_mahalanobis", "latent_class_energy",
-                  "feature_knn", "feature_cosine_knn", "feature_class_energy",
-                  "combined_latent", "mean_mse_latent_knn", "mean_mse_latent_knn_class_energy",
-                  "mean_mse_feature_knn_class_energy", "mean_elbo_complexity_feature_knn",
-                  "mean_elbo_latent_knn_feature_cosine_knn")
+                  "likelihood_regret", "likelihood_ratio", *SAME_NAMED_SCORES)
 #: the anomaly score eval.json names as ``anomaly/headline``, chosen by a rule that reads
 #: no test image (benchmarks/headline_choice.py, docs/metrics.md), where the model can
 #: serve it and the training images have class labels
