@@ -13,8 +13,8 @@ from cli_process import small_fmnist_run
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import headline_choice  # noqa: E402
-from headline_choice import (FLOOR, base_scores, candidates, chosen, needs_no_labels,  # noqa: E402
-                             validation_sets)
+from headline_choice import (FLOOR, base_scores, candidates, chosen, class_means,  # noqa: E402
+                             needs_no_labels, validation_sets)
 
 
 def test_the_rule_takes_the_best_mean_that_clears_the_floor_else_the_best_mean():
@@ -22,6 +22,13 @@ def test_the_rule_takes_the_best_mean_that_clears_the_floor_else_the_best_mean()
             "clears": [0.7, 0.7, FLOOR], "clears_lower": [0.65, 0.65, 0.65]}
     assert chosen(rows) == "clears"
     assert chosen({"a": [0.9, 0.3], "b": [0.5, 0.5]}) == "a"
+
+
+def test_over_seeds_the_floor_holds_for_every_seed_and_classes_average_over_seeds():
+    two_seeds = {"one_seed_fails": [0.9, 0.9, 0.9, FLOOR - 0.01],  # seed 0: classes 0, 1
+                 "every_seed_clears": [0.7, 0.7, 0.7, 0.7]}
+    assert chosen(two_seeds) == "every_seed_clears"
+    assert class_means([0.9, 0.5, 0.7, 0.7], 2) == [0.8, 0.6]
 
 
 def test_the_unlabelled_candidates_hold_no_score_fitted_on_labels():
