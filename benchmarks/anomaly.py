@@ -56,7 +56,8 @@ METRIC_OF = {"neg_elbo": "elbo", "recon": "elbo", "mse": "reconstruction",
                                         "feature_class_energy",
                                         "mean_mse_feature_knn_class_energy",
                                         "mean_elbo_complexity_feature_knn",
-                                        "mean_elbo_latent_knn_feature_cosine_knn")}}
+                                        "mean_elbo_latent_knn_feature_cosine_knn",
+                                        "mean_mse_feature_knn_feature_cosine_knn")}}
 #: scores fitted on the training labels of at least two classes (not in one-class runs)
 NEEDS_TWO_CLASSES = {"latent_class_mahalanobis", "latent_class_energy",
                      "mean_mse_latent_knn_class_energy", "feature_class_energy",

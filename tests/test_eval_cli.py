@@ -165,7 +165,8 @@ def test_the_default_anomaly_metrics_compute_the_headline_score(fmnist_run):
             "feature_cosine_knn", "feature_class_energy", "combined_latent",
             "mean_mse_latent_knn", "mean_mse_latent_knn_class_energy",
             "mean_mse_feature_knn_class_energy", "mean_elbo_complexity_feature_knn",
-            "mean_elbo_latent_knn_feature_cosine_knn"} <= set(rows[0])
+            "mean_elbo_latent_knn_feature_cosine_knn",
+            "mean_mse_feature_knn_feature_cosine_knn"} <= set(rows[0])
     headline = torch.tensor([float(row["mean_mse_feature_knn_class_energy"]) for row in rows])
     anomalous = torch.tensor([row["is_anomaly"] == "1" for row in rows])
     assert record["metrics"]["anomaly/mean_mse_feature_knn_class_energy/auroc"] == pytest.approx(

@@ -260,7 +260,8 @@ def test_the_anomaly_protocols_skip_the_class_scores_where_training_has_no_two_c
                                      f"classes on the training split, and this run's has {found}")
         assert not {"latent_knn", "feature_knn", "feature_cosine_knn",
                     "mean_elbo_complexity_feature_knn",
-                    "mean_elbo_latent_knn_feature_cosine_knn"} & set(skipped)
+                    "mean_elbo_latent_knn_feature_cosine_knn",
+                    "mean_mse_feature_knn_feature_cosine_knn"} & set(skipped)
         with pytest.raises(VaeregError, match="'latent_class_energy' needs class labels"):
             metric_list(["latent_class_energy"], None, model=model, train=TensorSplit(images, labels))
     chosen, skipped = metric_list(None, None, anomaly=True, model=model,
@@ -343,10 +344,10 @@ def test_the_class_energy_combinations_are_the_mean_of_their_standardized_parts(
 
 
 def test_the_headline_needs_labels_and_falls_back_to_the_unlabelled_one_without_them():
-    """The unlabelled headline is the mean of the standardized ELBO, latent distance and
-    cosine feature distance (how a combination scores its parts: the test above with
-    every part)."""
-    from vaereg.evaluation.anomaly_score_metrics import MeanElboLatentKnnFeatureCosineKnn
+    """The unlabelled headline is the mean of the standardized reconstruction error and
+    euclidean and cosine feature distances (how a combination scores its parts: the test
+    above with every part)."""
+    from vaereg.evaluation.anomaly_score_metrics import MeanMseFeatureKnnFeatureCosineKnn
     from vaereg.evaluation.run_evaluation import headline_score
 
     model = trained_vae(bars(256, vertical=True, seed=0), steps=100)
@@ -355,12 +356,12 @@ def test_the_headline_needs_labels_and_falls_back_to_the_unlabelled_one_without_
     test = TensorSplit(torch.cat([bars(32, vertical=True, seed=1),
                                   bars(32, vertical=False, seed=2)]), None)
     headline, unlabelled = ("mean_mse_feature_knn_class_energy",
-                            "mean_elbo_latent_knn_feature_cosine_knn")
+                            "mean_mse_feature_knn_feature_cosine_knn")
     chosen, skipped = metric_list(None, None, anomaly=True, model=model, train=splits["train"])
     assert headline in skipped and unlabelled not in skipped
-    assert MeanElboLatentKnnFeatureCosineKnn.parts == ("neg_elbo", "latent_knn",
+    assert MeanMseFeatureKnnFeatureCosineKnn.parts == ("mse", "feature_knn",
                                                         "feature_cosine_knn")
-    assert MeanElboLatentKnnFeatureCosineKnn.combine is mean_of_standardized
+    assert MeanMseFeatureKnnFeatureCosineKnn.combine is mean_of_standardized
     combined = evaluate(model, test, [unlabelled], **splits).per_example[unlabelled]
     assert anomaly_metrics(combined, torch.arange(64) >= 32)["auroc"] > 0.9
     assert headline_score({headline: 1, unlabelled: 1, "neg_elbo": 1}) == headline

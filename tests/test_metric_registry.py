@@ -19,7 +19,8 @@ BUILT_INS = {"elbo", "iwae", "active_units", "mutual_information", "reconstructi
              "mean_mse_latent_knn", "mean_mse_latent_knn_class_energy", "feature_knn",
              "feature_cosine_knn",
              "feature_class_energy", "mean_mse_feature_knn_class_energy",
-             "mean_elbo_complexity_feature_knn", "mean_elbo_latent_knn_feature_cosine_knn"}
+             "mean_elbo_complexity_feature_knn", "mean_elbo_latent_knn_feature_cosine_knn",
+             "mean_mse_feature_knn_feature_cosine_knn"}
 FAST = ["elbo", make_metric("iwae", {"k": 20}), "active_units", "mutual_information",
         "reconstruction", make_metric("diversity", {"samples": 30}),
         make_metric("memorization", {"samples": 30})]

@@ -275,7 +275,8 @@ def run_dir_argument(command):
                    "latent_class_energy, feature_knn, feature_cosine_knn, "
                    "feature_class_energy, combined_latent, mean_mse_latent_knn, "
                    "mean_mse_latent_knn_class_energy, mean_mse_feature_knn_class_energy, "
-                   "mean_elbo_complexity_feature_knn, mean_elbo_latent_knn_feature_cosine_knn "
+                   "mean_elbo_complexity_feature_knn, mean_elbo_latent_knn_feature_cosine_knn, "
+                   "mean_mse_feature_knn_feature_cosine_knn "
                    "with --ood/--anomaly; defaults the model "
                    "cannot serve, or that need class labels the data lacks, are skipped, named "
                    "ones refused).")

@@ -7,9 +7,10 @@ nearest-neighbour distance), ``mean_mse_latent_knn_class_energy`` (the same with
 latent classifier's free energy), ``mean_mse_feature_knn_class_energy`` (the headline: the
 reconstruction error with the nearest-neighbour distance and the classifier's free energy
 in the encoder's feature space), ``mean_elbo_complexity_feature_knn`` and
-``mean_elbo_latent_knn_feature_cosine_knn`` (the headline for data without class labels:
-the likelihood with the latent and the cosine feature distances). Formulas, references
-and costs: docs/metrics.md."""
+``mean_elbo_latent_knn_feature_cosine_knn`` (the likelihood with the latent and the
+cosine feature distances), ``mean_mse_feature_knn_feature_cosine_knn`` (the headline for
+data without class labels: the reconstruction error with the euclidean and the cosine
+feature distances). Formulas, references and costs: docs/metrics.md."""
 from __future__ import annotations
 
 from typing import Callable
@@ -204,10 +205,21 @@ class MeanElboComplexityFeatureKnn(StandardizedCombination):
 class MeanElboLatentKnnFeatureCosineKnn(StandardizedCombination):
     """Per-example ``mean_elbo_latent_knn_feature_cosine_knn``: the mean of ``neg_elbo``,
     ``latent_knn`` and ``feature_cosine_knn`` (k = 5), each standardized on the
-    validation split; the headline where the training images have no class labels
-    (docs/metrics.md)."""
+    validation split."""
 
     name = "mean_elbo_latent_knn_feature_cosine_knn"
     parts = ("neg_elbo", "latent_knn", "feature_cosine_knn")
     combine = staticmethod(mean_of_standardized)
     requires = (contract.ELBO, contract.POSTERIOR, contract.ENCODER_FEATURES)
+
+
+class MeanMseFeatureKnnFeatureCosineKnn(StandardizedCombination):
+    """Per-example ``mean_mse_feature_knn_feature_cosine_knn``: the mean of ``mse``,
+    ``feature_knn`` and ``feature_cosine_knn`` (k = 5), each standardized on the
+    validation split; the headline where the training images have no class labels
+    (docs/metrics.md)."""
+
+    name = "mean_mse_feature_knn_feature_cosine_knn"
+    parts = ("mse", "feature_knn", "feature_cosine_knn")
+    combine = staticmethod(mean_of_standardized)
+    requires = (contract.ENCODER_FEATURES,)

@@ -26,7 +26,8 @@ SAME_NAMED_SCORES = ("combined", "latent_mahalanobis", "latent_knn", "latent_cla
                      "feature_class_energy", "combined_latent", "mean_mse_latent_knn",
                      "mean_mse_latent_knn_class_energy", "mean_mse_feature_knn_class_energy",
                      "mean_elbo_complexity_feature_knn",
-                     "mean_elbo_latent_knn_feature_cosine_knn")
+                     "mean_elbo_latent_knn_feature_cosine_knn",
+                     "mean_mse_feature_knn_feature_cosine_knn")
 #: what the anomaly protocols score by default: figures over normal and anomalous images
 #: mixed (active units, mutual information) would describe neither
 ANOMALY_METRICS = ("elbo", "reconstruction", "complexity", *SAME_NAMED_SCORES)
@@ -38,7 +39,7 @@ ANOMALY_SCORES = ("neg_elbo", "recon", "mse", "iwae_nll", "complexity_corrected"
 #: serve it and the training images have class labels
 HEADLINE_SCORE = "mean_mse_feature_knn_class_energy"
 #: the headline where they have none: the rule's choice among the candidates that need none
-UNLABELLED_HEADLINE = "mean_elbo_latent_knn_feature_cosine_knn"
+UNLABELLED_HEADLINE = "mean_mse_feature_knn_feature_cosine_knn"
 SPLITS = ("test", "val", "train")
 
 
