@@ -152,7 +152,8 @@ def main() -> None:
     print("| --- " * (len(args.classes) + 3) + "|")
     for name in order[:args.top]:
         aurocs = rows[name]
-        print(f"| {name} | " + " | ".join(f"{a:.3f}" for a in class_means(aurocs, len(args.classes)))
+        means = class_means(aurocs, len(args.classes))
+        print(f"| {name} | " + " | ".join(f"{a:.3f}" for a in means)
               + f" | **{statistics.mean(aurocs):.3f}** | {min(aurocs):.3f} |")
     cleared = any(min(aurocs) >= FLOOR for aurocs in rows.values())
     why = (f"the best mean with no class below {FLOOR}" if cleared
